@@ -1,0 +1,173 @@
+/*
+ * ipc: the typed messages between tokilake processes, and their codec.
+ *
+ * Every message between master and children (socketpairs) and between
+ * workers and agentd (a Unix socket in the runtime directory) is one frame:
+ *
+ *     u32 payload length | u16 type | u16 flags (0) | payload
+ *
+ * all integers big-endian. Payload fields are encoded one by one in the
+ * order of the struct below: u8/u16/u32/u64 fixed width, str and bytes as
+ * u32 length + bytes, lists as u32 count + entries. Nothing is ever
+ * memcpy'd from a struct onto the wire.
+ *
+ * Decoding never copies: strings in a decoded message point into the
+ * frame, so they live as long as the input buffer is not consumed.
+ * ipc_decode() rejects truncated payloads, payloads over IPC_MAX_PAYLOAD,
+ * unknown types, non-zero flags and trailing bytes. A peer that sends
+ * such a frame is our own process: the caller logs loudly and drops it.
+ */
+#ifndef TL_IPC_H
+#define TL_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+#define IPC_VERSION 1
+#define IPC_HEADER_SIZE 8
+/* A body chunk is at most 256 KiB; the rest is room for the fields. */
+#define IPC_MAX_CHUNK (256 * 1024)
+#define IPC_MAX_PAYLOAD (IPC_MAX_CHUNK + 64 * 1024)
+
+/* X(NAME, value): the one list of message types. Values never change. */
+#define IPC_MESSAGES(X)                                                           \
+	X(HELLO, 1)        /* child -> master, worker -> agentd: who I am */     \
+	X(HELLO_ACK, 2)    /* answer to HELLO */                                 \
+	X(READY, 3)        /* child -> master: set up and serving */             \
+	X(CONFIG, 4)       /* master -> child: apply this validated config */    \
+	X(CONFIG_ACK, 5)   /* child -> master: applied (or why not) */           \
+	X(SHUTDOWN, 6)     /* master -> child: stop (graceful or fast) */        \
+	X(LOG_REOPEN, 7)   /* master -> child: reopen the log file */            \
+	X(MODELS_QUERY, 8) /* worker -> agentd: list models */                   \
+	X(MODELS_LIST, 9)  /* agentd -> worker: one page of the model list */    \
+	X(REQ_START, 10)   /* worker -> agentd: a new request for a model */     \
+	X(REQ_BODY, 11)    /* worker -> agentd: request body bytes */            \
+	X(RESP_HEAD, 12)   /* agentd -> worker: status and headers */            \
+	X(RESP_DATA, 13)   /* agentd -> worker: response body bytes */           \
+	X(RESP_END, 14)    /* agentd -> worker: response complete */             \
+	X(RESP_ERROR, 15)  /* agentd -> worker: request failed (OpenAI error) */ \
+	X(CANCEL, 16)      /* worker -> agentd: client went away */              \
+	X(WINDOW, 17)      /* either way: credit for more body bytes */          \
+	X(STATUS, 18)      /* child -> master: counters for supervision */
+
+enum ipc_type {
+#define IPC_ENUM(name, val) IPC_##name = val,
+	IPC_MESSAGES(IPC_ENUM)
+#undef IPC_ENUM
+	IPC_TYPE_MAX
+};
+
+/* Name of a type for logs ("REQ_START"), "?" if unknown. */
+const char *ipc_type_name(unsigned type);
+
+enum ipc_role { IPC_ROLE_MASTER = 0, IPC_ROLE_WORKER = 1, IPC_ROLE_AGENTD = 2 };
+enum ipc_shutdown_mode { IPC_SHUTDOWN_GRACEFUL = 0, IPC_SHUTDOWN_FAST = 1 };
+
+/* A view of bytes inside a frame; not NUL-terminated. */
+struct ipc_str {
+	const char *base;
+	size_t len;
+};
+
+/* A validated, encoded list inside a frame; walk it with the *_next() functions. */
+struct ipc_list {
+	uint32_t count;
+	const uint8_t *base;
+	size_t len;
+};
+
+struct ipc_list_iter {
+	const uint8_t *p, *end;
+	uint32_t left;
+};
+
+/* A model as agentd reports it to workers. */
+struct ipc_model {
+	struct ipc_str ns;      /* namespace */
+	struct ipc_str name;    /* model name as the agent published it */
+	struct ipc_str kind;    /* "chat", "completion", "embedding", "audio", "other" */
+	uint64_t created;       /* unix time the model was first seen */
+	uint32_t context_length;/* 0 = unknown */
+};
+
+struct ipc_msg {
+	enum ipc_type type;
+	union {
+		struct { uint32_t version; uint8_t role; uint32_t slot; uint32_t pid; uint64_t generation; } hello;
+		struct { uint32_t version; uint64_t generation; } hello_ack;
+		struct { uint64_t generation; } ready;
+		/* yaml is the whole config file the master validated; path names it in errors */
+		struct { uint64_t generation; struct ipc_str path; struct ipc_str yaml; } config;
+		struct { uint64_t generation; uint8_t ok; struct ipc_str error; } config_ack;
+		struct { uint8_t mode; uint32_t timeout_ms; } shutdown;
+		struct { uint8_t unused; } log_reopen;
+		struct { uint64_t id; } models_query;
+		/* entries: ipc_model; more = 1 when another page follows for the same id */
+		struct { uint64_t id; uint8_t more; struct ipc_list models; } models_list;
+		/* headers: pairs of str (name, value), names lower-case */
+		struct {
+			uint64_t id;
+			struct ipc_str method, path, ns, model, request_id;
+			struct ipc_list headers;
+			uint64_t body_len;
+			uint32_t deadline_ms; /* 0 = none */
+			uint8_t flags;        /* IPC_REQ_F_* */
+		} req_start;
+		struct { uint64_t id; uint8_t last; struct ipc_str data; } req_body;
+		struct { uint64_t id; uint16_t status; struct ipc_list headers; } resp_head;
+		struct { uint64_t id; struct ipc_str data; } resp_data;
+		struct { uint64_t id; } resp_end;
+		struct { uint64_t id; uint16_t status; struct ipc_str type, code, message; } resp_error;
+		struct { uint64_t id; } cancel;
+		/* credit: how many more body bytes the receiver accepts for id */
+		struct { uint64_t id; uint32_t credit; } window;
+		struct { uint64_t served; uint32_t active; } status;
+	} u;
+};
+
+#define IPC_REQ_F_STREAM 0x01 /* the client asked for a streamed answer */
+
+/* A header pair or model to encode (C strings or pointer+length). */
+struct ipc_header_in {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+
+/*
+ * Decode one frame from buf[0..len).
+ * Returns the frame size (> 0) and fills *msg; 0 if more bytes are needed;
+ * -1 on a bad frame, with *why set to a static reason for the log.
+ * A frame whose header says more than IPC_MAX_PAYLOAD is rejected as soon
+ * as the header is in, without waiting for the payload.
+ */
+ssize_t ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg, const char **why);
+
+/*
+ * Encode a message as one frame appended to out. For list fields the
+ * caller fills the matching *_in arrays below instead of the ipc_list.
+ * Returns 0, or -1 if out's bound would be exceeded or a field is too big
+ * (nothing is appended then).
+ */
+struct ipc_encode_lists {
+	const struct ipc_header_in *headers; /* req_start, resp_head */
+	size_t nheaders;
+	const struct ipc_model *models; /* models_list */
+	size_t nmodels;
+};
+int ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_lists *lists);
+
+/* Walk a decoded list. Return 1 with the next entry, 0 at the end. The
+ * decoder already validated every entry, so these cannot fail. */
+void ipc_list_begin(struct ipc_list_iter *it, const struct ipc_list *list);
+int ipc_header_next(struct ipc_list_iter *it, struct ipc_str *name, struct ipc_str *value);
+int ipc_model_next(struct ipc_list_iter *it, struct ipc_model *model);
+
+/* Compare an ipc_str with a C string. */
+int ipc_str_eq(struct ipc_str s, const char *c);
+
+#endif

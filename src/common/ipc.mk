@@ -1,0 +1,2 @@
+# IPC codec.
+libtlcommon_a_SOURCES += src/common/ipc.h

@@ -1,0 +1,168 @@
+/* log: see log.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/time.h>
+
+#include "log.h"
+
+static struct {
+	char progname[32];
+	char role[32];
+	enum log_level level;
+	int use_syslog;
+	char *file;
+	int fd; /* stderr or the opened file */
+} logstate = { "tokilake", "", LOG_LEVEL_INFO, 0, NULL, 2 };
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+const char *
+log_level_name(enum log_level level)
+{
+	return level_names[level];
+}
+
+int
+log_level_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+open_file(void)
+{
+	int fd = open(logstate.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		/* keep the old destination: losing logs is worse than a stale file */
+		fprintf(stderr, "%s: cannot open log file %s: %s\n", logstate.progname, logstate.file,
+		    strerror(errno));
+		return;
+	}
+	if (logstate.fd > 2)
+		close(logstate.fd);
+	logstate.fd = fd;
+}
+
+void
+log_init(const char *progname, enum log_level level, int use_syslog, const char *file)
+{
+	snprintf(logstate.progname, sizeof(logstate.progname), "%s", progname);
+	logstate.level = level;
+	logstate.use_syslog = use_syslog;
+	free(logstate.file);
+	logstate.file = NULL;
+	if (logstate.fd > 2)
+		close(logstate.fd);
+	logstate.fd = 2;
+	if (use_syslog)
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (file != NULL && file[0] != '\0') {
+		logstate.file = strdup(file);
+		if (logstate.file != NULL)
+			open_file();
+	}
+}
+
+void
+log_set_role(const char *role)
+{
+	snprintf(logstate.role, sizeof(logstate.role), "%s", role);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	logstate.level = level;
+}
+
+void
+log_reopen(void)
+{
+	if (logstate.file != NULL)
+		open_file();
+}
+
+static void
+vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
+{
+	int saved_errno = errno;
+	char msg[2048];
+	size_t n;
+
+	if (level > logstate.level)
+		return;
+	n = (size_t)vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (with_errno)
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved_errno));
+
+	if (logstate.use_syslog) {
+		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+		syslog(prio[level], "%s%s%s", logstate.role, logstate.role[0] ? ": " : "", msg);
+	} else {
+		char line[2300];
+		struct timeval tv;
+		struct tm tm;
+		int len;
+
+		gettimeofday(&tv, NULL);
+		localtime_r(&tv.tv_sec, &tm);
+		len = snprintf(line, sizeof(line),
+		    "%04d-%02d-%02d %02d:%02d:%02d.%03d %s[%d] %s%s%s: %s\n", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
+		    logstate.progname, (int)getpid(), logstate.role, logstate.role[0] ? " " : "",
+		    level_names[level], msg);
+		if (len > (int)sizeof(line) - 1)
+			len = (int)sizeof(line) - 1;
+		/* one write per line keeps lines of concurrent processes whole */
+		if (write(logstate.fd, line, (size_t)len) < 0) {
+			/* nowhere left to report it */
+		}
+	}
+	errno = saved_errno;
+}
+
+#define DEFINE_LOG(name, level, with_errno)                     \
+	void name(const char *fmt, ...)                         \
+	{                                                       \
+		va_list ap;                                     \
+		va_start(ap, fmt);                              \
+		vlog(level, with_errno, fmt, ap);               \
+		va_end(ap);                                     \
+	}
+DEFINE_LOG(log_warn, LOG_LEVEL_WARN, 1)
+DEFINE_LOG(log_warnx, LOG_LEVEL_WARN, 0)
+DEFINE_LOG(log_info, LOG_LEVEL_INFO, 0)
+DEFINE_LOG(log_debug, LOG_LEVEL_DEBUG, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, 1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,97 @@
+/*
+ * tl_config: tokilake.yaml, parsed and validated into one immutable object.
+ *
+ * A reload parses the new file into a NEW object; the old one stays in
+ * use until the new one is fully accepted (see master/reload.c). Every
+ * error names the file, the line and the dotted key:
+ *     /etc/tokilake/tokilake.yaml:12: http.max_body_size: must be between 1KiB and 1GiB
+ * Unknown keys are errors. Durations accept "500ms", "10s", "5m" or a bare
+ * number of seconds; sizes accept "512", "64KiB", "16MiB", "1GiB".
+ */
+#ifndef TL_TL_CONFIG_H
+#define TL_TL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TL_DEFAULT_CONFIG_PATH SYSCONFDIR "/tokilake/tokilake.yaml"
+
+struct tl_http_listen {
+	char *address;  /* "host:port", "[v6]:port" */
+	char *tls_cert; /* NULL = plain HTTP */
+	char *tls_key;
+	int line;       /* where it was declared, for errors found later (bind) */
+};
+
+/* A namespace an agent may register, with the hash of its token. */
+struct tl_namespace {
+	char *name;
+	char **token_hashes; /* "sha256:<hex>", several to allow rotation */
+	size_t ntoken_hashes;
+	int line;
+};
+
+struct tl_config {
+	char *path;       /* the file it came from */
+	char *text;       /* the file's bytes, NUL-terminated: sent to children */
+	size_t text_len;
+
+	unsigned workers;        /* resolved: "auto" = number of CPUs */
+	int workers_auto;        /* 1 if the file said auto (or nothing) */
+	char *pid_file;          /* NULL = none */
+	char *runtime_dir;       /* agentd.sock lives here */
+	uint32_t shutdown_timeout_ms;
+
+	struct {
+		int level;       /* enum log_level */
+		int use_syslog;
+		char *file;      /* NULL = stderr */
+	} log;
+
+	struct {
+		struct tl_http_listen *listen;
+		size_t nlisten;
+		int http2;                  /* operator opted in to HTTP/2 */
+		size_t max_body_size;       /* 413 above it */
+		uint32_t header_timeout_ms; /* whole request head must arrive in this */
+		uint32_t idle_timeout_ms;   /* keep-alive connections idle this long close */
+		uint32_t max_connections;   /* per worker */
+	} http;
+
+	struct {
+		char *listen;     /* "host:port" of the gRPC agent listener */
+		char *tls_cert;
+		char *tls_key;
+		int plaintext;    /* h2c, only when explicitly set */
+		uint32_t max_agents;
+		uint32_t max_message_size;
+		uint32_t max_streams_per_agent;
+		uint32_t ping_interval_ms;
+		uint32_t ping_timeout_ms;
+	} agents;
+
+	struct tl_namespace *namespaces;
+	size_t nnamespaces;
+};
+
+/* Read and parse a file. NULL on error with err = "file:line: key: reason". */
+struct tl_config *tl_config_load(const char *path, char *err, size_t errlen);
+/* Parse text already read (children get it over IPC). Same contract. */
+struct tl_config *tl_config_parse(const char *path, const char *text, size_t len, char *err,
+    size_t errlen);
+void tl_config_free(struct tl_config *conf);
+
+/* Keys a reload cannot change (listeners, runtime_dir). 0 if the new
+ * config may replace the old one, -1 with err naming the key otherwise. */
+int tl_config_check_reload(const struct tl_config *old, const struct tl_config *new, char *err,
+    size_t errlen);
+
+/* Print the effective config as YAML, every key with its value (-nv). */
+void tl_config_print(FILE *fp, const struct tl_config *conf);
+
+/* Find a namespace by name; NULL if none. */
+const struct tl_namespace *tl_config_namespace(const struct tl_config *conf, const char *name,
+    size_t len);
+
+#endif

@@ -1,0 +1,2 @@
+# master
+tokilake_SOURCES += src/master/main.c

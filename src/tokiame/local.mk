@@ -1,0 +1,2 @@
+# tokiame
+tokiame_SOURCES += src/tokiame/main.c
