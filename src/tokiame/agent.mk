@@ -1,0 +1,1 @@
+# tokiame agent: link, tasks, local API
