@@ -51,7 +51,7 @@ void grpc_reader_free(struct grpc_reader *r);
 /* Add bytes from a DATA frame. -1 if they would exceed the bound. */
 int grpc_reader_feed(struct grpc_reader *r, const uint8_t *data, size_t len);
 /*
- * Next complete message: 1 with *msg/*len (valid until the next call),
+ * Next complete message: 1 with *msg and *len (valid until the next call),
  * 0 if none is complete yet, -1 on a protocol error with *why set
  * (compressed message, length over the maximum).
  */

@@ -1,0 +1,119 @@
+/*
+ * link: the gRPC server side of the agent link, inside agentd.
+ *
+ * Each tokiame holds one HTTP/2 connection (TLS with ALPN h2, or h2c when
+ * agents.plaintext is set) carrying its Connect call and one Serve call per
+ * task; see proto/tokilake.proto for the wire conventions. This module
+ * owns those connections: it authenticates them against the namespaces of
+ * the current config, keeps them alive with PINGs, and tells the rest of
+ * agentd about agents through the hooks below. It never blocks and bounds
+ * what it buffers per connection and per stream.
+ *
+ * Ownership: a struct agent_link lives from a successful Register until
+ * the connection ends; hooks.agent_down() is the last call that sees it.
+ */
+#ifndef TL_AGENTD_LINK_H
+#define TL_AGENTD_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <h2o.h>
+
+#include "tl_config.h"
+
+struct link_model {
+	char *id;          /* as the backend knows it */
+	int kind;          /* Tokilake__V1__ModelKind */
+	uint32_t context_length;
+	char *backend;
+};
+
+struct agent_link {
+	char *ns;          /* namespace it registered */
+	char *agent_id;    /* unique on this node: "<agent's id>#<seq>" */
+	char *version;
+	char peer[64];     /* "ip:port" for logs */
+	struct link_model *models;
+	size_t nmodels;
+	uint32_t capacity;
+	uint32_t in_flight;   /* as the agent last reported it */
+	uint32_t tasks;       /* tasks this node has open on the link */
+	uint64_t linked_at;   /* unix seconds */
+	int draining;         /* said Goodbye: offer no new tasks */
+	void *registry_data;  /* for the registry's own use */
+	struct link_conn *conn;
+};
+
+struct link_hooks {
+	/* registered: the agent and its models are usable */
+	void (*agent_up)(struct agent_link *agent, void *data);
+	/* its model list was replaced */
+	void (*agent_models)(struct agent_link *agent, void *data);
+	/* gone; reason is for the log. The pointer is freed after this. */
+	void (*agent_down)(struct agent_link *agent, const char *reason, void *data);
+	void *data;
+};
+
+/* Start accepting on the inherited agent listener. -1 (logged) if the TLS
+ * material cannot be loaded: the caller exits with EXIT_CONFIG. */
+int link_server_start(h2o_loop_t *loop, int listen_fd, const struct tl_config *conf,
+    const struct link_hooks *hooks);
+/* A new config (reload): new limits apply to new links; agents whose
+ * namespace is gone or whose token no longer matches are disconnected. */
+void link_server_reconfigure(const struct tl_config *conf);
+/* Stop accepting (graceful shutdown). Existing links stay until closed. */
+void link_server_stop_accepting(void);
+/* Close every link (fast shutdown). */
+void link_server_close_all(const char *reason);
+size_t link_server_count(void);
+
+/*
+ * Tasks: one request relayed to an agent. The callbacks report what the
+ * agent sends; after on_end or on_error the task is finished and freed by
+ * this module (do not touch it again).
+ */
+struct link_task_header {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+
+struct link_task_cbs {
+	void (*on_head)(void *ctx, unsigned status, const struct link_task_header *h, size_t n);
+	void (*on_data)(void *ctx, const uint8_t *data, size_t len);
+	void (*on_end)(void *ctx);
+	/* status is the HTTP status to show the client */
+	void (*on_error)(void *ctx, unsigned status, const char *type, const char *code,
+	    const char *message);
+	/* n request body bytes left for the agent: room for n more */
+	void (*on_body_sent)(void *ctx, size_t n);
+};
+
+struct link_task_req {
+	const char *request_id;
+	const char *method;
+	const char *path;
+	const char *model; /* the backend's own name */
+	const struct link_task_header *headers;
+	size_t nheaders;
+	uint64_t body_size;
+	uint32_t deadline_ms;
+};
+
+struct link_task;
+/* Offer a task to an agent. NULL if the link cannot take one now. */
+struct link_task *link_task_offer(struct agent_link *agent, const struct link_task_req *req,
+    const struct link_task_cbs *cbs, void *ctx);
+/* Request body bytes, in order; last = 1 with the final piece. -1 if the
+ * task's body buffer would pass LINK_TASK_BODY_MAX: the caller grants its
+ * producer credit only as on_body_sent reports bytes leaving. */
+#define LINK_TASK_BODY_MAX (1024 * 1024)
+int link_task_body(struct link_task *t, const uint8_t *data, size_t len, int last);
+/* The client side consumed n bytes of response data: let more in. */
+void link_task_consumed(struct link_task *t, size_t n);
+/* The client went away: reset the stream; no callbacks follow. */
+void link_task_cancel(struct link_task *t);
+
+#endif

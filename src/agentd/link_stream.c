@@ -1,0 +1,298 @@
+/*
+ * link_stream: one gRPC call on an agent connection: request headers,
+ * message reassembly (grpc_reader), the response data provider and the
+ * trailers. What a call means is decided by link_connect.c (Connect) and
+ * link_task.c (Serve); this file only speaks gRPC.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "link_internal.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define MAX_HEADERS 64
+#define STREAM_OUT_MAX (8 * 1024 * 1024)
+
+static const char PATH_CONNECT[] = "/tokilake.v1.AgentLink/Connect";
+static const char PATH_SERVE[] = "/tokilake.v1.AgentLink/Serve";
+
+struct link_stream *
+link_stream_new(struct link_conn *c, int32_t id)
+{
+	struct link_stream *s = xcalloc(1, sizeof(*s));
+
+	s->conn = c;
+	s->id = id;
+	grpc_reader_init(&s->in, link_conf()->agents.max_message_size);
+	buf_init(&s->out, STREAM_OUT_MAX);
+	h2o_linklist_insert(&c->streams, &s->link);
+	c->nstreams++;
+	return s;
+}
+
+void
+link_stream_free(struct link_stream *s)
+{
+	struct link_conn *c = s->conn;
+
+	if (s->task != NULL)
+		link_serve_stream_closed(s, NGHTTP2_CANCEL);
+	if (c->connect == s)
+		c->connect = NULL;
+	if (c->h2 != NULL && nghttp2_session_get_stream_user_data(c->h2, s->id) == s)
+		nghttp2_session_set_stream_user_data(c->h2, s->id, NULL);
+	if (s->bearer != NULL) {
+		secure_wipe(s->bearer, strlen(s->bearer));
+		free(s->bearer);
+	}
+	grpc_reader_free(&s->in);
+	buf_free(&s->out);
+	h2o_linklist_unlink(&s->link);
+	c->nstreams--;
+	free(s);
+}
+
+static int
+name_is(const uint8_t *name, size_t len, const char *lit)
+{
+	return len == strlen(lit) && memcmp(name, lit, len) == 0;
+}
+
+int
+link_stream_header(struct link_stream *s, const uint8_t *name, size_t namelen,
+    const uint8_t *value, size_t valuelen)
+{
+	if (++s->hdr_count > MAX_HEADERS)
+		return -1;
+	if (name_is(name, namelen, ":method")) {
+		s->method_post = valuelen == 4 && memcmp(value, "POST", 4) == 0;
+	} else if (name_is(name, namelen, ":path")) {
+		if (valuelen >= sizeof(s->path))
+			valuelen = sizeof(s->path) - 1;
+		memcpy(s->path, value, valuelen);
+		s->path[valuelen] = '\0';
+	} else if (name_is(name, namelen, "content-type")) {
+		s->ct_grpc = valuelen >= 16 && memcmp(value, "application/grpc", 16) == 0 &&
+		    (valuelen == 16 || value[16] == '+' || value[16] == ';');
+	} else if (name_is(name, namelen, "grpc-encoding")) {
+		s->bad_encoding = !(valuelen == 8 && memcmp(value, "identity", 8) == 0);
+	} else if (name_is(name, namelen, "authorization")) {
+		if (s->bearer == NULL && valuelen > 7 && strncasecmp((const char *)value,
+		    "Bearer ", 7) == 0 && valuelen < 1024)
+			s->bearer = xstrndup((const char *)value + 7, valuelen - 7);
+	} else if (name_is(name, namelen, "tokilake-namespace")) {
+		if (valuelen < sizeof(s->ns)) {
+			memcpy(s->ns, value, valuelen);
+			s->ns[valuelen] = '\0';
+		}
+	} else if (name_is(name, namelen, "grpc-timeout")) {
+		if (grpc_timeout_parse((const char *)value, valuelen, &s->timeout_ms) != 0)
+			s->timeout_ms = 0;
+	}
+	return 0;
+}
+
+void
+link_stream_begin(struct link_stream *s)
+{
+	if (!s->method_post) {
+		link_stream_reset(s, NGHTTP2_PROTOCOL_ERROR);
+		return;
+	}
+	if (!s->ct_grpc) {
+		/* not gRPC at all: a plain HTTP answer is what such a client understands */
+		nghttp2_nv nv[] = { { (uint8_t *)":status", (uint8_t *)"415", 7, 3,
+			NGHTTP2_NV_FLAG_NONE } };
+		nghttp2_submit_response(s->conn->h2, s->id, nv, 1, NULL);
+		s->responded = s->trailers_sent = 1;
+		return;
+	}
+	if (s->bad_encoding) {
+		link_stream_finish(s, GRPC_UNIMPLEMENTED, "compression is not supported");
+		return;
+	}
+	if (strcmp(s->path, PATH_CONNECT) == 0) {
+		s->kind = LS_CONNECT;
+		link_connect_begin(s);
+	} else if (strcmp(s->path, PATH_SERVE) == 0) {
+		s->kind = LS_SERVE;
+		link_serve_begin(s);
+	} else
+		link_stream_finish(s, GRPC_UNIMPLEMENTED, "unknown method");
+}
+
+void
+link_stream_data(struct link_stream *s, const uint8_t *data, size_t len)
+{
+	struct link_conn *c = s->conn;
+	const uint8_t *msg;
+	size_t mlen;
+	const char *why;
+	int r;
+
+	if (s->kind == LS_UNKNOWN || s->trailers_sent) {
+		nghttp2_session_consume(c->h2, s->id, len);
+		return;
+	}
+	if (grpc_reader_feed(&s->in, data, len) != 0) {
+		link_stream_finish(s, GRPC_RESOURCE_EXHAUSTED, "message larger than allowed");
+		nghttp2_session_consume(c->h2, s->id, len);
+		return;
+	}
+	/* Connect messages are small and handled at once; Serve bodies are
+	 * consumed by link_task.c when the worker side took them */
+	if (s->kind == LS_CONNECT)
+		nghttp2_session_consume(c->h2, s->id, len);
+	while (!c->failed && !s->trailers_sent &&
+	    (r = grpc_reader_next(&s->in, &msg, &mlen, &why)) != 0) {
+		if (r < 0) {
+			log_warnx("agent link %s: stream %d: %s", c->peer, s->id, why);
+			link_stream_finish(s, GRPC_RESOURCE_EXHAUSTED, why);
+			return;
+		}
+		if (s->kind == LS_CONNECT)
+			link_connect_message(s, msg, mlen);
+		else
+			link_serve_message(s, msg, mlen);
+	}
+}
+
+void
+link_stream_peer_closed(struct link_stream *s)
+{
+	s->peer_closed = 1;
+	if (grpc_reader_buffered(&s->in) > 0 && !s->trailers_sent) {
+		link_stream_finish(s, GRPC_INVALID_ARGUMENT, "stream ended inside a message");
+		return;
+	}
+	if (s->kind == LS_CONNECT)
+		link_connect_peer_closed(s);
+	else if (s->kind == LS_SERVE)
+		link_serve_peer_closed(s);
+}
+
+static void
+submit_trailers(struct link_stream *s)
+{
+	char status[12], msg[sizeof(s->message) * 3 + 1];
+	nghttp2_nv nv[2];
+	size_t n = 1;
+
+	snprintf(status, sizeof(status), "%d", s->status);
+	nv[0] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)status, 11, strlen(status),
+		NGHTTP2_NV_FLAG_NONE };
+	if (s->message[0] != '\0') {
+		grpc_message_encode(s->message, msg, sizeof(msg));
+		nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-message", (uint8_t *)msg, 12, strlen(msg),
+			NGHTTP2_NV_FLAG_NONE };
+	}
+	nghttp2_submit_trailer(s->conn->h2, s->id, nv, n);
+	s->trailers_sent = 1;
+}
+
+static ssize_t
+read_out(nghttp2_session *h2, int32_t id, uint8_t *dst, size_t length, uint32_t *flags,
+    nghttp2_data_source *source, void *user)
+{
+	struct link_stream *s = source->ptr;
+	size_t n = s->out.len < length ? s->out.len : length;
+
+	if (n > 0) {
+		memcpy(dst, buf_head(&s->out), n);
+		buf_consume(&s->out, n);
+		if (s->task != NULL)
+			link_serve_out_drained(s);
+		return (ssize_t)n;
+	}
+	if (s->finishing) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		submit_trailers(s);
+		return 0;
+	}
+	s->deferred = 1;
+	return NGHTTP2_ERR_DEFERRED;
+}
+
+int
+link_stream_respond(struct link_stream *s)
+{
+	nghttp2_nv nv[] = {
+		{ (uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE },
+		{ (uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16,
+		    NGHTTP2_NV_FLAG_NONE },
+	};
+	nghttp2_data_provider prd;
+
+	if (s->responded)
+		return 0;
+	prd.source.ptr = s;
+	prd.read_callback = read_out;
+	if (nghttp2_submit_response(s->conn->h2, s->id, nv, 2, &prd) != 0)
+		return -1;
+	s->responded = 1;
+	return 0;
+}
+
+static void
+wake(struct link_stream *s)
+{
+	if (s->deferred) {
+		s->deferred = 0;
+		nghttp2_session_resume_data(s->conn->h2, s->id);
+	}
+	link_conn_flush(s->conn);
+}
+
+int
+link_stream_send(struct link_stream *s, const ProtobufCMessage *msg)
+{
+	if (s->trailers_sent || s->finishing)
+		return -1;
+	if (link_stream_respond(s) != 0 || grpc_append_message(&s->out, msg) != 0)
+		return -1;
+	wake(s);
+	return 0;
+}
+
+void
+link_stream_finish(struct link_stream *s, int status, const char *message)
+{
+	if (s->trailers_sent || s->finishing)
+		return;
+	s->status = status;
+	snprintf(s->message, sizeof(s->message), "%s", message ? message : "");
+	if (!s->responded) {
+		/* Trailers-Only: one HEADERS frame with END_STREAM */
+		char st[12], msg[sizeof(s->message) * 3 + 1];
+		nghttp2_nv nv[4];
+		size_t n = 0;
+
+		snprintf(st, sizeof(st), "%d", status);
+		nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)"200", 7, 3, 0 };
+		nv[n++] = (nghttp2_nv){ (uint8_t *)"content-type", (uint8_t *)"application/grpc", 12,
+			16, 0 };
+		nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)st, 11, strlen(st), 0 };
+		if (s->message[0] != '\0') {
+			grpc_message_encode(s->message, msg, sizeof(msg));
+			nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-message", (uint8_t *)msg, 12,
+				strlen(msg), 0 };
+		}
+		nghttp2_submit_response(s->conn->h2, s->id, nv, n, NULL);
+		s->responded = s->trailers_sent = 1;
+		link_conn_flush(s->conn);
+		return;
+	}
+	s->finishing = 1;
+	wake(s);
+}
+
+void
+link_stream_reset(struct link_stream *s, uint32_t error_code)
+{
+	nghttp2_submit_rst_stream(s->conn->h2, NGHTTP2_FLAG_NONE, s->id, error_code);
+	s->trailers_sent = 1;
+	link_conn_flush(s->conn);
+}

@@ -1,0 +1,414 @@
+/*
+ * link_task: tasks relayed to agents. A task is offered on the agent's
+ * Connect call; the agent opens a Serve call and names it in TaskAccept;
+ * then the request body flows down and the response flows up on that
+ * call, with HTTP/2 flow control per task.
+ *
+ * Bounds per task: the request body waits in at most LINK_TASK_BODY_MAX
+ * bytes here (the producer gets credit as bytes leave); response bytes
+ * are acknowledged to the agent (nghttp2_session_consume) only while less
+ * than RESP_UNACKED_MAX bytes handed to the consumer are unacknowledged,
+ * so a slow client holds back the agent instead of filling our memory.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "link_internal.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define RESP_UNACKED_MAX (256 * 1024)
+#define BODY_MSG_MAX (64 * 1024)
+#define ACCEPT_TIMEOUT_MS 10000
+
+struct link_task {
+	struct link_conn *conn;
+	h2o_linklist_t link; /* in conn->tasks */
+	uint64_t id;
+	struct link_stream *stream; /* after TaskAccept */
+	struct link_task_cbs cbs;
+	void *ctx;
+	struct buf body;     /* request body not yet framed onto the stream */
+	int body_last;       /* the producer sent its last piece */
+	int body_end_sent;
+	int head_seen;
+	uint64_t resp_unacked;  /* response payload given to on_data, not yet consumed */
+	uint64_t rx_unconsumed; /* wire bytes received but not given back to the window */
+	uint64_t offered_ms;
+	h2o_timeout_entry_t accept_timer;
+};
+
+static uint64_t task_seq;
+static h2o_timeout_t accept_timeout;
+static int accept_timeout_ready;
+
+static void
+task_free(struct link_task *t)
+{
+	struct link_conn *c = t->conn;
+
+	if (t->stream != NULL)
+		t->stream->task = NULL;
+	if (h2o_timeout_is_linked(&t->accept_timer))
+		h2o_timeout_unlink(&t->accept_timer);
+	if (t->conn->agent != NULL && t->conn->agent->tasks > 0)
+		t->conn->agent->tasks--;
+	h2o_linklist_unlink(&t->link);
+	buf_free(&t->body);
+	free(t);
+	/* a leaving agent's link closes when its last task is done */
+	if (c->agent != NULL && c->agent->draining && h2o_linklist_is_empty(&c->tasks))
+		link_conn_close_gracefully(c);
+}
+
+static void
+task_error(struct link_task *t, unsigned status, const char *type, const char *code,
+    const char *msg)
+{
+	struct link_task_cbs cbs = t->cbs;
+	void *ctx = t->ctx;
+
+	task_free(t);
+	cbs.on_error(ctx, status, type, code, msg);
+}
+
+static void
+on_accept_timeout(h2o_timeout_entry_t *entry)
+{
+	struct link_task *t = H2O_STRUCT_FROM_MEMBER(struct link_task, accept_timer, entry);
+
+	log_warnx("agent %s did not accept task %llu within %d s",
+	    t->conn->agent ? t->conn->agent->agent_id : t->conn->peer, (unsigned long long)t->id,
+	    ACCEPT_TIMEOUT_MS / 1000);
+	task_error(t, 504, "timeout", "agent_timeout", "the agent did not take the request in time");
+}
+
+static void
+copy_headers(Tokilake__V1__Header *store, Tokilake__V1__Header **ptrs,
+    const struct link_task_header *h, size_t n, char **strs)
+{
+	for (size_t i = 0; i < n; i++) {
+		tokilake__v1__header__init(&store[i]);
+		strs[2 * i] = xstrndup(h[i].name, h[i].name_len);
+		strs[2 * i + 1] = xstrndup(h[i].value, h[i].value_len);
+		store[i].name = strs[2 * i];
+		store[i].value = strs[2 * i + 1];
+		ptrs[i] = &store[i];
+	}
+}
+
+struct link_task *
+link_task_offer(struct agent_link *agent, const struct link_task_req *req,
+    const struct link_task_cbs *cbs, void *ctx)
+{
+	struct link_conn *c = agent->conn;
+	Tokilake__V1__ServerMessage out = TOKILAKE__V1__SERVER_MESSAGE__INIT;
+	Tokilake__V1__TaskOffer offer = TOKILAKE__V1__TASK_OFFER__INIT;
+	Tokilake__V1__Header *hstore;
+	Tokilake__V1__Header **hptrs;
+	char **strs;
+	struct link_task *t;
+	int rc;
+
+	if (c->failed || c->connect == NULL || agent->draining)
+		return NULL;
+	if (!accept_timeout_ready) {
+		h2o_timeout_init(link_loop(), &accept_timeout, ACCEPT_TIMEOUT_MS);
+		accept_timeout_ready = 1;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->conn = c;
+	t->id = ++task_seq;
+	t->cbs = *cbs;
+	t->ctx = ctx;
+	buf_init(&t->body, LINK_TASK_BODY_MAX);
+	t->offered_ms = link_now_ms();
+
+	hstore = xcalloc(req->nheaders ? req->nheaders : 1, sizeof(*hstore));
+	hptrs = xcalloc(req->nheaders ? req->nheaders : 1, sizeof(*hptrs));
+	strs = xcalloc(req->nheaders ? 2 * req->nheaders : 1, sizeof(*strs));
+	copy_headers(hstore, hptrs, req->headers, req->nheaders, strs);
+	offer.task_id = t->id;
+	offer.request_id = (char *)req->request_id;
+	offer.method = (char *)req->method;
+	offer.path = (char *)req->path;
+	offer.model = (char *)req->model;
+	offer.headers = hptrs;
+	offer.n_headers = req->nheaders;
+	offer.body_size = req->body_size;
+	offer.deadline_ms = req->deadline_ms;
+	out.msg_case = TOKILAKE__V1__SERVER_MESSAGE__MSG_OFFER;
+	out.offer = &offer;
+	rc = link_stream_send(c->connect, &out.base);
+	for (size_t i = 0; i < 2 * req->nheaders; i++)
+		free(strs[i]);
+	free(strs);
+	free(hptrs);
+	free(hstore);
+	if (rc != 0) {
+		buf_free(&t->body);
+		free(t);
+		return NULL;
+	}
+	h2o_linklist_insert(&c->tasks, &t->link);
+	agent->tasks++;
+	t->accept_timer.cb = on_accept_timeout;
+	h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
+	return t;
+}
+
+/* Frame buffered body bytes onto the Serve stream while it has room. */
+static void
+pump_body(struct link_task *t)
+{
+	struct link_stream *s = t->stream;
+	size_t sent = 0;
+
+	if (s == NULL || s->trailers_sent || s->finishing)
+		return;
+	while (t->body.len > 0 && s->out.len < LINK_TASK_BODY_MAX) {
+		Tokilake__V1__TaskDown down = TOKILAKE__V1__TASK_DOWN__INIT;
+		size_t n = t->body.len < BODY_MSG_MAX ? t->body.len : BODY_MSG_MAX;
+
+		down.msg_case = TOKILAKE__V1__TASK_DOWN__MSG_BODY;
+		down.body.data = buf_head(&t->body);
+		down.body.len = n;
+		if (link_stream_send(s, &down.base) != 0)
+			return;
+		buf_consume(&t->body, n);
+		sent += n;
+	}
+	if (t->body.len == 0 && t->body_last && !t->body_end_sent) {
+		Tokilake__V1__TaskDown down = TOKILAKE__V1__TASK_DOWN__INIT;
+		Tokilake__V1__BodyEnd end = TOKILAKE__V1__BODY_END__INIT;
+
+		down.msg_case = TOKILAKE__V1__TASK_DOWN__MSG_BODY_END;
+		down.body_end = &end;
+		if (link_stream_send(s, &down.base) == 0)
+			t->body_end_sent = 1;
+	}
+	if (sent > 0 && t->cbs.on_body_sent != NULL)
+		t->cbs.on_body_sent(t->ctx, sent);
+}
+
+int
+link_task_body(struct link_task *t, const uint8_t *data, size_t len, int last)
+{
+	if (t->body_last)
+		return -1;
+	if (buf_append(&t->body, data, len) != 0)
+		return -1;
+	t->body_last = last;
+	pump_body(t);
+	return 0;
+}
+
+static void
+give_back_window(struct link_task *t)
+{
+	struct link_stream *s = t->stream;
+
+	if (s == NULL || t->rx_unconsumed == 0 || t->resp_unacked >= RESP_UNACKED_MAX)
+		return;
+	nghttp2_session_consume(s->conn->h2, s->id, t->rx_unconsumed);
+	t->rx_unconsumed = 0;
+	link_conn_flush(s->conn);
+}
+
+void
+link_task_consumed(struct link_task *t, size_t n)
+{
+	t->resp_unacked = n > t->resp_unacked ? 0 : t->resp_unacked - n;
+	give_back_window(t);
+}
+
+void
+link_task_cancel(struct link_task *t)
+{
+	struct link_stream *s = t->stream;
+
+	if (s != NULL) {
+		/* the agent turns this into closing its backend request */
+		link_stream_reset(s, NGHTTP2_CANCEL);
+		/* bytes we will never read still count against the connection window */
+		if (t->rx_unconsumed > 0)
+			nghttp2_session_consume_connection(s->conn->h2, t->rx_unconsumed);
+	}
+	task_free(t);
+}
+
+void
+link_tasks_fail_all(struct link_conn *c, const char *why)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "the agent link was lost: %s", why);
+	while (!h2o_linklist_is_empty(&c->tasks)) {
+		struct link_task *t = H2O_STRUCT_FROM_MEMBER(struct link_task, link, c->tasks.next);
+		task_error(t, 502, "api_error", "agent_lost", msg);
+	}
+}
+
+/* Serve calls */
+
+void
+link_serve_begin(struct link_stream *s)
+{
+	if (s->conn->agent == NULL) {
+		link_stream_finish(s, GRPC_UNAUTHENTICATED, "Serve needs a registered Connect call");
+		return;
+	}
+	link_stream_respond(s);
+}
+
+static struct link_task *
+find_unbound(struct link_conn *c, uint64_t id)
+{
+	for (h2o_linklist_t *n = c->tasks.next; n != &c->tasks; n = n->next) {
+		struct link_task *t = H2O_STRUCT_FROM_MEMBER(struct link_task, link, n);
+		if (t->id == id)
+			return t->stream == NULL ? t : NULL;
+	}
+	return NULL;
+}
+
+static void
+task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
+{
+	struct link_stream *s = t->stream;
+
+	switch (m->msg_case) {
+	case TOKILAKE__V1__TASK_UP__MSG_HEAD: {
+		struct link_task_header h[64];
+		size_t n = 0;
+
+		if (t->head_seen || m->head->status < 100 || m->head->status > 999) {
+			link_stream_finish(s, GRPC_INVALID_ARGUMENT, "bad or repeated ResponseHead");
+			task_error(t, 502, "api_error", "agent_error", "the agent sent a bad response");
+			return;
+		}
+		for (size_t i = 0; i < m->head->n_headers && n < 64; i++) {
+			h[n].name = m->head->headers[i]->name;
+			h[n].name_len = strlen(h[n].name);
+			h[n].value = m->head->headers[i]->value;
+			h[n].value_len = strlen(h[n].value);
+			n++;
+		}
+		t->head_seen = 1;
+		nghttp2_session_consume(s->conn->h2, s->id, wire);
+		t->cbs.on_head(t->ctx, m->head->status, h, n);
+		break;
+	}
+	case TOKILAKE__V1__TASK_UP__MSG_CHUNK:
+		if (!t->head_seen) {
+			link_stream_finish(s, GRPC_INVALID_ARGUMENT, "chunk before ResponseHead");
+			task_error(t, 502, "api_error", "agent_error", "the agent sent a bad response");
+			return;
+		}
+		/* the framing bytes are ours to give back now; the payload when consumed */
+		nghttp2_session_consume(s->conn->h2, s->id, wire - m->chunk.len);
+		t->rx_unconsumed += m->chunk.len;
+		t->resp_unacked += m->chunk.len;
+		if (m->chunk.len > 0)
+			t->cbs.on_data(t->ctx, m->chunk.data, m->chunk.len);
+		break;
+	case TOKILAKE__V1__TASK_UP__MSG_END: {
+		struct link_task_cbs cbs = t->cbs;
+		void *ctx = t->ctx;
+
+		nghttp2_session_consume(s->conn->h2, s->id, wire);
+		if (!t->head_seen) {
+			link_stream_finish(s, GRPC_INVALID_ARGUMENT, "TaskEnd before ResponseHead");
+			task_error(t, 502, "api_error", "agent_error", "the agent sent a bad response");
+			return;
+		}
+		link_stream_finish(s, GRPC_OK, NULL);
+		task_free(t);
+		cbs.on_end(ctx);
+		break;
+	}
+	case TOKILAKE__V1__TASK_UP__MSG_ERROR: {
+		Tokilake__V1__TaskError *e = m->error;
+		unsigned status = e->status >= 400 && e->status <= 599 ? e->status : 502;
+
+		nghttp2_session_consume(s->conn->h2, s->id, wire);
+		link_stream_finish(s, GRPC_OK, NULL);
+		task_error(t, status, e->type[0] ? e->type : "api_error",
+		    e->code[0] ? e->code : "backend_error",
+		    e->message[0] ? e->message : "the backend failed");
+		break;
+	}
+	default:
+		link_stream_finish(s, GRPC_INVALID_ARGUMENT, "unexpected TaskUp message");
+		task_error(t, 502, "api_error", "agent_error", "the agent sent a bad response");
+		break;
+	}
+}
+
+void
+link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
+{
+	struct link_conn *c = s->conn;
+	Tokilake__V1__TaskUp *m = tokilake__v1__task_up__unpack(NULL, len, msg);
+	size_t wire = len + GRPC_PREFIX_SIZE;
+
+	if (m == NULL) {
+		nghttp2_session_consume(c->h2, s->id, wire);
+		log_warnx("agent %s: undecodable TaskUp on stream %d", c->agent->agent_id, s->id);
+		link_stream_finish(s, GRPC_INVALID_ARGUMENT, "undecodable TaskUp");
+		if (s->task != NULL)
+			task_error(s->task, 502, "api_error", "agent_error",
+			    "the agent sent a bad response");
+		return;
+	}
+	if (s->task == NULL) {
+		struct link_task *t;
+
+		nghttp2_session_consume(c->h2, s->id, wire);
+		if (m->msg_case != TOKILAKE__V1__TASK_UP__MSG_ACCEPT) {
+			link_stream_finish(s, GRPC_INVALID_ARGUMENT, "TaskAccept must come first");
+		} else if ((t = find_unbound(c, m->accept->task_id)) == NULL) {
+			/* cancelled meanwhile, or never offered: the agent just drops it */
+			link_stream_finish(s, GRPC_NOT_FOUND, "no such task (cancelled?)");
+		} else {
+			t->stream = s;
+			s->task = t;
+			h2o_timeout_unlink(&t->accept_timer);
+			pump_body(t);
+		}
+	} else
+		task_up(s->task, m, wire);
+	tokilake__v1__task_up__free_unpacked(m, NULL);
+}
+
+void
+link_serve_out_drained(struct link_stream *s)
+{
+	if (s->task != NULL)
+		pump_body(s->task);
+}
+
+void
+link_serve_peer_closed(struct link_stream *s)
+{
+	if (s->task != NULL)
+		task_error(s->task, 502, "api_error", "agent_error",
+		    "the agent ended the task without an answer");
+	link_stream_finish(s, GRPC_OK, NULL);
+}
+
+void
+link_serve_stream_closed(struct link_stream *s, uint32_t error_code)
+{
+	struct link_task *t = s->task;
+
+	if (t == NULL)
+		return;
+	s->task = NULL;
+	t->stream = NULL;
+	task_error(t, 502, "api_error", "agent_error",
+	    error_code == NGHTTP2_NO_ERROR ? "the agent closed the task without an answer" :
+	    "the agent reset the task");
+}
