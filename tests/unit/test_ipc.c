@@ -1,0 +1,993 @@
+/*
+ * test_ipc: the IPC codec against its contract in ipc.h.
+ *
+ * Every message type round-trips with zero, typical and maximal values;
+ * every prefix of every frame asks for more bytes; golden bytes pin the
+ * wire format; hand-made bad frames are rejected with a reason. Exits 1
+ * and names each failed check.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ipc.h"
+#include "xmalloc.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                     \
+	do {                                                                            \
+		if (!(cond)) {                                                          \
+			fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__,      \
+			    __LINE__, current, #cond);                                  \
+			failures++;                                                     \
+		}                                                                       \
+	} while (0)
+
+static char current[96] = "?"; /* what is being tested, for failure lines */
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- building expected values ---- */
+
+/* v = 0: zero/empty, 1: typical, 2: maximal */
+#define PICK(v, typical, max) ((v) == 0 ? 0 : (v) == 1 ? (typical) : (max))
+
+static char *big_text;       /* IPC_MAX_CHUNK bytes of every byte value */
+static char *long_text;      /* 2000 bytes */
+
+static struct ipc_str
+str_of(const char *s, size_t len)
+{
+	return (struct ipc_str){ s, len };
+}
+
+/* "" (NULL in one variant, to cover both empties), a short string, a long one. */
+static struct ipc_str
+pick_str(int v, const char *typical)
+{
+	if (v == 0)
+		return str_of(NULL, 0);
+	if (v == 1)
+		return str_of(typical, strlen(typical));
+	return str_of(long_text, 2000);
+}
+
+static struct ipc_header_in headers_in[40];
+static struct ipc_model models_in[30];
+
+static size_t
+fill_headers(int v)
+{
+	static const char *names[] = { "content-type", "x-request-id", "", "authorization" };
+	static const char *values[] = { "application/json", "abc-123", "", "" };
+	size_t n = PICK(v, 4, nitems(headers_in));
+
+	for (size_t i = 0; i < n; i++) {
+		struct ipc_header_in *h = &headers_in[i];
+
+		if (v == 1) {
+			h->name = names[i];
+			h->name_len = strlen(names[i]);
+			h->value = values[i];
+			h->value_len = strlen(values[i]);
+		} else {
+			/* binary bytes, NULs and varying lengths */
+			h->name = long_text + i;
+			h->name_len = i;
+			h->value = long_text + 3 * i;
+			h->value_len = i * 7 % 50;
+		}
+	}
+	return n;
+}
+
+static size_t
+fill_models(int v)
+{
+	size_t n = PICK(v, 3, nitems(models_in));
+
+	for (size_t i = 0; i < n; i++) {
+		struct ipc_model *m = &models_in[i];
+
+		m->ns = v == 1 ? str_of("team-a", 6) : str_of(long_text + i, i % 5);
+		m->name = v == 1 ? str_of("llama-3-8b", 10) : str_of(long_text + 100, i * 11);
+		m->kind = i == 0 ? str_of("", 0) : str_of("chat", 4);
+		m->created = i == 0 ? 0 : i == 1 ? UINT64_MAX : 1700000000 + i;
+		m->context_length = i == 0 ? 0 : i == 1 ? UINT32_MAX : 8192;
+	}
+	return n;
+}
+
+/* A message of the given type with values picked by v. */
+static void
+make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *lists)
+{
+	memset(m, 0, sizeof(*m));
+	memset(lists, 0, sizeof(*lists));
+	m->type = type;
+	switch (type) {
+	case IPC_HELLO:
+		m->u.hello.version = PICK(v, IPC_VERSION, UINT32_MAX);
+		m->u.hello.role = PICK(v, IPC_ROLE_WORKER, UINT8_MAX);
+		m->u.hello.slot = PICK(v, 3, UINT32_MAX);
+		m->u.hello.pid = PICK(v, 4242, UINT32_MAX);
+		m->u.hello.generation = PICK(v, 0x0102030405060708ULL, UINT64_MAX);
+		break;
+	case IPC_HELLO_ACK:
+		m->u.hello_ack.version = PICK(v, IPC_VERSION, UINT32_MAX);
+		m->u.hello_ack.generation = PICK(v, 77, UINT64_MAX);
+		break;
+	case IPC_READY:
+		m->u.ready.generation = PICK(v, 5, UINT64_MAX);
+		break;
+	case IPC_CONFIG:
+		m->u.config.generation = PICK(v, 6, UINT64_MAX);
+		m->u.config.path = pick_str(v, "/etc/tokilake/tokilake.yaml");
+		m->u.config.yaml = v == 2 ? str_of(big_text, IPC_MAX_CHUNK)
+		                          : pick_str(v, "http:\n  listen: [\"127.0.0.1:8080\"]\n");
+		break;
+	case IPC_CONFIG_ACK:
+		m->u.config_ack.generation = PICK(v, 6, UINT64_MAX);
+		m->u.config_ack.ok = PICK(v, 1, UINT8_MAX);
+		m->u.config_ack.error = pick_str(v, "tokilake.yaml:3: http.listen: bad address");
+		break;
+	case IPC_SHUTDOWN:
+		m->u.shutdown.mode = PICK(v, IPC_SHUTDOWN_FAST, UINT8_MAX);
+		m->u.shutdown.timeout_ms = PICK(v, 30000, UINT32_MAX);
+		break;
+	case IPC_LOG_REOPEN:
+		m->u.log_reopen.unused = PICK(v, 1, UINT8_MAX);
+		break;
+	case IPC_MODELS_QUERY:
+		m->u.models_query.id = PICK(v, 9, UINT64_MAX);
+		break;
+	case IPC_MODELS_LIST:
+		m->u.models_list.id = PICK(v, 9, UINT64_MAX);
+		m->u.models_list.more = PICK(v, 1, UINT8_MAX);
+		lists->models = models_in;
+		lists->nmodels = fill_models(v);
+		break;
+	case IPC_REQ_START:
+		m->u.req_start.id = PICK(v, 10, UINT64_MAX);
+		m->u.req_start.method = pick_str(v, "POST");
+		m->u.req_start.path = pick_str(v, "/v1/chat/completions");
+		m->u.req_start.ns = pick_str(v, "team-a");
+		m->u.req_start.model = pick_str(v, "llama-3-8b");
+		m->u.req_start.request_id = pick_str(v, "req-0001");
+		m->u.req_start.body_len = PICK(v, 1234, UINT64_MAX);
+		m->u.req_start.deadline_ms = PICK(v, 60000, UINT32_MAX);
+		m->u.req_start.flags = PICK(v, IPC_REQ_F_STREAM, UINT8_MAX);
+		lists->headers = headers_in;
+		lists->nheaders = fill_headers(v);
+		break;
+	case IPC_REQ_BODY:
+		m->u.req_body.id = PICK(v, 10, UINT64_MAX);
+		m->u.req_body.last = PICK(v, 1, UINT8_MAX);
+		m->u.req_body.data = v == 2 ? str_of(big_text, IPC_MAX_CHUNK)
+		                            : pick_str(v, "{\"model\":\"llama-3-8b\"}");
+		break;
+	case IPC_RESP_HEAD:
+		m->u.resp_head.id = PICK(v, 10, UINT64_MAX);
+		m->u.resp_head.status = PICK(v, 200, UINT16_MAX);
+		lists->headers = headers_in;
+		lists->nheaders = fill_headers(v);
+		break;
+	case IPC_RESP_DATA:
+		m->u.resp_data.id = PICK(v, 10, UINT64_MAX);
+		m->u.resp_data.data = v == 2 ? str_of(big_text, IPC_MAX_CHUNK)
+		                             : pick_str(v, "data: {\"choices\":[]}\n\n");
+		break;
+	case IPC_RESP_END:
+		m->u.resp_end.id = PICK(v, 10, UINT64_MAX);
+		break;
+	case IPC_RESP_ERROR:
+		m->u.resp_error.id = PICK(v, 10, UINT64_MAX);
+		m->u.resp_error.status = PICK(v, 503, UINT16_MAX);
+		m->u.resp_error.type = pick_str(v, "server_error");
+		m->u.resp_error.code = pick_str(v, "no_agent");
+		m->u.resp_error.message = pick_str(v, "no agent serves model llama-3-8b");
+		break;
+	case IPC_CANCEL:
+		m->u.cancel.id = PICK(v, 10, UINT64_MAX);
+		break;
+	case IPC_WINDOW:
+		m->u.window.id = PICK(v, 10, UINT64_MAX);
+		m->u.window.credit = PICK(v, 65536, UINT32_MAX);
+		break;
+	case IPC_STATUS:
+		m->u.status.served = PICK(v, 100000, UINT64_MAX);
+		m->u.status.active = PICK(v, 12, UINT32_MAX);
+		break;
+	default:
+		fprintf(stderr, "make_msg: type %d has no sample: add one\n", type);
+		failures++;
+	}
+}
+
+/* ---- comparing ---- */
+
+static int
+str_same(struct ipc_str a, struct ipc_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.base, b.base, a.len) == 0);
+}
+
+static void
+check_headers(const struct ipc_list *l, const struct ipc_encode_lists *lists)
+{
+	struct ipc_list_iter it;
+	struct ipc_str name, value;
+	size_t i = 0;
+
+	CHECK(l->count == lists->nheaders);
+	ipc_list_begin(&it, l);
+	while (ipc_header_next(&it, &name, &value)) {
+		CHECK(i < lists->nheaders);
+		if (i >= lists->nheaders)
+			return;
+		CHECK(str_same(name, str_of(lists->headers[i].name, lists->headers[i].name_len)));
+		CHECK(str_same(value, str_of(lists->headers[i].value, lists->headers[i].value_len)));
+		i++;
+	}
+	CHECK(i == lists->nheaders);
+	CHECK(it.p == l->base + l->len);
+	CHECK(!ipc_header_next(&it, &name, &value)); /* stays at the end */
+}
+
+static void
+check_models(const struct ipc_list *l, const struct ipc_encode_lists *lists)
+{
+	struct ipc_list_iter it;
+	struct ipc_model m;
+	size_t i = 0;
+
+	CHECK(l->count == lists->nmodels);
+	ipc_list_begin(&it, l);
+	while (ipc_model_next(&it, &m)) {
+		const struct ipc_model *want = &lists->models[i];
+
+		CHECK(i < lists->nmodels);
+		if (i >= lists->nmodels)
+			return;
+		CHECK(str_same(m.ns, want->ns));
+		CHECK(str_same(m.name, want->name));
+		CHECK(str_same(m.kind, want->kind));
+		CHECK(m.created == want->created);
+		CHECK(m.context_length == want->context_length);
+		i++;
+	}
+	CHECK(i == lists->nmodels);
+	CHECK(it.p == l->base + l->len);
+}
+
+/* Field by field: a symmetric bug in the codec cannot hide behind bytes. */
+static void
+check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_encode_lists *lists)
+{
+	CHECK(a->type == b->type);
+	switch (a->type) {
+	case IPC_HELLO:
+		CHECK(a->u.hello.version == b->u.hello.version);
+		CHECK(a->u.hello.role == b->u.hello.role);
+		CHECK(a->u.hello.slot == b->u.hello.slot);
+		CHECK(a->u.hello.pid == b->u.hello.pid);
+		CHECK(a->u.hello.generation == b->u.hello.generation);
+		break;
+	case IPC_HELLO_ACK:
+		CHECK(a->u.hello_ack.version == b->u.hello_ack.version);
+		CHECK(a->u.hello_ack.generation == b->u.hello_ack.generation);
+		break;
+	case IPC_READY:
+		CHECK(a->u.ready.generation == b->u.ready.generation);
+		break;
+	case IPC_CONFIG:
+		CHECK(a->u.config.generation == b->u.config.generation);
+		CHECK(str_same(a->u.config.path, b->u.config.path));
+		CHECK(str_same(a->u.config.yaml, b->u.config.yaml));
+		break;
+	case IPC_CONFIG_ACK:
+		CHECK(a->u.config_ack.generation == b->u.config_ack.generation);
+		CHECK(a->u.config_ack.ok == b->u.config_ack.ok);
+		CHECK(str_same(a->u.config_ack.error, b->u.config_ack.error));
+		break;
+	case IPC_SHUTDOWN:
+		CHECK(a->u.shutdown.mode == b->u.shutdown.mode);
+		CHECK(a->u.shutdown.timeout_ms == b->u.shutdown.timeout_ms);
+		break;
+	case IPC_LOG_REOPEN:
+		CHECK(a->u.log_reopen.unused == b->u.log_reopen.unused);
+		break;
+	case IPC_MODELS_QUERY:
+		CHECK(a->u.models_query.id == b->u.models_query.id);
+		break;
+	case IPC_MODELS_LIST:
+		CHECK(a->u.models_list.id == b->u.models_list.id);
+		CHECK(a->u.models_list.more == b->u.models_list.more);
+		check_models(&b->u.models_list.models, lists);
+		break;
+	case IPC_REQ_START:
+		CHECK(a->u.req_start.id == b->u.req_start.id);
+		CHECK(str_same(a->u.req_start.method, b->u.req_start.method));
+		CHECK(str_same(a->u.req_start.path, b->u.req_start.path));
+		CHECK(str_same(a->u.req_start.ns, b->u.req_start.ns));
+		CHECK(str_same(a->u.req_start.model, b->u.req_start.model));
+		CHECK(str_same(a->u.req_start.request_id, b->u.req_start.request_id));
+		CHECK(a->u.req_start.body_len == b->u.req_start.body_len);
+		CHECK(a->u.req_start.deadline_ms == b->u.req_start.deadline_ms);
+		CHECK(a->u.req_start.flags == b->u.req_start.flags);
+		check_headers(&b->u.req_start.headers, lists);
+		break;
+	case IPC_REQ_BODY:
+		CHECK(a->u.req_body.id == b->u.req_body.id);
+		CHECK(a->u.req_body.last == b->u.req_body.last);
+		CHECK(str_same(a->u.req_body.data, b->u.req_body.data));
+		break;
+	case IPC_RESP_HEAD:
+		CHECK(a->u.resp_head.id == b->u.resp_head.id);
+		CHECK(a->u.resp_head.status == b->u.resp_head.status);
+		check_headers(&b->u.resp_head.headers, lists);
+		break;
+	case IPC_RESP_DATA:
+		CHECK(a->u.resp_data.id == b->u.resp_data.id);
+		CHECK(str_same(a->u.resp_data.data, b->u.resp_data.data));
+		break;
+	case IPC_RESP_END:
+		CHECK(a->u.resp_end.id == b->u.resp_end.id);
+		break;
+	case IPC_RESP_ERROR:
+		CHECK(a->u.resp_error.id == b->u.resp_error.id);
+		CHECK(a->u.resp_error.status == b->u.resp_error.status);
+		CHECK(str_same(a->u.resp_error.type, b->u.resp_error.type));
+		CHECK(str_same(a->u.resp_error.code, b->u.resp_error.code));
+		CHECK(str_same(a->u.resp_error.message, b->u.resp_error.message));
+		break;
+	case IPC_CANCEL:
+		CHECK(a->u.cancel.id == b->u.cancel.id);
+		break;
+	case IPC_WINDOW:
+		CHECK(a->u.window.id == b->u.window.id);
+		CHECK(a->u.window.credit == b->u.window.credit);
+		break;
+	case IPC_STATUS:
+		CHECK(a->u.status.served == b->u.status.served);
+		CHECK(a->u.status.active == b->u.status.active);
+		break;
+	default:
+		CHECK(!"type without a comparison");
+	}
+}
+
+/* ---- round trips ---- */
+
+static const enum ipc_type all_types[] = {
+#define IPC_ALL(name, val) IPC_##name,
+	IPC_MESSAGES(IPC_ALL)
+#undef IPC_ALL
+};
+
+/* Every strict prefix of a frame must ask for more bytes, and nothing else. */
+static void
+check_prefixes(const uint8_t *frame, size_t len)
+{
+	struct ipc_msg m;
+	const char *why;
+	size_t bad = 0;
+
+	for (size_t n = 0; n < len; n++) {
+		why = NULL;
+		if (ipc_decode(frame, n, &m, &why) != 0)
+			bad++;
+	}
+	CHECK(bad == 0);
+}
+
+static void
+test_round_trips(void)
+{
+	for (size_t t = 0; t < nitems(all_types); t++) {
+		for (int v = 0; v < 3; v++) {
+			struct ipc_msg in, out, again;
+			struct ipc_encode_lists lists;
+			struct buf b, b2;
+			const char *why = NULL;
+			ssize_t n;
+
+			snprintf(current, sizeof(current), "round trip %s variant %d",
+			    ipc_type_name(all_types[t]), v);
+			make_msg(all_types[t], v, &in, &lists);
+			buf_init(&b, 0);
+			CHECK(ipc_encode(&b, &in, &lists) == 0);
+			CHECK(b.len >= IPC_HEADER_SIZE);
+			n = ipc_decode(buf_head(&b), b.len, &out, &why);
+			CHECK(n == (ssize_t)b.len);
+			if (n < 0)
+				fprintf(stderr, "  reason: %s\n", why);
+			if (n > 0)
+				check_same(&in, &out, &lists);
+			check_prefixes(buf_head(&b), b.len);
+
+			/* a decoded message re-encodes to the same bytes (forwarding) */
+			buf_init(&b2, 0);
+			if (n > 0) {
+				CHECK(ipc_encode(&b2, &out, NULL) == 0);
+				CHECK(b2.len == b.len && memcmp(buf_head(&b2), buf_head(&b), b.len) == 0);
+				CHECK(ipc_decode(buf_head(&b2), b2.len, &again, &why) == n);
+			}
+			buf_free(&b2);
+			buf_free(&b);
+		}
+	}
+}
+
+/* ---- golden bytes: the wire format itself ---- */
+
+/* A little builder for hand-made payloads. */
+struct raw {
+	uint8_t b[4096];
+	size_t n;
+};
+
+static void
+raw_uint(struct raw *r, size_t width, uint64_t v)
+{
+	for (size_t i = 0; i < width; i++)
+		r->b[r->n++] = (uint8_t)(v >> (8 * (width - 1 - i)));
+}
+
+static void
+raw_str(struct raw *r, const char *s)
+{
+	size_t len = strlen(s);
+
+	raw_uint(r, 4, len);
+	memcpy(r->b + r->n, s, len);
+	r->n += len;
+}
+
+/* Frame header + payload into out; returns the frame length. */
+static size_t
+raw_frame(uint8_t *out, unsigned type, unsigned flags, const struct raw *payload)
+{
+	struct raw h = { .n = 0 };
+
+	raw_uint(&h, 4, payload->n);
+	raw_uint(&h, 2, type);
+	raw_uint(&h, 2, flags);
+	memcpy(out, h.b, 8);
+	memcpy(out + 8, payload->b, payload->n);
+	return 8 + payload->n;
+}
+
+static void
+test_golden(void)
+{
+	static const uint8_t hello[] = {
+		0x00, 0x00, 0x00, 0x15, 0x00, 0x01, 0x00, 0x00, /* len 21, HELLO, flags */
+		0x00, 0x00, 0x00, 0x01,                         /* version */
+		0x01,                                           /* role worker */
+		0x00, 0x00, 0x00, 0x02,                         /* slot */
+		0x01, 0x02, 0x03, 0x04,                         /* pid */
+		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* generation */
+	};
+	struct ipc_msg m = { .type = IPC_HELLO };
+	struct ipc_encode_lists lists = { 0 };
+	struct ipc_header_in h[2] = {
+		{ "accept", 6, "*/*", 3 },
+		{ "x-a", 3, "", 0 },
+	};
+	struct raw p = { .n = 0 };
+	uint8_t frame[4096];
+	size_t flen;
+	struct buf b;
+	const char *why = NULL;
+	struct ipc_msg out;
+
+	snprintf(current, sizeof(current), "golden HELLO");
+	m.u.hello.version = 1;
+	m.u.hello.role = IPC_ROLE_WORKER;
+	m.u.hello.slot = 2;
+	m.u.hello.pid = 0x01020304;
+	m.u.hello.generation = 0x1122334455667788ULL;
+	buf_init(&b, 0);
+	CHECK(ipc_encode(&b, &m, NULL) == 0);
+	CHECK(b.len == sizeof(hello) && memcmp(buf_head(&b), hello, sizeof(hello)) == 0);
+	CHECK(ipc_decode(hello, sizeof(hello), &out, &why) == sizeof(hello));
+	CHECK(out.type == IPC_HELLO && out.u.hello.pid == 0x01020304 &&
+	    out.u.hello.generation == 0x1122334455667788ULL && out.u.hello.slot == 2);
+	buf_free(&b);
+
+	snprintf(current, sizeof(current), "golden REQ_START");
+	raw_uint(&p, 8, 0x0a0b);
+	raw_str(&p, "POST");
+	raw_str(&p, "/v1/chat/completions");
+	raw_str(&p, "team-a");
+	raw_str(&p, "m1");
+	raw_str(&p, "rid");
+	raw_uint(&p, 4, 2); /* header count */
+	raw_str(&p, "accept");
+	raw_str(&p, "*/*");
+	raw_str(&p, "x-a");
+	raw_str(&p, "");
+	raw_uint(&p, 8, 99);   /* body_len */
+	raw_uint(&p, 4, 1000); /* deadline_ms */
+	raw_uint(&p, 1, IPC_REQ_F_STREAM);
+	flen = raw_frame(frame, IPC_REQ_START, 0, &p);
+
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_REQ_START;
+	m.u.req_start.id = 0x0a0b;
+	m.u.req_start.method = str_of("POST", 4);
+	m.u.req_start.path = str_of("/v1/chat/completions", 20);
+	m.u.req_start.ns = str_of("team-a", 6);
+	m.u.req_start.model = str_of("m1", 2);
+	m.u.req_start.request_id = str_of("rid", 3);
+	m.u.req_start.body_len = 99;
+	m.u.req_start.deadline_ms = 1000;
+	m.u.req_start.flags = IPC_REQ_F_STREAM;
+	lists.headers = h;
+	lists.nheaders = 2;
+	buf_init(&b, 0);
+	CHECK(ipc_encode(&b, &m, &lists) == 0);
+	CHECK(b.len == flen && memcmp(buf_head(&b), frame, flen) == 0);
+	buf_free(&b);
+	CHECK(ipc_decode(frame, flen, &out, &why) == (ssize_t)flen);
+	check_same(&m, &out, &lists);
+	CHECK(ipc_str_eq(out.u.req_start.method, "POST"));
+	CHECK(ipc_str_eq(out.u.req_start.model, "m1"));
+}
+
+/* ---- bad frames ---- */
+
+static void
+expect_bad(const char *what, const uint8_t *frame, size_t len, const char *word)
+{
+	struct ipc_msg m;
+	const char *why = NULL;
+	ssize_t n;
+
+	snprintf(current, sizeof(current), "reject %s", what);
+	n = ipc_decode(frame, len, &m, &why);
+	CHECK(n == -1);
+	CHECK(why != NULL && why[0] != '\0');
+	if (n == -1 && why != NULL && strstr(why, word) == NULL) {
+		fprintf(stderr, "%s: reason \"%s\" does not mention \"%s\"\n", current, why, word);
+		failures++;
+	}
+	/* the reason is about this frame: -1 also with more bytes after it */
+}
+
+static void
+test_bad_frames(void)
+{
+	uint8_t frame[8192];
+	struct raw p;
+	size_t n;
+
+	/* header length says more than the fields take: payload of a u64 only */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	n = raw_frame(frame, IPC_HELLO, 0, &p);
+	expect_bad("HELLO with fields past the payload", frame, n, "truncated HELLO");
+
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_str(&p, "GET");
+	n = raw_frame(frame, IPC_REQ_START, 0, &p);
+	expect_bad("REQ_START cut after method", frame, n, "truncated REQ_START");
+
+	/* the string length runs past the end of the payload */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 4, 100);
+	memcpy(p.b + p.n, "hello", 5);
+	p.n += 5;
+	n = raw_frame(frame, IPC_RESP_DATA, 0, &p);
+	expect_bad("string length past the end", frame, n, "truncated RESP_DATA");
+
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 4, UINT32_MAX);
+	n = raw_frame(frame, IPC_RESP_DATA, 0, &p);
+	expect_bad("string length 2^32-1", frame, n, "truncated RESP_DATA");
+
+	/* header length above the maximum: rejected with only the 8-byte header */
+	p.n = 0;
+	n = raw_frame(frame, IPC_REQ_BODY, 0, &p);
+	frame[0] = (IPC_MAX_PAYLOAD + 1) >> 24;
+	frame[1] = ((IPC_MAX_PAYLOAD + 1) >> 16) & 0xff;
+	frame[2] = ((IPC_MAX_PAYLOAD + 1) >> 8) & 0xff;
+	frame[3] = (IPC_MAX_PAYLOAD + 1) & 0xff;
+	expect_bad("oversized payload", frame, 8, "too large");
+	memset(frame, 0xff, 4);
+	expect_bad("payload length 2^32-1", frame, 8, "too large");
+	{
+		struct ipc_msg m;
+		const char *why;
+
+		snprintf(current, sizeof(current), "max payload header waits");
+		frame[0] = IPC_MAX_PAYLOAD >> 24;
+		frame[1] = (IPC_MAX_PAYLOAD >> 16) & 0xff;
+		frame[2] = (IPC_MAX_PAYLOAD >> 8) & 0xff;
+		frame[3] = IPC_MAX_PAYLOAD & 0xff;
+		CHECK(ipc_decode(frame, 8, &m, &why) == 0);
+	}
+
+	/* chunks above IPC_MAX_CHUNK, though within the payload bound */
+	{
+		static uint8_t big[IPC_HEADER_SIZE + 8 + 4 + IPC_MAX_CHUNK + 1];
+		size_t plen = 8 + 4 + IPC_MAX_CHUNK + 1;
+
+		memset(big, 'x', sizeof(big));
+		big[0] = (uint8_t)(plen >> 24);
+		big[1] = (uint8_t)(plen >> 16);
+		big[2] = (uint8_t)(plen >> 8);
+		big[3] = (uint8_t)plen;
+		big[4] = 0;
+		big[5] = IPC_RESP_DATA;
+		big[6] = big[7] = 0;
+		big[16] = 0;
+		big[17] = (uint8_t)((IPC_MAX_CHUNK + 1) >> 16);
+		big[18] = (uint8_t)((IPC_MAX_CHUNK + 1) >> 8);
+		big[19] = (uint8_t)(IPC_MAX_CHUNK + 1);
+		expect_bad("over-max chunk", big, sizeof(big), "chunk too large");
+	}
+
+	/* unknown types */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	n = raw_frame(frame, 999, 0, &p);
+	expect_bad("type 999", frame, n, "unknown message type 999");
+	expect_bad("type 999, header only", frame, 8, "unknown message type 999");
+	n = raw_frame(frame, 0, 0, &p);
+	expect_bad("type 0", frame, n, "unknown message type 0");
+	n = raw_frame(frame, IPC_TYPE_MAX, 0, &p);
+	expect_bad("type past the last", frame, n, "unknown message type");
+	n = raw_frame(frame, 0xffff, 0, &p);
+	expect_bad("type 0xffff", frame, n, "unknown message type 65535");
+
+	/* flags */
+	n = raw_frame(frame, IPC_RESP_END, 1, &p);
+	expect_bad("flags 1", frame, n, "non-zero flags");
+	n = raw_frame(frame, IPC_RESP_END, 0x8000, &p);
+	expect_bad("flags 0x8000, header only", frame, 8, "non-zero flags");
+
+	/* trailing bytes */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 1, 0);
+	n = raw_frame(frame, IPC_RESP_END, 0, &p);
+	expect_bad("RESP_END with one byte too many", frame, n, "trailing bytes after RESP_END");
+	p.n = 0;
+	raw_uint(&p, 4, 1);
+	raw_uint(&p, 1, 1);
+	raw_uint(&p, 4, 2);
+	raw_uint(&p, 4, 3);
+	raw_uint(&p, 8, 4);
+	raw_uint(&p, 4, 0);
+	n = raw_frame(frame, IPC_HELLO, 0, &p);
+	expect_bad("HELLO with trailing bytes", frame, n, "trailing bytes after HELLO");
+	p.n = 0;
+	raw_uint(&p, 1, 0);
+	raw_uint(&p, 1, 0);
+	n = raw_frame(frame, IPC_LOG_REOPEN, 0, &p);
+	expect_bad("LOG_REOPEN with two bytes", frame, n, "trailing bytes");
+
+	/* list counts that do not match the bytes */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 2, 200);
+	raw_uint(&p, 4, 3); /* says 3, has 2 */
+	raw_str(&p, "a");
+	raw_str(&p, "b");
+	raw_str(&p, "c");
+	raw_str(&p, "d");
+	n = raw_frame(frame, IPC_RESP_HEAD, 0, &p);
+	expect_bad("RESP_HEAD count 3 for 2 headers", frame, n, "header list");
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 2, 200);
+	raw_uint(&p, 4, 1); /* says 1, has 2 */
+	raw_str(&p, "a");
+	raw_str(&p, "b");
+	raw_str(&p, "c");
+	raw_str(&p, "d");
+	n = raw_frame(frame, IPC_RESP_HEAD, 0, &p);
+	expect_bad("RESP_HEAD count 1 for 2 headers", frame, n, "trailing bytes");
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 2, 200);
+	raw_uint(&p, 4, 2);
+	raw_str(&p, "a");
+	raw_str(&p, "b");
+	raw_str(&p, "c");
+	raw_uint(&p, 4, 50); /* value length past the end */
+	raw_uint(&p, 4, 0);
+	raw_uint(&p, 4, 0);
+	n = raw_frame(frame, IPC_RESP_HEAD, 0, &p);
+	expect_bad("RESP_HEAD header value past the end", frame, n, "entry 2 of 2");
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 2, 200);
+	raw_uint(&p, 4, UINT32_MAX);
+	n = raw_frame(frame, IPC_RESP_HEAD, 0, &p);
+	expect_bad("RESP_HEAD count 2^32-1", frame, n, "header list count");
+
+	/* REQ_START: the list is followed by more fields */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	for (int i = 0; i < 5; i++)
+		raw_str(&p, "x");
+	raw_uint(&p, 4, 1); /* says 1, has 2 */
+	raw_str(&p, "a");
+	raw_str(&p, "b");
+	raw_str(&p, "c");
+	raw_str(&p, "d");
+	raw_uint(&p, 8, 0);
+	raw_uint(&p, 4, 0);
+	raw_uint(&p, 1, 0);
+	n = raw_frame(frame, IPC_REQ_START, 0, &p);
+	expect_bad("REQ_START count 1 for 2 headers", frame, n, "trailing bytes after REQ_START");
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	for (int i = 0; i < 5; i++)
+		raw_str(&p, "x");
+	raw_uint(&p, 4, 3); /* says 3, has 2 */
+	raw_str(&p, "a");
+	raw_str(&p, "b");
+	raw_str(&p, "c");
+	raw_str(&p, "d");
+	raw_uint(&p, 8, 0);
+	raw_uint(&p, 4, 0);
+	raw_uint(&p, 1, 0);
+	n = raw_frame(frame, IPC_REQ_START, 0, &p);
+	expect_bad("REQ_START count 3 for 2 headers", frame, n, "REQ_START");
+
+	/* MODELS_LIST: one model cut in its last field */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 1, 0);
+	raw_uint(&p, 4, 1);
+	raw_str(&p, "ns");
+	raw_str(&p, "name");
+	raw_str(&p, "chat");
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 2, 0); /* context_length is a u32 */
+	n = raw_frame(frame, IPC_MODELS_LIST, 0, &p);
+	expect_bad("MODELS_LIST model cut short", frame, n, "model list");
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 1, 0);
+	raw_uint(&p, 4, 2); /* says 2, has 1 */
+	raw_str(&p, "ns");
+	raw_str(&p, "name");
+	raw_str(&p, "chat");
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 4, 0);
+	n = raw_frame(frame, IPC_MODELS_LIST, 0, &p);
+	expect_bad("MODELS_LIST count 2 for 1 model", frame, n, "model list");
+
+	/* an empty payload for a message with fields */
+	p.n = 0;
+	n = raw_frame(frame, IPC_WINDOW, 0, &p);
+	expect_bad("empty WINDOW", frame, n, "truncated WINDOW");
+}
+
+/* ---- streams and bounds ---- */
+
+static void
+test_back_to_back(void)
+{
+	static const enum ipc_type seq[] = { IPC_HELLO, IPC_REQ_START, IPC_REQ_BODY, IPC_RESP_HEAD,
+		IPC_RESP_DATA, IPC_RESP_DATA, IPC_RESP_END, IPC_MODELS_LIST, IPC_LOG_REOPEN };
+	struct buf b;
+	size_t off = 0;
+
+	snprintf(current, sizeof(current), "frames back to back");
+	buf_init(&b, 0);
+	for (size_t i = 0; i < nitems(seq); i++) {
+		struct ipc_msg m;
+		struct ipc_encode_lists lists;
+
+		make_msg(seq[i], 1, &m, &lists);
+		if (seq[i] == IPC_RESP_DATA)
+			m.u.resp_data.id = 100 + i;
+		CHECK(ipc_encode(&b, &m, &lists) == 0);
+	}
+	for (size_t i = 0; i < nitems(seq); i++) {
+		struct ipc_msg want, got;
+		struct ipc_encode_lists lists;
+		const char *why = NULL;
+		ssize_t n;
+
+		make_msg(seq[i], 1, &want, &lists);
+		if (seq[i] == IPC_RESP_DATA)
+			want.u.resp_data.id = 100 + i;
+		n = ipc_decode(buf_head(&b) + off, b.len - off, &got, &why);
+		CHECK(n > 0);
+		if (n <= 0)
+			break;
+		check_same(&want, &got, &lists);
+		off += (size_t)n;
+	}
+	CHECK(off == b.len);
+	{
+		struct ipc_msg m;
+		const char *why;
+
+		CHECK(ipc_decode(buf_head(&b) + off, b.len - off, &m, &why) == 0);
+	}
+	buf_free(&b);
+}
+
+static void
+test_encode_limits(void)
+{
+	struct ipc_msg m;
+	struct ipc_encode_lists lists;
+	struct buf b;
+	uint8_t before[16];
+	char *huge;
+
+	/* a bounded buf without room: -1 and not a byte changes */
+	snprintf(current, sizeof(current), "encode into a full bounded buf");
+	buf_init(&b, 40);
+	CHECK(buf_append(&b, "0123456789abcdef", 16) == 0);
+	memcpy(before, buf_head(&b), 16);
+	make_msg(IPC_REQ_START, 1, &m, &lists);
+	CHECK(ipc_encode(&b, &m, &lists) == -1);
+	CHECK(b.len == 16 && memcmp(buf_head(&b), before, 16) == 0);
+	make_msg(IPC_RESP_END, 1, &m, &lists);
+	CHECK(ipc_encode(&b, &m, NULL) == 0); /* 16 bytes fit in the 24 left */
+	CHECK(b.len == 32);
+	CHECK(ipc_encode(&b, &m, NULL) == -1);
+	CHECK(b.len == 32 && memcmp(buf_head(&b), before, 16) == 0);
+	buf_free(&b);
+
+	huge = xmalloc(IPC_MAX_PAYLOAD + 1);
+	memset(huge, 'z', IPC_MAX_PAYLOAD + 1);
+	buf_init(&b, 0);
+
+	snprintf(current, sizeof(current), "encode an over-max chunk");
+	make_msg(IPC_REQ_BODY, 1, &m, &lists);
+	m.u.req_body.data = str_of(huge, IPC_MAX_CHUNK + 1);
+	CHECK(ipc_encode(&b, &m, NULL) == -1);
+	m.u.req_body.data = str_of(huge, IPC_MAX_CHUNK);
+	CHECK(ipc_encode(&b, &m, NULL) == 0);
+	buf_reset(&b);
+	make_msg(IPC_RESP_DATA, 1, &m, &lists);
+	m.u.resp_data.data = str_of(huge, IPC_MAX_PAYLOAD + 1);
+	CHECK(ipc_encode(&b, &m, NULL) == -1);
+	CHECK(b.len == 0);
+
+	snprintf(current, sizeof(current), "encode an over-max payload");
+	make_msg(IPC_CONFIG, 1, &m, &lists);
+	m.u.config.yaml = str_of(huge, IPC_MAX_PAYLOAD - 8 - 4 - 4 - m.u.config.path.len);
+	CHECK(ipc_encode(&b, &m, NULL) == 0); /* exactly the maximum */
+	CHECK(b.len == IPC_HEADER_SIZE + IPC_MAX_PAYLOAD);
+	{
+		struct ipc_msg out;
+		const char *why = NULL;
+
+		CHECK(ipc_decode(buf_head(&b), b.len, &out, &why) == (ssize_t)b.len);
+	}
+	buf_reset(&b);
+	m.u.config.yaml.len++;
+	CHECK(ipc_encode(&b, &m, NULL) == -1);
+	CHECK(b.len == 0);
+	m.u.config.yaml.len = SIZE_MAX;
+	CHECK(ipc_encode(&b, &m, NULL) == -1);
+
+	/* many headers, each small, adding up past the maximum */
+	snprintf(current, sizeof(current), "encode too many headers");
+	{
+		size_t nh = IPC_MAX_PAYLOAD / 8 + 1;
+		struct ipc_header_in *hs = xcalloc(nh, sizeof(*hs));
+
+		make_msg(IPC_RESP_HEAD, 1, &m, &lists);
+		lists.headers = hs;
+		lists.nheaders = nh;
+		CHECK(ipc_encode(&b, &m, &lists) == -1);
+		lists.nheaders = (IPC_MAX_PAYLOAD - 8 - 2 - 4) / 8;
+		CHECK(ipc_encode(&b, &m, &lists) == 0);
+		buf_reset(&b);
+		free(hs);
+	}
+
+	snprintf(current, sizeof(current), "encode invalid input");
+	make_msg(IPC_RESP_DATA, 1, &m, &lists);
+	m.u.resp_data.data = str_of(NULL, 5);
+	CHECK(ipc_encode(&b, &m, NULL) == -1);
+	make_msg(IPC_RESP_HEAD, 1, &m, &lists);
+	lists.headers = NULL;
+	CHECK(ipc_encode(&b, &m, &lists) == -1);
+	m.type = 0;
+	CHECK(ipc_encode(&b, &m, NULL) == -1);
+	m.type = (enum ipc_type)999;
+	CHECK(ipc_encode(&b, &m, NULL) == -1);
+	CHECK(b.len == 0);
+
+	/* no lists for a type with a list: an empty list */
+	snprintf(current, sizeof(current), "encode a list type without lists");
+	make_msg(IPC_RESP_HEAD, 1, &m, &lists);
+	CHECK(ipc_encode(&b, &m, NULL) == 0);
+	{
+		struct ipc_msg out;
+		const char *why = NULL;
+
+		CHECK(ipc_decode(buf_head(&b), b.len, &out, &why) == (ssize_t)b.len);
+		CHECK(out.u.resp_head.headers.count == 0 && out.u.resp_head.headers.len == 0);
+	}
+
+	buf_free(&b);
+	free(huge);
+}
+
+static void
+test_helpers(void)
+{
+	struct ipc_list empty = { 0 };
+	struct ipc_list_iter it;
+	struct ipc_str n, v;
+	struct ipc_model model;
+
+	snprintf(current, sizeof(current), "ipc_type_name");
+#define IPC_NAME_CHECK(name, val) CHECK(strcmp(ipc_type_name(val), #name) == 0);
+	IPC_MESSAGES(IPC_NAME_CHECK)
+#undef IPC_NAME_CHECK
+	CHECK(strcmp(ipc_type_name(0), "?") == 0);
+	CHECK(strcmp(ipc_type_name(IPC_TYPE_MAX), "?") == 0);
+	CHECK(strcmp(ipc_type_name(999), "?") == 0);
+	CHECK(strcmp(ipc_type_name(~0u), "?") == 0);
+
+	snprintf(current, sizeof(current), "ipc_str_eq");
+	CHECK(ipc_str_eq(str_of("abc", 3), "abc"));
+	CHECK(!ipc_str_eq(str_of("abc", 2), "abc"));
+	CHECK(!ipc_str_eq(str_of("abcd", 4), "abc"));
+	CHECK(!ipc_str_eq(str_of("abd", 3), "abc"));
+	CHECK(ipc_str_eq(str_of(NULL, 0), ""));
+	CHECK(!ipc_str_eq(str_of(NULL, 0), "a"));
+	CHECK(ipc_str_eq(str_of("a\0b", 1), "a"));
+
+	snprintf(current, sizeof(current), "iterators on an empty list");
+	ipc_list_begin(&it, &empty);
+	CHECK(!ipc_header_next(&it, &n, &v));
+	ipc_list_begin(&it, &empty);
+	CHECK(!ipc_model_next(&it, &model));
+
+	snprintf(current, sizeof(current), "decode with why == NULL");
+	{
+		uint8_t f[8] = { 0, 0, 0, 0, 0x03, 0xe7, 0, 0 };
+		struct ipc_msg m;
+
+		CHECK(ipc_decode(f, sizeof(f), &m, NULL) == -1);
+	}
+}
+
+int
+main(void)
+{
+	big_text = xmalloc(IPC_MAX_CHUNK);
+	for (size_t i = 0; i < IPC_MAX_CHUNK; i++)
+		big_text[i] = (char)(i * 31 + 7);
+	long_text = big_text;
+
+	test_helpers();
+	test_golden();
+	test_round_trips();
+	test_bad_frames();
+	test_back_to_back();
+	test_encode_limits();
+
+	free(big_text);
+	if (failures != 0) {
+		fprintf(stderr, "test_ipc: %d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("test_ipc: all checks passed\n");
+	return 0;
+}
