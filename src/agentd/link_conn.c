@@ -357,7 +357,8 @@ on_tick(h2o_timeout_entry_t *entry)
 		link_conn_fail(c, "did not register within %d s", REGISTER_TIMEOUT_MS / 1000);
 		return;
 	}
-	if (silent >= conf->agents.ping_timeout_ms) {
+	/* one tick early rather than late: the timeout is a promise to the operator */
+	if (silent + TICK_MS >= conf->agents.ping_timeout_ms) {
 		link_conn_fail(c, "silent for %llu ms (ping timeout %u ms)",
 		    (unsigned long long)silent, conf->agents.ping_timeout_ms);
 		return;

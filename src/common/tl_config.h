@@ -5,8 +5,12 @@
  * use until the new one is fully accepted (see master/reload.c). Every
  * error names the file, the line and the dotted key:
  *     /etc/tokilake/tokilake.yaml:12: http.max_body_size: must be between 1KiB and 1GiB
- * Unknown keys are errors. Durations accept "500ms", "10s", "5m" or a bare
- * number of seconds; sizes accept "512", "64KiB", "16MiB", "1GiB".
+ * Unknown keys are errors. Durations accept "500ms", "10s", "5m", "1h" or a
+ * bare number of seconds; sizes accept "512", "64KiB", "16MiB", "1GiB"
+ * (KiB/MiB/GiB = 1024^n, KB/MB/GB = 1000^n). An error about the whole
+ * file names the key "(top level)"; a file that cannot be read at all
+ * gives "FILE: cannot read: reason". The tables behind all this are in
+ * tl_config.c (see cfg_table.h); man/tokilake.yaml.5.in documents them.
  */
 #ifndef TL_TL_CONFIG_H
 #define TL_TL_CONFIG_H
@@ -16,6 +20,8 @@
 #include <stdio.h>
 
 #define TL_DEFAULT_CONFIG_PATH SYSCONFDIR "/tokilake/tokilake.yaml"
+/* Larger files are refused: the text must fit one IPC CONFIG message. */
+#define TL_CONFIG_MAX_SIZE (256 * 1024)
 
 struct tl_http_listen {
 	char *address;  /* "host:port", "[v6]:port" */
@@ -73,6 +79,8 @@ struct tl_config {
 
 	struct tl_namespace *namespaces;
 	size_t nnamespaces;
+
+	struct cfg_lines *lines; /* where each key was seen (tl_config.c only) */
 };
 
 /* Read and parse a file. NULL on error with err = "file:line: key: reason". */
@@ -89,6 +97,12 @@ int tl_config_check_reload(const struct tl_config *old, const struct tl_config *
 
 /* Print the effective config as YAML, every key with its value (-nv). */
 void tl_config_print(FILE *fp, const struct tl_config *conf);
+
+/* Call fn with every dotted key the file may hold, in table order
+ * ("http.listen.tls.cert"; "namespaces.*.tokens" for keys under a name):
+ * the documentation test checks each one against the man page and the
+ * sample config. */
+void tl_config_keys(void (*fn)(const char *dotted, void *arg), void *arg);
 
 /* Find a namespace by name; NULL if none. */
 const struct tl_namespace *tl_config_namespace(const struct tl_config *conf, const char *name,

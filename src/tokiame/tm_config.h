@@ -54,17 +54,26 @@ struct tm_config {
 	} log;
 	struct tm_backend *backends;
 	size_t nbackends;
+
+	struct cfg_lines *lines; /* where each key was seen (tm_config.c only) */
 };
 
 /* Defaults only (no file). */
 struct tm_config *tm_config_new(void);
 /* Read a file on top of defaults. NULL with err "file:line: key: reason". */
 struct tm_config *tm_config_load(const char *path, char *err, size_t errlen);
+/* Parse text already read, on top of defaults; path names it in errors. */
+struct tm_config *tm_config_parse(const char *path, const char *text, size_t len, char *err,
+    size_t errlen);
 /* After flags were applied: fill the token from token_file or TOKIAME_TOKEN
  * if it is still unset, and check what a running agent needs (server,
- * namespace, token). -1 with err on failure. */
+ * namespace, token, at least one backend; values set by flags are checked
+ * too). -1 with err "FILE:LINE: key: reason" ("key: reason" when no file
+ * was read), naming every missing key. */
 int tm_config_finish(struct tm_config *conf, char *err, size_t errlen);
 void tm_config_free(struct tm_config *conf);
 void tm_config_print(FILE *fp, const struct tm_config *conf); /* token shown as "(set)" */
+/* Every dotted key the file may hold ("backends.url"), as tl_config_keys(). */
+void tm_config_keys(void (*fn)(const char *dotted, void *arg), void *arg);
 
 #endif

@@ -1,0 +1,368 @@
+/*
+ * tl_config: tokilake.yaml. See tl_config.h for the contract and
+ * man/tokilake.yaml.5.in for what each key means.
+ *
+ * The tables below are the single description of the file: defaults,
+ * bounds, parsing, the -nv printout, the reload check and the list of
+ * keys the documentation test checks all come from them. What the tables
+ * cannot say (rules between keys) is checked in check_rules().
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg_table.h"
+#include "cfg_value.h"
+#include "log.h"
+#include "tl_config.h"
+#include "xmalloc.h"
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+
+#define KiB(n) ((uint64_t)(n) << 10)
+#define MiB(n) ((uint64_t)(n) << 20)
+#define GiB(n) ((uint64_t)(n) << 30)
+#define SEC(n) ((uint64_t)(n) * 1000)
+#define MINUTES(n) ((uint64_t)(n) * 60 * 1000)
+#define HOUR(n) ((uint64_t)(n) * 3600 * 1000)
+
+#define WORKERS_MAX 256
+
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+
+static int
+check_address(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
+{
+	const char *why = cfg_check_address(value);
+
+	return why == NULL ? 0 : cfg_error(ctx, node->line, dotted, "%s", why);
+}
+
+static int
+check_namespace(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *name)
+{
+	if (!cfg_namespace_valid(name, strlen(name)))
+		return cfg_error(ctx, node->line, dotted, "%s", CFG_NAMESPACE_RULE);
+	return 0;
+}
+
+static int
+check_token_hash(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
+{
+	const char *why = cfg_check_token_hash(value);
+
+	if (why != NULL)
+		return cfg_error(ctx, node->line, dotted, "%s", why);
+	cfg_token_hash_lower(value);
+	return 0;
+}
+
+/* workers: a number, or "auto" for one per online CPU. */
+static int
+parse_workers(struct cfg_ctx *ctx, const struct cfg_key *k, const char *dotted,
+    const struct ynode *v, void *base)
+{
+	struct tl_config *conf = base;
+	uint64_t n;
+
+	if (v->type == YNODE_SCALAR && strcmp(v->u.scalar.s, "auto") == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		conf->workers_auto = 1;
+		conf->workers = ncpu < 1 ? 1 : ncpu > WORKERS_MAX ? WORKERS_MAX : (unsigned)ncpu;
+		return 0;
+	}
+	if (v->type != YNODE_SCALAR || cfg_parse_uint(v->u.scalar.s, &n) == -1 || n < k->min ||
+	    n > k->max)
+		return cfg_error(ctx, v->line, dotted,
+		    "must be a number between %llu and %llu, or auto", (unsigned long long)k->min,
+		    (unsigned long long)k->max);
+	conf->workers_auto = 0;
+	conf->workers = (unsigned)n;
+	return 0;
+}
+
+static void
+print_workers(FILE *fp, const struct cfg_key *k, const void *base)
+{
+	const struct tl_config *conf = base;
+
+	if (conf->workers_auto)
+		fputs(" auto\n", fp);
+	else
+		fprintf(fp, " %u\n", conf->workers);
+}
+
+/* A listener's TLS needs both files, or neither (plain HTTP). */
+static int
+listen_done(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, void *elem)
+{
+	struct tl_http_listen *l = elem;
+	char tls[600];
+
+	l->line = node->line;
+	if ((l->tls_cert == NULL) != (l->tls_key == NULL)) {
+		snprintf(tls, sizeof(tls), "%s.tls", dotted);
+		return cfg_error(ctx, cfg_line(ctx->lines, tls), tls, "needs both cert and key");
+	}
+	return 0;
+}
+
+static int
+namespace_done(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, void *elem)
+{
+	((struct tl_namespace *)elem)->line = node->line;
+	return 0;
+}
+
+static const struct cfg_key log_keys[] = {
+	{ .name = "level", .type = CFG_ENUM, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, log.level), .def = "info", .words = log_levels },
+	{ .name = "syslog", .type = CFG_BOOL, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, log.use_syslog), .def = "false" },
+	{ .name = "file", .type = CFG_STRING, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, log.file) },
+	{ 0 }
+};
+
+static const struct cfg_key listen_tls_keys[] = {
+	{ .name = "cert", .type = CFG_STRING, CFG_FIELD(struct tl_http_listen, tls_cert) },
+	{ .name = "key", .type = CFG_STRING, CFG_FIELD(struct tl_http_listen, tls_key) },
+	{ 0 }
+};
+
+static const struct cfg_key listen_keys[] = {
+	{ .name = "address", .type = CFG_STRING, .flags = CFG_REQUIRED,
+	    CFG_FIELD(struct tl_http_listen, address), .check = check_address },
+	{ .name = "tls", .type = CFG_MAPPING, .sub = listen_tls_keys },
+	{ 0 }
+};
+
+static const struct cfg_key http_keys[] = {
+	{ .name = "listen", .type = CFG_BLOCKS, CFG_FIELD(struct tl_config, http.listen),
+	    .count_off = offsetof(struct tl_config, http.nlisten),
+	    .elem_size = sizeof(struct tl_http_listen), .sub = listen_keys, .min = 1,
+	    .shorthand = "address", .def = "127.0.0.1:8080", .done = listen_done },
+	{ .name = "http2", .type = CFG_BOOL, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.http2), .def = "false" },
+	{ .name = "max_body_size", .type = CFG_SIZE, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.max_body_size), .min = KiB(1), .max = GiB(1),
+	    .def = "16MiB" },
+	{ .name = "header_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.header_timeout_ms), .min = 100, .max = MINUTES(10),
+	    .def = "10s" },
+	{ .name = "idle_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.idle_timeout_ms), .min = SEC(1), .max = HOUR(1),
+	    .def = "60s" },
+	{ .name = "max_connections", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.max_connections), .min = 1, .max = 1000000,
+	    .def = "4096" },
+	{ 0 }
+};
+
+static const struct cfg_key agents_tls_keys[] = {
+	{ .name = "cert", .type = CFG_STRING, CFG_FIELD(struct tl_config, agents.tls_cert) },
+	{ .name = "key", .type = CFG_STRING, CFG_FIELD(struct tl_config, agents.tls_key) },
+	{ 0 }
+};
+
+static const struct cfg_key agents_keys[] = {
+	{ .name = "listen", .type = CFG_STRING, CFG_FIELD(struct tl_config, agents.listen),
+	    .def = "0.0.0.0:7740", .check = check_address },
+	{ .name = "tls", .type = CFG_MAPPING, .sub = agents_tls_keys },
+	{ .name = "plaintext", .type = CFG_BOOL, CFG_FIELD(struct tl_config, agents.plaintext),
+	    .def = "false" },
+	{ .name = "max_agents", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.max_agents), .min = 1, .max = 1000000,
+	    .def = "10000" },
+	{ .name = "max_message_size", .type = CFG_SIZE, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.max_message_size), .min = KiB(16), .max = MiB(256),
+	    .def = "4MiB" },
+	{ .name = "max_streams_per_agent", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.max_streams_per_agent), .min = 1, .max = 65535,
+	    .def = "256" },
+	{ .name = "ping_interval", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.ping_interval_ms), .min = 100, .max = MINUTES(10),
+	    .def = "5s" },
+	{ .name = "ping_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.ping_timeout_ms), .min = SEC(1), .max = HOUR(1),
+	    .def = "15s" },
+	{ 0 }
+};
+
+static const struct cfg_key namespace_keys[] = {
+	{ .name = "tokens", .type = CFG_LIST, .flags = CFG_RELOAD | CFG_REQUIRED,
+	    CFG_FIELD(struct tl_namespace, token_hashes),
+	    .count_off = offsetof(struct tl_namespace, ntoken_hashes), .min = 1,
+	    .check = check_token_hash },
+	{ 0 }
+};
+
+static const struct cfg_key top_keys[] = {
+	{ .name = "workers", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, workers), .min = 1, .max = WORKERS_MAX, .def = "auto",
+	    .parse = parse_workers, .print = print_workers },
+	{ .name = "pid_file", .type = CFG_STRING, CFG_FIELD(struct tl_config, pid_file) },
+	{ .name = "runtime_dir", .type = CFG_STRING, CFG_FIELD(struct tl_config, runtime_dir),
+	    .def = RUNSTATEDIR "/tokilake" },
+	{ .name = "shutdown_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, shutdown_timeout_ms), .min = 0, .max = HOUR(1),
+	    .def = "30s" },
+	{ .name = "log", .type = CFG_MAPPING, .sub = log_keys },
+	{ .name = "http", .type = CFG_MAPPING, .sub = http_keys },
+	{ .name = "agents", .type = CFG_MAPPING, .sub = agents_keys },
+	{ .name = "namespaces", .type = CFG_NAMED, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, namespaces),
+	    .count_off = offsetof(struct tl_config, nnamespaces),
+	    .elem_size = sizeof(struct tl_namespace),
+	    .name_off = offsetof(struct tl_namespace, name),
+	    .sub = namespace_keys, .check = check_namespace, .done = namespace_done },
+	{ 0 }
+};
+
+/* Rules between keys, which no single table entry can state. */
+static int
+check_rules(struct cfg_ctx *ctx, const struct tl_config *conf)
+{
+	int has_tls = conf->agents.tls_cert != NULL || conf->agents.tls_key != NULL;
+	char a[32], key[64];
+
+	if (conf->agents.plaintext && has_tls)
+		return cfg_error(ctx, cfg_line(ctx->lines, "agents.plaintext"), "agents.plaintext",
+		    "is true but agents.tls is set too; remove one of them");
+	if (!conf->agents.plaintext && !has_tls)
+		return cfg_error(ctx, cfg_line(ctx->lines, "agents.tls"), "agents.tls",
+		    "cert and key are required unless agents.plaintext is true");
+	if ((conf->agents.tls_cert == NULL) != (conf->agents.tls_key == NULL))
+		return cfg_error(ctx, cfg_line(ctx->lines, "agents.tls"), "agents.tls",
+		    "needs both cert and key");
+	if (conf->agents.ping_timeout_ms <= conf->agents.ping_interval_ms) {
+		cfg_format_duration(conf->agents.ping_interval_ms, a, sizeof(a));
+		return cfg_error(ctx, cfg_line(ctx->lines, "agents.ping_timeout"),
+		    "agents.ping_timeout", "must be longer than agents.ping_interval (%s)", a);
+	}
+	/* a second bind of the same address would only fail at start-up */
+	for (size_t i = 0; i < conf->http.nlisten; i++) {
+		const char *addr = conf->http.listen[i].address;
+
+		snprintf(key, sizeof(key), "http.listen[%zu]", i);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(addr, conf->http.listen[j].address) == 0)
+				return cfg_error(ctx, conf->http.listen[i].line, key,
+				    "%s is already listed in http.listen[%zu]", addr, j);
+		if (strcmp(addr, conf->agents.listen) == 0)
+			return cfg_error(ctx, conf->http.listen[i].line, key,
+			    "%s is also agents.listen; use another port", addr);
+	}
+	return 0;
+}
+
+struct tl_config *
+tl_config_parse(const char *path, const char *text, size_t len, char *err, size_t errlen)
+{
+	struct tl_config *conf = xcalloc(1, sizeof(*conf));
+	struct cfg_ctx ctx = { .path = path, .err = err, .errlen = errlen };
+	struct ynode *root = NULL;
+
+	conf->path = xstrdup(path);
+	conf->text = xmalloc(len + 1);
+	memcpy(conf->text, text, len);
+	conf->text[len] = '\0';
+	conf->text_len = len;
+	conf->lines = xcalloc(1, sizeof(*conf->lines));
+	ctx.lines = conf->lines;
+	cfg_defaults(top_keys, conf);
+
+	if (len > TL_CONFIG_MAX_SIZE) {
+		cfg_error(&ctx, 1, NULL, "file is larger than %d bytes", TL_CONFIG_MAX_SIZE);
+		goto fail;
+	}
+	if ((root = ytree_parse(path, text, len, err, errlen)) == NULL)
+		goto fail;
+	if (cfg_parse_block(&ctx, top_keys, "", root, conf) == -1 || check_rules(&ctx, conf) == -1)
+		goto fail;
+	ytree_free(root);
+	return conf;
+fail:
+	ytree_free(root);
+	tl_config_free(conf);
+	return NULL;
+}
+
+struct tl_config *
+tl_config_load(const char *path, char *err, size_t errlen)
+{
+	struct tl_config *conf;
+	char *text;
+	size_t len;
+
+	if (cfg_read_file(path, TL_CONFIG_MAX_SIZE, &text, &len, err, errlen) == -1)
+		return NULL;
+	conf = tl_config_parse(path, text, len, err, errlen);
+	free(text);
+	return conf;
+}
+
+void
+tl_config_free(struct tl_config *conf)
+{
+	if (conf == NULL)
+		return;
+	cfg_free(top_keys, conf);
+	cfg_lines_free(conf->lines);
+	free(conf->lines);
+	free(conf->path);
+	free(conf->text);
+	free(conf);
+}
+
+int
+tl_config_check_reload(const struct tl_config *old, const struct tl_config *new, char *err,
+    size_t errlen)
+{
+	struct cfg_ctx ctx = { .path = new->path, .err = err, .errlen = errlen,
+		.lines = new->lines };
+
+	return cfg_check_reload(&ctx, top_keys, "", old, new, "restart tokilake");
+}
+
+void
+tl_config_print(FILE *fp, const struct tl_config *conf)
+{
+	cfg_print(fp, top_keys, conf, 0);
+}
+
+struct keys_arg {
+	void (*fn)(const char *, void *);
+	void *arg;
+};
+
+static void
+key_cb(const char *dotted, const struct cfg_key *k, void *arg)
+{
+	struct keys_arg *a = arg;
+
+	a->fn(dotted, a->arg);
+}
+
+void
+tl_config_keys(void (*fn)(const char *dotted, void *arg), void *arg)
+{
+	struct keys_arg a = { fn, arg };
+
+	cfg_walk_keys(top_keys, "", key_cb, &a);
+}
+
+const struct tl_namespace *
+tl_config_namespace(const struct tl_config *conf, const char *name, size_t len)
+{
+	for (size_t i = 0; i < conf->nnamespaces; i++) {
+		const struct tl_namespace *ns = &conf->namespaces[i];
+		if (strlen(ns->name) == len && memcmp(ns->name, name, len) == 0)
+			return &conf->namespaces[i];
+	}
+	return NULL;
+}
