@@ -1,1 +1,23 @@
-# worker
+# worker: the HTTP API processes (h2o event loop), see src/worker/worker.h.
+tokilake_SOURCES += \
+	src/worker/worker.c src/worker/worker.h \
+	src/worker/signals.c \
+	src/worker/http_conf.c \
+	src/worker/listeners.c \
+	src/worker/conns.c \
+	src/worker/ipc_sock.c src/worker/ipc_sock.h \
+	src/worker/master_link.c src/worker/master_link.h \
+	src/worker/agentd_link.c src/worker/agentd_link.h \
+	src/worker/api.h \
+	src/worker/router.c \
+	src/worker/error_filter.c \
+	src/worker/access_log.c \
+	src/worker/api_active.c \
+	src/worker/api_health.c \
+	src/worker/api_models.c \
+	src/worker/api_proxy.c \
+	src/worker/client_watch.c src/worker/client_watch.h \
+	src/worker/request_json.c src/worker/request_json.h \
+	src/worker/request_id.c src/worker/request_id.h \
+	src/worker/oai_error.c src/worker/oai_error.h \
+	src/worker/json_out.c src/worker/json_out.h

@@ -1,0 +1,457 @@
+/* agentd_link: see agentd_link.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <h2o.h>
+
+#include "agentd_link.h"
+#include "ipc_sock.h"
+#include "log.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/* Bound of the output queue, and the mark below which bodies are pumped. */
+#define QUEUE_MAX (8 * 1024 * 1024)
+#define PUMP_MARK (1024 * 1024)
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 1000
+
+static struct {
+	struct ipc_sock io;
+	int started;
+	int up;                     /* HELLO_ACK received */
+	h2o_socket_t *connecting;   /* connect in progress */
+	unsigned backoff_ms;
+	unsigned ticks_left;        /* 100 ms ticks before the next attempt */
+	h2o_timeout_entry_t retry_entry;
+	h2o_timeout_entry_t hello_entry;
+	int quiet;                  /* failures already reported for this outage */
+
+	struct agentd_pending **buckets;
+	size_t nbuckets, count;
+	uint64_t next_id;
+	h2o_linklist_t pump;
+} L;
+
+static void try_connect(void);
+static void pump(void);
+
+/* ---- pending table ---- */
+
+static size_t
+bucket_of(uint64_t id, size_t n)
+{
+	/* ids are sequential: a multiplicative hash spreads them well */
+	return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 32) & (n - 1);
+}
+
+static void
+table_grow(void)
+{
+	size_t n = L.nbuckets ? L.nbuckets * 2 : 64;
+	struct agentd_pending **nb = xcalloc(n, sizeof(*nb));
+
+	for (size_t i = 0; i < L.nbuckets; i++) {
+		struct agentd_pending *p = L.buckets[i], *next;
+
+		for (; p != NULL; p = next) {
+			size_t b = bucket_of(p->id, n);
+
+			next = p->hnext;
+			p->hnext = nb[b];
+			nb[b] = p;
+		}
+	}
+	free(L.buckets);
+	L.buckets = nb;
+	L.nbuckets = n;
+}
+
+static struct agentd_pending *
+table_find(uint64_t id)
+{
+	struct agentd_pending *p;
+
+	if (L.nbuckets == 0)
+		return NULL;
+	for (p = L.buckets[bucket_of(id, L.nbuckets)]; p != NULL; p = p->hnext)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+void
+wk_agentd_link_register(struct agentd_pending *p)
+{
+	size_t b;
+
+	if (L.count + 1 > L.nbuckets)
+		table_grow();
+	p->id = ++L.next_id;
+	b = bucket_of(p->id, L.nbuckets);
+	p->hnext = L.buckets[b];
+	L.buckets[b] = p;
+	L.count++;
+}
+
+void
+wk_agentd_link_unregister(struct agentd_pending *p)
+{
+	struct agentd_pending **pp;
+
+	if (p->id == 0)
+		return;
+	for (pp = &L.buckets[bucket_of(p->id, L.nbuckets)]; *pp != NULL; pp = &(*pp)->hnext) {
+		if (*pp == p) {
+			*pp = p->hnext;
+			L.count--;
+			break;
+		}
+	}
+	if (h2o_linklist_is_linked(&p->pump_link))
+		h2o_linklist_unlink(&p->pump_link);
+	p->hnext = NULL;
+	p->id = 0;
+}
+
+size_t
+wk_agentd_link_npending(void)
+{
+	return L.count;
+}
+
+/* Take every entry out of the table and tell each that the link died. */
+static void
+fail_all(void)
+{
+	struct agentd_pending *list = NULL, *p, *next;
+
+	for (size_t i = 0; i < L.nbuckets; i++) {
+		for (p = L.buckets[i]; p != NULL; p = next) {
+			next = p->hnext;
+			if (h2o_linklist_is_linked(&p->pump_link))
+				h2o_linklist_unlink(&p->pump_link);
+			p->id = 0;
+			p->hnext = list;
+			list = p;
+		}
+		L.buckets[i] = NULL;
+	}
+	L.count = 0;
+	for (p = list; p != NULL; p = next) {
+		next = p->hnext;
+		p->hnext = NULL;
+		p->on_down(p);
+	}
+}
+
+/* ---- connection ---- */
+
+static void
+schedule_retry(void)
+{
+	if (!L.started)
+		return;
+	L.ticks_left = L.backoff_ms / BACKOFF_FIRST_MS;
+	h2o_timeout_unlink(&L.retry_entry);
+	h2o_timeout_link(wk.loop, &wk.ctx.hundred_ms_timeout, &L.retry_entry);
+	L.backoff_ms *= 2;
+	if (L.backoff_ms > BACKOFF_MAX_MS)
+		L.backoff_ms = BACKOFF_MAX_MS;
+}
+
+static void
+link_down(const char *why)
+{
+	int was_up = L.up;
+	size_t n = L.count;
+
+	L.up = 0;
+	wk_ipc_sock_close(&L.io);
+	h2o_timeout_unlink(&L.hello_entry);
+	if (wk.state == WORKER_STOPPED)
+		log_debug("agentd link closed: %s", why);
+	else if (was_up) {
+		log_warnx("agentd link lost: %s; failing %zu pending request(s), reconnecting", why, n);
+		L.quiet = 0;
+	} else if (!L.quiet) {
+		log_warnx("agentd link not ready: %s; retrying", why);
+		L.quiet = 1;
+	} else
+		log_debug("agentd link not ready: %s", why);
+	fail_all();
+	schedule_retry();
+}
+
+static void
+on_retry(h2o_timeout_entry_t *entry)
+{
+	if (L.ticks_left > 1) {
+		L.ticks_left--;
+		h2o_timeout_link(wk.loop, &wk.ctx.hundred_ms_timeout, &L.retry_entry);
+		return;
+	}
+	try_connect();
+}
+
+static void
+on_hello_timeout(h2o_timeout_entry_t *entry)
+{
+	link_down("no HELLO_ACK from agentd within 5 s");
+}
+
+static void
+on_io_close(struct ipc_sock *io, const char *why)
+{
+	link_down(why);
+}
+
+static uint64_t
+msg_id(const struct ipc_msg *msg, int *ok)
+{
+	*ok = 1;
+	switch (msg->type) {
+	case IPC_MODELS_LIST:
+		return msg->u.models_list.id;
+	case IPC_RESP_HEAD:
+		return msg->u.resp_head.id;
+	case IPC_RESP_DATA:
+		return msg->u.resp_data.id;
+	case IPC_RESP_END:
+		return msg->u.resp_end.id;
+	case IPC_RESP_ERROR:
+		return msg->u.resp_error.id;
+	case IPC_WINDOW:
+		return msg->u.window.id;
+	default:
+		*ok = 0;
+		return 0;
+	}
+}
+
+static void
+on_io_msg(struct ipc_sock *io, const struct ipc_msg *msg)
+{
+	struct agentd_pending *p;
+	uint64_t id;
+	int ok;
+
+	if (!L.up) {
+		if (msg->type != IPC_HELLO_ACK) {
+			log_warnx("agentd sent %s before HELLO_ACK: dropping the link",
+			    ipc_type_name(msg->type));
+			link_down("protocol error");
+			return;
+		}
+		if (msg->u.hello_ack.version != IPC_VERSION) {
+			log_warnx("agentd speaks IPC version %" PRIu32 ", we speak %d: dropping the link",
+			    msg->u.hello_ack.version, IPC_VERSION);
+			link_down("version mismatch");
+			return;
+		}
+		h2o_timeout_unlink(&L.hello_entry);
+		L.up = 1;
+		L.quiet = 0;
+		L.backoff_ms = BACKOFF_FIRST_MS;
+		log_info("agentd link up");
+		return;
+	}
+	id = msg_id(msg, &ok);
+	if (!ok) {
+		log_warnx("agentd sent an unexpected %s: dropping the link", ipc_type_name(msg->type));
+		link_down("protocol error");
+		return;
+	}
+	if ((p = table_find(id)) == NULL) {
+		/* cancelled or timed out on our side: the answer is late */
+		log_debug("agentd: %s for id %" PRIu64 " which is no longer pending",
+		    ipc_type_name(msg->type), id);
+		return;
+	}
+	p->on_msg(p, msg);
+}
+
+static void
+on_drain(struct ipc_sock *io)
+{
+	pump();
+}
+
+static void
+on_connected(h2o_socket_t *sock, const char *err)
+{
+	struct ipc_msg hello;
+
+	L.connecting = NULL;
+	if (err != NULL) {
+		h2o_socket_close(sock);
+		link_down(err);
+		return;
+	}
+	wk_ipc_sock_attach(&L.io, sock);
+	memset(&hello, 0, sizeof(hello));
+	hello.type = IPC_HELLO;
+	hello.u.hello.version = IPC_VERSION;
+	hello.u.hello.role = IPC_ROLE_WORKER;
+	hello.u.hello.slot = wk.cctx->slot;
+	hello.u.hello.pid = (uint32_t)getpid();
+	hello.u.hello.generation = wk.cctx->generation;
+	if (wk_ipc_sock_send(&L.io, &hello, NULL) != 0) {
+		link_down("cannot queue HELLO");
+		return;
+	}
+	h2o_timeout_link(wk.loop, &wk.five_sec, &L.hello_entry);
+}
+
+static void
+try_connect(void)
+{
+	struct sockaddr_un sun;
+	const char *path = wk.cctx->agentd_path;
+
+	if (!L.started || L.connecting != NULL || L.io.sock != NULL)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path)) {
+		/* the master checked this; nothing to retry */
+		log_warnx("agentd socket path %s is unusable", path ? path : "(none)");
+		return;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	L.connecting = h2o_socket_connect(wk.loop, (struct sockaddr *)&sun, sizeof(sun), on_connected);
+	if (L.connecting == NULL) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "connect %s: %s", path, strerror(errno));
+		link_down(why);
+	}
+}
+
+void
+wk_agentd_link_start(void)
+{
+	wk_ipc_sock_init(&L.io, "agentd", QUEUE_MAX, &wk.ctx.zero_timeout);
+	L.io.on_msg = on_io_msg;
+	L.io.on_close = on_io_close;
+	L.io.on_drain = on_drain;
+	L.retry_entry.cb = on_retry;
+	L.hello_entry.cb = on_hello_timeout;
+	L.backoff_ms = BACKOFF_FIRST_MS;
+	h2o_linklist_init_anchor(&L.pump);
+	L.started = 1;
+	try_connect();
+}
+
+void
+wk_agentd_link_stop(void)
+{
+	if (!L.started)
+		return;
+	L.started = 0;
+	h2o_timeout_unlink(&L.retry_entry);
+	h2o_timeout_unlink(&L.hello_entry);
+	if (L.connecting != NULL) {
+		h2o_socket_close(L.connecting);
+		L.connecting = NULL;
+	}
+	L.up = 0;
+	fail_all();
+	wk_ipc_sock_free(&L.io);
+	free(L.buckets);
+	L.buckets = NULL;
+	L.nbuckets = 0;
+}
+
+int
+wk_agentd_link_is_up(void)
+{
+	return L.up;
+}
+
+int
+wk_agentd_link_send(const struct ipc_msg *msg, const struct ipc_encode_lists *lists)
+{
+	if (!L.up)
+		return -1;
+	return wk_ipc_sock_send(&L.io, msg, lists);
+}
+
+/* ---- request bodies ---- */
+
+static void
+pump(void)
+{
+	while (L.up && !h2o_linklist_is_empty(&L.pump) && wk_ipc_sock_backlog(&L.io) < PUMP_MARK) {
+		struct agentd_pending *p =
+		    H2O_STRUCT_FROM_MEMBER(struct agentd_pending, pump_link, L.pump.next);
+		size_t left = p->body_len - p->body_off;
+		size_t n = left < IPC_MAX_CHUNK ? left : IPC_MAX_CHUNK;
+		struct ipc_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.type = IPC_REQ_BODY;
+		m.u.req_body.id = p->id;
+		m.u.req_body.last = n == left;
+		m.u.req_body.data.base = (const char *)p->body + p->body_off;
+		m.u.req_body.data.len = n;
+		if (wk_ipc_sock_send(&L.io, &m, NULL) != 0)
+			return; /* queue full: on_drain pumps again */
+		p->body_off += n;
+		h2o_linklist_unlink(&p->pump_link);
+		if (n != left)
+			h2o_linklist_insert(&L.pump, &p->pump_link); /* to the back: round robin */
+	}
+}
+
+void
+wk_agentd_link_send_body(struct agentd_pending *p, const void *body, size_t len)
+{
+	if (p->id == 0)
+		return;
+	p->body = body;
+	p->body_len = len;
+	p->body_off = 0;
+	if (!h2o_linklist_is_linked(&p->pump_link))
+		h2o_linklist_insert(&L.pump, &p->pump_link);
+	pump();
+}
+
+void
+wk_agentd_link_cancel(struct agentd_pending *p)
+{
+	if (p->id == 0)
+		return;
+	if (L.up) {
+		struct ipc_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.type = IPC_CANCEL;
+		m.u.cancel.id = p->id;
+		if (wk_ipc_sock_send(&L.io, &m, NULL) != 0)
+			log_warnx("agentd queue full: CANCEL for id %" PRIu64 " dropped", p->id);
+	}
+	wk_agentd_link_unregister(p);
+}
+
+void
+wk_agentd_link_window(struct agentd_pending *p, uint32_t credit)
+{
+	struct ipc_msg m;
+
+	if (p->id == 0 || !L.up || credit == 0)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_WINDOW;
+	m.u.window.id = p->id;
+	m.u.window.credit = credit;
+	(void)wk_ipc_sock_send(&L.io, &m, NULL);
+}

@@ -1,0 +1,68 @@
+/*
+ * agentd_link: the worker's one connection to agentd.
+ *
+ * The link connects to <runtime_dir>/agentd.sock, sends HELLO and is
+ * "up" only once agentd answers HELLO_ACK. When it drops, every pending
+ * entry is failed at once (its on_down runs) and the link reconnects
+ * after 100 ms, backing off to 1 s. While it is down, callers answer 503
+ * at once: nothing waits for agentd to come back.
+ *
+ * Work in flight is a table of pending entries keyed by a 64-bit id the
+ * worker picks (unique per process). Entries are embedded in the
+ * caller's per-request state; agentd's answers are routed to on_msg by
+ * id. Answers for ids no longer pending (cancelled, timed out) are
+ * dropped quietly.
+ *
+ * Request bodies are sent by a pump: REQ_BODY chunks of at most
+ * IPC_MAX_CHUNK are queued only while the output queue is below a mark,
+ * round-robin between requests, so memory stays bounded however many
+ * large uploads run at once.
+ */
+#ifndef TL_WORKER_AGENTD_LINK_H
+#define TL_WORKER_AGENTD_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <h2o.h>
+
+#include "ipc.h"
+
+struct agentd_pending {
+	uint64_t id;                   /* 0 while not registered */
+	struct agentd_pending *hnext;  /* hash chain */
+	/* a message for this id; strings in msg live only during the call */
+	void (*on_msg)(struct agentd_pending *p, const struct ipc_msg *msg);
+	/* the link died; p is already unregistered */
+	void (*on_down)(struct agentd_pending *p);
+
+	/* body pump state */
+	h2o_linklist_t pump_link;
+	const uint8_t *body;
+	size_t body_len, body_off;
+};
+
+void wk_agentd_link_start(void);
+void wk_agentd_link_stop(void);
+int wk_agentd_link_is_up(void);
+
+/* Assign an id and add p to the table. */
+void wk_agentd_link_register(struct agentd_pending *p);
+/* Remove p (no message sent). Safe on an unregistered p. */
+void wk_agentd_link_unregister(struct agentd_pending *p);
+/* Tell agentd to drop p (CANCEL) if it is registered, then unregister. */
+void wk_agentd_link_cancel(struct agentd_pending *p);
+/* Queue a message. 0, or -1 when the link is down or its queue is full. */
+int wk_agentd_link_send(const struct ipc_msg *msg, const struct ipc_encode_lists *lists);
+/*
+ * Send body[0..len) for p as REQ_BODY frames (the last one with last=1;
+ * one empty frame if len is 0). body must stay valid while p is
+ * registered.
+ */
+void wk_agentd_link_send_body(struct agentd_pending *p, const void *body, size_t len);
+/* Give credit for bytes of p's answer the client has taken (WINDOW). */
+void wk_agentd_link_window(struct agentd_pending *p, uint32_t credit);
+
+size_t wk_agentd_link_npending(void);
+
+#endif

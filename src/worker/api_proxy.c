@@ -1,0 +1,536 @@
+/*
+ * api_proxy: POST /v1/... relayed to an agent through agentd.
+ *
+ * The body (already complete: h2o 2.2.5 buffers it) must be one JSON
+ * object with a string "model" of the form "namespace:model". The worker
+ * then sends REQ_START and the body as REQ_BODY chunks, and relays what
+ * comes back: RESP_HEAD starts the response, RESP_DATA is streamed to
+ * the client as it arrives, RESP_END finishes it, RESP_ERROR becomes an
+ * OpenAI error (or, once the response has started, the end of it).
+ *
+ * Streaming follows h2o's rule: one h2o_send at a time, the next only
+ * after proceed(). Data that arrives in between waits in a second buffer
+ * (two buffers swap roles, so h2o's buffer never moves under it); the
+ * waiting data is bounded, and a client that stops reading for too long
+ * loses its request instead of growing the worker's memory. After each
+ * proceed() the worker gives agentd WINDOW credit for the bytes the
+ * client took.
+ *
+ * The client leaving (generator stop, the request disposed before a
+ * response started, or an HTTP/1 hang-up seen by client_watch) sends
+ * CANCEL so that the agent stops working for nobody. If the agentd link
+ * dies, a request still waiting gets 503; one already streaming is
+ * ended: with an error event for server-sent events, with a broken
+ * stream (H2O_SEND_STATE_ERROR) otherwise.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <h2o.h>
+
+#include "agentd_link.h"
+#include "api.h"
+#include "buf.h"
+#include "client_watch.h"
+#include "ipc.h"
+#include "log.h"
+#include "oai_error.h"
+#include "request_id.h"
+#include "request_json.h"
+#include "worker.h"
+
+/* Answer bytes allowed to wait for a slow client. */
+#define RESP_QUEUE_MAX (8 * 1024 * 1024)
+/* Request headers forwarded to agentd, names and values together. */
+#define FWD_HEADERS_MAX (64 * 1024)
+/* Longest "namespace:model". */
+#define MODEL_MAX 512
+/* Longest model name quoted back in an error. */
+#define QUOTE_MAX 200
+
+enum proxy_state { PX_WAIT_HEAD, PX_STREAMING, PX_DONE };
+
+struct proxy_req {
+	struct agentd_pending p;
+	h2o_generator_t gen;
+	h2o_req_t *req;
+	const char *rid;
+	struct request_json body;
+	enum proxy_state state;
+	struct buf sending;   /* held by h2o until proceed() */
+	struct buf receiving; /* arrived since */
+	int inflight;
+	int end_pending;      /* finish after what is queued */
+	int error_pending;    /* break the stream after what is queued */
+	size_t credit;        /* bytes the client took, not yet credited to agentd */
+	int is_sse;
+	struct client_watch *watch; /* HTTP/1: notices the client hanging up */
+};
+
+/* Request headers that are ours or the connection's, not the backend's. */
+static const char *const drop_request_headers[] = {
+	"authorization", "proxy-authorization", "cookie", "connection", "keep-alive",
+	"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
+	"content-length", "expect", "http2-settings", "x-request-id",
+};
+
+/* Response headers h2o or the worker sets itself. */
+static const char *const drop_response_headers[] = {
+	"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+	"upgrade", "content-length", "date", "server", "x-request-id",
+};
+
+static int
+in_list(const char *const *list, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (h2o_memis(s, len, list[i], strlen(list[i])))
+			return 1;
+	return 0;
+}
+
+#define IN_LIST(list, s, len) in_list(list, sizeof(list) / sizeof(list[0]), s, len)
+
+/* ---- streaming to the client ---- */
+
+static void
+flush(struct proxy_req *pr)
+{
+	struct buf tmp;
+	h2o_iovec_t vec;
+	h2o_send_state_t st;
+
+	if (pr->inflight || pr->state != PX_STREAMING)
+		return;
+	if (pr->receiving.len == 0 && !pr->end_pending && !pr->error_pending)
+		return;
+	tmp = pr->sending;
+	pr->sending = pr->receiving;
+	pr->receiving = tmp;
+	vec = h2o_iovec_init(buf_head(&pr->sending), pr->sending.len);
+	pr->credit += vec.len;
+	st = pr->error_pending ? H2O_SEND_STATE_ERROR :
+	    pr->end_pending ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS;
+	if (st != H2O_SEND_STATE_IN_PROGRESS) {
+		pr->state = PX_DONE;
+		wk_agentd_link_unregister(&pr->p);
+	}
+	pr->inflight = 1;
+	h2o_send(pr->req, &vec, vec.len != 0 ? 1 : 0, st);
+}
+
+static void
+on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, gen, gen);
+
+	pr->inflight = 0;
+	buf_reset(&pr->sending);
+	if (pr->credit != 0) {
+		wk_agentd_link_window(&pr->p, pr->credit > UINT32_MAX ? UINT32_MAX : (uint32_t)pr->credit);
+		pr->credit = 0;
+	}
+	flush(pr);
+}
+
+static void
+on_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, gen, gen);
+
+	if (pr->p.id != 0)
+		log_debug("req %s: client went away; cancelling", pr->rid);
+	wk_agentd_link_cancel(&pr->p);
+	pr->state = PX_DONE;
+}
+
+/* The response started; end it with an error the client can see. */
+static void
+stream_fail(struct proxy_req *pr, const char *message, const char *type, const char *code)
+{
+	if (pr->state != PX_STREAMING || pr->end_pending || pr->error_pending)
+		return;
+	wk_agentd_link_cancel(&pr->p);
+	if (pr->is_sse) {
+		h2o_iovec_t ev = wk_oai_error_sse_event(&pr->req->pool, message, type, code);
+
+		/* the event goes out even past the queue bound: it is small */
+		pr->receiving.max = 0;
+		buf_append(&pr->receiving, ev.base, ev.len);
+		pr->end_pending = 1;
+	} else
+		pr->error_pending = 1;
+	flush(pr);
+}
+
+/* Something went wrong between us and agentd: 502 or a broken stream. */
+static void
+proxy_fail(struct proxy_req *pr, int status, const char *code, const char *message)
+{
+	log_warnx("req %s: %s", pr->rid, message);
+	if (pr->state == PX_WAIT_HEAD) {
+		wk_agentd_link_cancel(&pr->p);
+		pr->state = PX_DONE;
+		wk_oai_send_error(pr->req, status, wk_oai_error_type(status), NULL, code, "%s", message);
+	} else
+		stream_fail(pr, message, wk_oai_error_type(status), code);
+}
+
+/* ---- messages from agentd ---- */
+
+static int
+header_name_ok(const char *s, size_t len)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr(tchar, c) != NULL) ||
+		    c == '\0')
+			return 0;
+	}
+	return 1;
+}
+
+static int
+header_value_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
+{
+	h2o_req_t *req = pr->req;
+	struct ipc_list_iter it;
+	struct ipc_str name, value;
+	int status = msg->u.resp_head.status;
+
+	if (status < 200 || status > 599) {
+		proxy_fail(pr, 502, "agent_protocol_error", "the agent answered with an invalid status");
+		return;
+	}
+	req->res.status = status;
+	req->res.reason = wk_http_reason(status);
+	ipc_list_begin(&it, &msg->u.resp_head.headers);
+	while (ipc_header_next(&it, &name, &value)) {
+		h2o_iovec_t n, v;
+
+		if (!header_name_ok(name.base, name.len) || !header_value_ok(value.base, value.len)) {
+			log_debug("req %s: dropping a malformed response header from the agent", pr->rid);
+			continue;
+		}
+		if (IN_LIST(drop_response_headers, name.base, name.len))
+			continue;
+		n = h2o_strdup(&req->pool, name.base, name.len);
+		v = h2o_strdup(&req->pool, value.base, value.len);
+		h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
+		if (h2o_memis(n.base, n.len, H2O_STRLIT("content-type")) && v.len >= 17 &&
+		    h2o_lcstris(v.base, 17, H2O_STRLIT("text/event-stream")))
+			pr->is_sse = 1;
+	}
+	pr->state = PX_STREAMING;
+	h2o_start_response(req, &pr->gen);
+}
+
+static void
+on_resp_error(struct proxy_req *pr, const struct ipc_msg *msg)
+{
+	const struct ipc_str *m = &msg->u.resp_error.message;
+	char type[64], code[64];
+	int status = msg->u.resp_error.status;
+
+	wk_agentd_link_unregister(&pr->p);
+	snprintf(type, sizeof(type), "%.*s", (int)msg->u.resp_error.type.len, msg->u.resp_error.type.base);
+	snprintf(code, sizeof(code), "%.*s", (int)msg->u.resp_error.code.len, msg->u.resp_error.code.base);
+	for (char *c = code; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	if (status < 400 || status > 599)
+		status = 502;
+	if (type[0] == '\0')
+		snprintf(type, sizeof(type), "%s", wk_oai_error_type(status));
+	if (status >= 500) {
+		char logged[301];
+		size_t n = m->len < sizeof(logged) - 1 ? m->len : sizeof(logged) - 1;
+
+		/* the agent wrote it: no control characters into our log */
+		for (size_t i = 0; i < n; i++)
+			logged[i] = ((unsigned char)m->base[i] < 0x20 || m->base[i] == 0x7f) ? '?' :
+			    m->base[i];
+		logged[n] = '\0';
+		log_warnx("req %s: %d %s: %s", pr->rid, status, code, logged);
+	}
+	if (pr->state == PX_WAIT_HEAD) {
+		pr->state = PX_DONE;
+		wk_http_send_json(pr->req, status, wk_oai_error_json(&pr->req->pool, m->base, m->len, type,
+		    NULL, code[0] != '\0' ? code : NULL));
+		return;
+	}
+	{
+		char msgbuf[1024];
+
+		snprintf(msgbuf, sizeof(msgbuf), "%.*s", (int)m->len, m->base);
+		stream_fail(pr, msgbuf, type, code[0] != '\0' ? code : NULL);
+	}
+}
+
+static void
+on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
+{
+	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, p, p);
+
+	switch (msg->type) {
+	case IPC_RESP_HEAD:
+		if (pr->state != PX_WAIT_HEAD)
+			proxy_fail(pr, 502, "agent_protocol_error", "the agent sent a second response head");
+		else
+			on_resp_head(pr, msg);
+		break;
+	case IPC_RESP_DATA:
+		if (pr->state != PX_STREAMING) {
+			proxy_fail(pr, 502, "agent_protocol_error", "the agent sent data before a response head");
+			break;
+		}
+		if (buf_append(&pr->receiving, msg->u.resp_data.data.base, msg->u.resp_data.data.len) != 0) {
+			proxy_fail(pr, 502, "client_too_slow",
+			    "the client reads the answer too slowly; answer cut");
+			break;
+		}
+		flush(pr);
+		break;
+	case IPC_RESP_END:
+		if (pr->state != PX_STREAMING) {
+			proxy_fail(pr, 502, "agent_protocol_error", "the agent ended an answer it never started");
+			break;
+		}
+		wk_agentd_link_unregister(&pr->p);
+		pr->end_pending = 1;
+		flush(pr);
+		break;
+	case IPC_RESP_ERROR:
+		on_resp_error(pr, msg);
+		break;
+	case IPC_WINDOW:
+		/* the whole body is sent by the pump; credit for it is not needed */
+		break;
+	default:
+		proxy_fail(pr, 502, "agentd_protocol_error", "agentd sent an unexpected message");
+		break;
+	}
+}
+
+static void
+on_down(struct agentd_pending *p)
+{
+	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, p, p);
+
+	if (pr->state == PX_WAIT_HEAD) {
+		pr->state = PX_DONE;
+		log_warnx("req %s: agentd link lost before the answer started", pr->rid);
+		wk_oai_send_error(pr->req, 503, "service_unavailable", NULL, "agentd_unavailable",
+		    "the connection to the agent broker was lost; retry");
+	} else if (pr->state == PX_STREAMING) {
+		log_warnx("req %s: agentd link lost in the middle of the answer", pr->rid);
+		stream_fail(pr, "the connection to the agent broker was lost", "service_unavailable",
+		    "agentd_unavailable");
+	}
+}
+
+/* An HTTP/1 client hung up while h2o was not reading its connection. */
+static void
+on_client_gone(void *data)
+{
+	struct proxy_req *pr = data;
+
+	pr->watch = NULL;
+	log_debug("req %s: client went away; cancelling", pr->rid);
+	wk_agentd_link_cancel(&pr->p);
+	pr->req->http1_is_persistent = 0;
+	if (pr->state == PX_WAIT_HEAD) {
+		/* nobody reads it: the write fails and h2o closes the connection */
+		pr->state = PX_DONE;
+		wk_oai_send_error(pr->req, 499, "invalid_request_error", NULL, "client_closed_request",
+		    "the client closed the request");
+	} else if (pr->state == PX_STREAMING && !pr->end_pending) {
+		pr->error_pending = 1;
+		flush(pr);
+	}
+}
+
+static void
+on_dispose(void *data)
+{
+	struct proxy_req *pr = data;
+
+	wk_client_watch_stop(pr->watch);
+	/* the client left before the answer started: tell the agent */
+	if (pr->p.id != 0)
+		log_debug("req %s: client went away before the answer; cancelling", pr->rid);
+	wk_agentd_link_cancel(&pr->p);
+	buf_free(&pr->sending);
+	buf_free(&pr->receiving);
+}
+
+/* ---- the request ---- */
+
+static int
+model_chars_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The path agentd forwards: normalised, with the query string if any. */
+static h2o_iovec_t
+forward_path(h2o_req_t *req)
+{
+	h2o_iovec_t q = { NULL, 0 }, out;
+
+	if (req->query_at != SIZE_MAX && req->query_at < req->path.len)
+		q = h2o_iovec_init(req->path.base + req->query_at, req->path.len - req->query_at);
+	out.len = req->path_normalized.len + q.len;
+	out.base = h2o_mem_alloc_pool(&req->pool, out.len + 1);
+	memcpy(out.base, req->path_normalized.base, req->path_normalized.len);
+	if (q.len != 0)
+		memcpy(out.base + req->path_normalized.len, q.base, q.len);
+	out.base[out.len] = '\0';
+	return out;
+}
+
+/* Send REQ_START and the body. -1 with an answer already sent on failure. */
+static int
+send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *model,
+    size_t model_len)
+{
+	h2o_req_t *req = pr->req;
+	struct ipc_header_in *hdrs;
+	struct ipc_encode_lists lists;
+	struct ipc_msg m;
+	h2o_iovec_t path = forward_path(req);
+	size_t n = 0, total = 0;
+
+	hdrs = h2o_mem_alloc_pool(&req->pool, sizeof(*hdrs) * (req->headers.size + 1));
+	for (size_t i = 0; i < req->headers.size; i++) {
+		const h2o_header_t *h = &req->headers.entries[i];
+
+		if (IN_LIST(drop_request_headers, h->name->base, h->name->len))
+			continue;
+		total += h->name->len + h->value.len;
+		hdrs[n].name = h->name->base;
+		hdrs[n].name_len = h->name->len;
+		hdrs[n].value = h->value.base;
+		hdrs[n].value_len = h->value.len;
+		n++;
+	}
+	if (total > FWD_HEADERS_MAX) {
+		pr->state = PX_DONE;
+		wk_oai_send_error(req, 431, "invalid_request_error", NULL, "headers_too_large",
+		    "the request headers are larger than %d bytes", FWD_HEADERS_MAX);
+		return -1;
+	}
+
+	wk_agentd_link_register(&pr->p);
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_REQ_START;
+	m.u.req_start.id = pr->p.id;
+	m.u.req_start.method = (struct ipc_str){ req->method.base, req->method.len };
+	m.u.req_start.path = (struct ipc_str){ path.base, path.len };
+	m.u.req_start.ns = (struct ipc_str){ ns, ns_len };
+	m.u.req_start.model = (struct ipc_str){ model, model_len };
+	m.u.req_start.request_id = (struct ipc_str){ pr->rid, strlen(pr->rid) };
+	m.u.req_start.body_len = req->entity.len;
+	m.u.req_start.deadline_ms = 0;
+	m.u.req_start.flags = pr->body.stream ? IPC_REQ_F_STREAM : 0;
+	memset(&lists, 0, sizeof(lists));
+	lists.headers = hdrs;
+	lists.nheaders = n;
+	if (wk_agentd_link_send(&m, &lists) != 0) {
+		wk_agentd_link_unregister(&pr->p);
+		pr->state = PX_DONE;
+		log_warnx("req %s: cannot queue the request for agentd", pr->rid);
+		wk_oai_send_error(req, 503, "service_unavailable", NULL, "agentd_unavailable",
+		    "no agent broker available right now; retry");
+		return -1;
+	}
+	wk_agentd_link_send_body(&pr->p, req->entity.base, req->entity.len);
+	return 0;
+}
+
+void
+wk_api_proxy(h2o_req_t *req)
+{
+	struct proxy_req *pr;
+	struct request_json body;
+	char err[512];
+	const char *colon;
+	size_t ns_len;
+
+	switch (wk_request_json_parse(&req->pool, req->entity.base, req->entity.len, &body, err,
+	    sizeof(err))) {
+	case RJ_OK:
+		break;
+	case RJ_MODEL_MISSING:
+		wk_oai_send_error(req, 400, "invalid_request_error", "model", "missing_model", "%s", err);
+		return;
+	case RJ_MODEL_NOT_STRING:
+	case RJ_MODEL_DUPLICATE:
+		wk_oai_send_error(req, 400, "invalid_request_error", "model", "invalid_model", "%s", err);
+		return;
+	default:
+		wk_oai_send_error(req, 400, "invalid_request_error", NULL, "invalid_json", "%s", err);
+		return;
+	}
+	if (body.model_len > MODEL_MAX || !model_chars_ok(body.model, body.model_len)) {
+		wk_oai_send_error(req, 400, "invalid_request_error", "model", "invalid_model",
+		    "\"model\" must be at most %d printable characters", MODEL_MAX);
+		return;
+	}
+	colon = memchr(body.model, ':', body.model_len);
+	if (colon == NULL || colon == body.model || colon == body.model + body.model_len - 1) {
+		wk_oai_send_error(req, 404, "invalid_request_error", "model", "model_not_found",
+		    "The model '%.*s' does not exist: models are named \"namespace:model\", "
+		    "for example \"my-lan:llama3\"",
+		    (int)(body.model_len > QUOTE_MAX ? QUOTE_MAX : body.model_len), body.model);
+		return;
+	}
+	if (!wk_agentd_link_is_up()) {
+		wk_oai_send_error(req, 503, "service_unavailable", NULL, "agentd_unavailable",
+		    "no agent broker available right now; retry");
+		return;
+	}
+
+	pr = h2o_mem_alloc_shared(&req->pool, sizeof(*pr), on_dispose);
+	memset(pr, 0, sizeof(*pr));
+	pr->req = req;
+	pr->rid = wk_request_id(req);
+	pr->body = body;
+	pr->state = PX_WAIT_HEAD;
+	pr->gen.proceed = on_proceed;
+	pr->gen.stop = on_stop;
+	pr->p.on_msg = on_msg;
+	pr->p.on_down = on_down;
+	buf_init(&pr->sending, RESP_QUEUE_MAX);
+	buf_init(&pr->receiving, RESP_QUEUE_MAX);
+
+	ns_len = (size_t)(colon - body.model);
+	if (send_request(pr, body.model, ns_len, colon + 1, body.model_len - ns_len - 1) != 0)
+		return;
+	pr->watch = wk_client_watch_start(req, on_client_gone, pr);
+	log_debug("req %s: %.*s %.*s for %s relayed to agentd", pr->rid, (int)req->method.len,
+	    req->method.base, (int)req->path_normalized.len, req->path_normalized.base, body.model);
+}

@@ -1,0 +1,50 @@
+/*
+ * request_json: check that a request body is one JSON object and find the
+ * fields the worker routes on.
+ *
+ * The whole body is in memory (h2o 2.2.5 buffers it, bounded by
+ * http.max_body_size). It is parsed with yajl's callback parser, nesting
+ * capped at REQUEST_JSON_MAX_DEPTH, numbers kept as text (so big numbers
+ * are not errors). Only top-level keys matter:
+ *   "model"  must be a string; its raw bytes in the body are recorded
+ *            (offset and length between the quotes) so that a later stage
+ *            can rewrite the name in place;
+ *   "stream" true marks a streamed answer.
+ * A second top-level "model" is an error: the worker and the backend
+ * must not disagree on which one counts.
+ */
+#ifndef TL_WORKER_REQUEST_JSON_H
+#define TL_WORKER_REQUEST_JSON_H
+
+#include <stddef.h>
+
+#include <h2o.h>
+
+#define REQUEST_JSON_MAX_DEPTH 64
+
+enum request_json_status {
+	RJ_OK,
+	RJ_EMPTY,             /* no body at all */
+	RJ_BAD_JSON,          /* not JSON, or truncated */
+	RJ_NOT_OBJECT,        /* valid JSON but not an object */
+	RJ_TOO_DEEP,          /* nested deeper than the cap */
+	RJ_MODEL_MISSING,
+	RJ_MODEL_NOT_STRING,
+	RJ_MODEL_DUPLICATE,
+};
+
+struct request_json {
+	/* the model, JSON-decoded, NUL-terminated, in the request's pool */
+	const char *model;
+	size_t model_len;
+	/* where the model's raw bytes are in the body (between the quotes) */
+	size_t model_off;
+	size_t model_raw_len;
+	int stream; /* "stream": true */
+};
+
+/* On anything but RJ_OK, err holds a message for the client. */
+enum request_json_status wk_request_json_parse(h2o_mem_pool_t *pool, const char *body, size_t len,
+    struct request_json *out, char *err, size_t errlen);
+
+#endif
