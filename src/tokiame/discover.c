@@ -1,0 +1,276 @@
+/* discover: see discover.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "agent_priv.h"
+#include "backend.h"
+#include "buf.h"
+#include "discover.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define DISCOVER_MAX_BODY (4 * 1024 * 1024)
+#define DISCOVER_MAX_DEPTH 32
+#define DISCOVER_MAX_MODELS 4096
+#define DISCOVER_MAX_ID 512
+#define DISCOVER_TIMEOUT_MS 10000
+#define DISCOVER_CONNECT_TIMEOUT_MS 3000
+#define DISCOVER_DEFAULT_INTERVAL_MS 60000
+
+struct discovery {
+	struct curl_owner owner;    /* first: CURLOPT_PRIVATE points here */
+	struct agent *ag;
+	struct backend *b;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct buf body;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct discovery *d = ud;
+
+	if (buf_append(&d->body, p, size * n) == -1) {
+		snprintf(d->errbuf, sizeof(d->errbuf), "the model list is larger than %d bytes",
+		    DISCOVER_MAX_BODY);
+		return 0; /* abort the transfer */
+	}
+	return size * n;
+}
+
+static void
+start(struct agent *ag, struct backend *b)
+{
+	struct discovery *d = xcalloc(1, sizeof(*d));
+	char *url = backend_url(b->conf->url, "/v1/models");
+
+	d->owner.kind = OWNER_DISCOVERY;
+	d->ag = ag;
+	d->b = b;
+	buf_init(&d->body, DISCOVER_MAX_BODY);
+	if ((d->easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init failed");
+	d->hdrs = curl_slist_append(NULL, "Accept: application/json");
+	if (b->conf->api_key != NULL && b->conf->api_key[0] != '\0') {
+		size_t len = strlen(b->conf->api_key) + 32;
+		char *h = xmalloc(len);
+		snprintf(h, len, "Authorization: Bearer %s", b->conf->api_key);
+		d->hdrs = curl_slist_append(d->hdrs, h);
+		secure_wipe(h, len);
+		free(h);
+	}
+	curl_easy_setopt(d->easy, CURLOPT_URL, url);
+	curl_easy_setopt(d->easy, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(d->easy, CURLOPT_HTTPHEADER, d->hdrs);
+	curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(d->easy, CURLOPT_WRITEDATA, d);
+	curl_easy_setopt(d->easy, CURLOPT_PRIVATE, &d->owner);
+	curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, d->errbuf);
+	curl_easy_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, (long)DISCOVER_TIMEOUT_MS);
+	curl_easy_setopt(d->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)DISCOVER_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(d->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	free(url);
+	if (curl_multi_add_handle(ag->multi, d->easy) != CURLM_OK)
+		fatalx("curl_multi_add_handle failed");
+	b->disc = d;
+}
+
+static void
+finish(struct discovery *d)
+{
+	curl_multi_remove_handle(d->ag->multi, d->easy);
+	curl_easy_cleanup(d->easy);
+	curl_slist_free_all(d->hdrs);
+	buf_free(&d->body);
+	d->b->disc = NULL;
+	free(d);
+}
+
+/* Deep nesting would recurse in yajl_tree_free: refuse it up front. */
+static int
+depth_ok(const char *s, size_t n)
+{
+	int depth = 0, in_str = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"')
+			in_str = 1;
+		else if (c == '[' || c == '{') {
+			if (++depth > DISCOVER_MAX_DEPTH)
+				return 0;
+		} else if (c == ']' || c == '}')
+			depth--;
+	}
+	return 1;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The ids of an OpenAI model list, sorted and unique. -1 with why. */
+static int
+parse_list(struct discovery *d, char ***ids, size_t *nids, char *why, size_t whylen)
+{
+	static const char *data_path[] = { "data", NULL };
+	static const char *id_path[] = { "id", NULL };
+	yajl_val root, data;
+	char perr[128];
+	char **out;
+	size_t n = 0;
+
+	if (buf_append(&d->body, "", 1) == -1) {
+		snprintf(why, whylen, "the model list is too large");
+		return -1;
+	}
+	if (!depth_ok((const char *)buf_head(&d->body), d->body.len - 1)) {
+		snprintf(why, whylen, "the model list is nested too deeply");
+		return -1;
+	}
+	if ((root = yajl_tree_parse((const char *)buf_head(&d->body), perr, sizeof(perr))) == NULL) {
+		perr[strcspn(perr, "\n")] = '\0';
+		snprintf(why, whylen, "the model list is not JSON: %s", perr);
+		return -1;
+	}
+	data = yajl_tree_get(root, data_path, yajl_t_array);
+	if (data == NULL) {
+		snprintf(why, whylen, "the model list has no \"data\" array");
+		yajl_tree_free(root);
+		return -1;
+	}
+	out = xcalloc(data->u.array.len ? data->u.array.len : 1, sizeof(*out));
+	for (size_t i = 0; i < data->u.array.len && n < DISCOVER_MAX_MODELS; i++) {
+		yajl_val id = yajl_tree_get(data->u.array.values[i], id_path, yajl_t_string);
+		const char *s;
+		if (id == NULL || (s = YAJL_GET_STRING(id)) == NULL || s[0] == '\0' ||
+		    strlen(s) > DISCOVER_MAX_ID)
+			continue;
+		out[n++] = xstrdup(s);
+	}
+	yajl_tree_free(root);
+	qsort(out, n, sizeof(*out), cmp_str);
+	/* drop duplicates */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && strcmp(out[k - 1], out[i]) == 0)
+			free(out[i]);
+		else
+			out[k++] = out[i];
+	}
+	*ids = out;
+	*nids = k;
+	return 0;
+}
+
+static int
+same_list(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+void
+discover_done(struct discovery *d, CURLcode rc)
+{
+	struct agent *ag = d->ag;
+	struct backend *b = d->b;
+	uint32_t interval = b->conf->discover_interval_ms ? b->conf->discover_interval_ms
+	    : DISCOVER_DEFAULT_INTERVAL_MS;
+	char why[256];
+	char **ids = NULL;
+	size_t nids = 0;
+	long status = 0;
+
+	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK)
+		snprintf(why, sizeof(why), "GET models: %.200s", d->errbuf[0] ? d->errbuf
+		    : curl_easy_strerror(rc));
+	else if (status != 200)
+		snprintf(why, sizeof(why), "GET models: HTTP status %ld", status);
+	else if (parse_list(d, &ids, &nids, why, sizeof(why)) == 0)
+		why[0] = '\0';
+
+	if (why[0] != '\0') {
+		if (b->dstate != DISC_FAILING)
+			log_warnx("backend %s: model discovery fails: %s; keeping the last known "
+			    "list (%zu model%s) and retrying every %u ms", b->name, why,
+			    b->ndiscovered, b->ndiscovered == 1 ? "" : "s", interval);
+		snprintf(b->derror, sizeof(b->derror), "%s", why);
+		b->dstate = DISC_FAILING;
+	} else {
+		int changed = !same_list(ids, nids, b->discovered, b->ndiscovered);
+		if (b->dstate == DISC_FAILING)
+			log_info("backend %s: model discovery works again: %zu model%s", b->name,
+			    nids, nids == 1 ? "" : "s");
+		else if (b->dstate == DISC_PENDING || changed)
+			log_info("backend %s: discovered %zu model%s", b->name, nids,
+			    nids == 1 ? "" : "s");
+		for (size_t i = 0; i < b->ndiscovered; i++)
+			free(b->discovered[i]);
+		free(b->discovered);
+		b->discovered = ids;
+		b->ndiscovered = nids;
+		b->derror[0] = '\0';
+		b->dstate = DISC_OK;
+		if (changed)
+			models_rebuild(ag);
+	}
+	b->next_discover_ms = now_ms() + interval;
+	finish(d);
+}
+
+uint64_t
+discover_tick(struct agent *ag, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	int pending = 0;
+
+	for (size_t i = 0; i < ag->nbackends; i++) {
+		struct backend *b = &ag->backends[i];
+		if (!b->conf->discover)
+			continue;
+		if (b->dstate == DISC_PENDING)
+			pending = 1;
+		if (b->disc != NULL || ag->stopping)
+			continue;
+		if (now >= b->next_discover_ms)
+			start(ag, b);
+		else if (b->next_discover_ms < next)
+			next = b->next_discover_ms;
+	}
+	if (!ag->first_discovery_done) {
+		if (!pending || now >= ag->start_ms + DISCOVER_FIRST_WAIT_MS)
+			ag->first_discovery_done = 1;
+		else if (ag->start_ms + DISCOVER_FIRST_WAIT_MS < next)
+			next = ag->start_ms + DISCOVER_FIRST_WAIT_MS;
+	}
+	return next;
+}
+
+void
+discover_cancel_all(struct agent *ag)
+{
+	for (size_t i = 0; i < ag->nbackends; i++)
+		if (ag->backends[i].disc != NULL)
+			finish(ag->backends[i].disc);
+}

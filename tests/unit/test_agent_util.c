@@ -1,0 +1,116 @@
+/*
+ * test_agent_util: the pure parts of tokiame's agent: back-off delays,
+ * backend URL joining, model kind guesses, host:port parsing.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "backoff.h"
+#include "hostport.h"
+#include "tokilake.pb-c.h"
+
+static int failures;
+
+#define CHECK(cond)                                                              \
+	do {                                                                     \
+		if (!(cond)) {                                                   \
+			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
+			failures++;                                              \
+		}                                                                \
+	} while (0)
+
+static void
+url(const char *base, const char *path, const char *want)
+{
+	char *got = backend_url(base, path);
+
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "FAIL: backend_url(%s, %s) = %s, want %s\n", base, path, got, want);
+		failures++;
+	}
+	free(got);
+}
+
+static void
+test_url(void)
+{
+	url("http://h:11434/v1", "/v1/chat/completions", "http://h:11434/v1/chat/completions");
+	url("http://h:11434/v1/", "/v1/chat/completions", "http://h:11434/v1/chat/completions");
+	url("http://h:8000", "/v1/chat/completions", "http://h:8000/v1/chat/completions");
+	url("http://h:8000/", "/v1/models", "http://h:8000/v1/models");
+	url("http://h/openai/v1", "/v1/models", "http://h/openai/v1/models");
+	url("http://h/v1", "/v1/models?x=1", "http://h/v1/models?x=1");
+	url("http://h/v1", "/v10/x", "http://h/v1/v10/x");
+	url("http://h/api", "/v1/embeddings", "http://h/api/v1/embeddings");
+}
+
+static void
+test_kind(void)
+{
+	CHECK(model_kind_guess("nomic-embed-text") == TOKILAKE__V1__MODEL_KIND__MODEL_KIND_EMBEDDING);
+	CHECK(model_kind_guess("text-EMBEDDING-3-small") ==
+	    TOKILAKE__V1__MODEL_KIND__MODEL_KIND_EMBEDDING);
+	CHECK(model_kind_guess("whisper-1") == TOKILAKE__V1__MODEL_KIND__MODEL_KIND_AUDIO);
+	CHECK(model_kind_guess("tts-1-hd") == TOKILAKE__V1__MODEL_KIND__MODEL_KIND_AUDIO);
+	CHECK(model_kind_guess("qwen3:0.6b") == TOKILAKE__V1__MODEL_KIND__MODEL_KIND_CHAT);
+	CHECK(strcmp(model_kind_name(TOKILAKE__V1__MODEL_KIND__MODEL_KIND_CHAT), "chat") == 0);
+}
+
+static void
+test_hostport(void)
+{
+	char h[64], p[8];
+
+	CHECK(hostport_split("localhost:7749", h, sizeof(h), p, sizeof(p)) == 0 &&
+	    strcmp(h, "localhost") == 0 && strcmp(p, "7749") == 0);
+	CHECK(hostport_split("[::1]:443", h, sizeof(h), p, sizeof(p)) == 0 &&
+	    strcmp(h, "::1") == 0 && strcmp(p, "443") == 0);
+	CHECK(hostport_split(":7749", h, sizeof(h), p, sizeof(p)) == 0 && h[0] == '\0');
+	CHECK(hostport_split("host", h, sizeof(h), p, sizeof(p)) == -1);
+	CHECK(hostport_split("host:0", h, sizeof(h), p, sizeof(p)) == -1);
+	CHECK(hostport_split("host:65536", h, sizeof(h), p, sizeof(p)) == -1);
+	CHECK(hostport_split("host:12x", h, sizeof(h), p, sizeof(p)) == -1);
+	CHECK(hostport_split("::1:443", h, sizeof(h), p, sizeof(p)) == -1);
+	CHECK(hostport_split("[::1]443", h, sizeof(h), p, sizeof(p)) == -1);
+	CHECK(host_is_ip("127.0.0.1") && host_is_ip("::1") && !host_is_ip("localhost"));
+}
+
+static void
+test_backoff(void)
+{
+	static const uint32_t want[] = { 200, 400, 800, 1600, 2000, 2000, 2000 };
+	struct backoff b;
+
+	for (int round = 0; round < 50; round++) {
+		backoff_init(&b, 200, 2000);
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			uint32_t d = backoff_next(&b);
+			CHECK(d <= want[i] && d >= want[i] - want[i] / 5);
+		}
+		backoff_reset(&b);
+		uint32_t d = backoff_next(&b);
+		CHECK(d <= 200 && d >= 160);
+		d = backoff_at_max(&b);
+		CHECK(d <= 2000 && d >= 1600);
+		d = backoff_next(&b);
+		CHECK(d <= 2000 && d >= 1600);
+	}
+	backoff_init(&b, 0, 0); /* degenerate config: still sane */
+	CHECK(backoff_next(&b) <= 1);
+}
+
+int
+main(void)
+{
+	test_url();
+	test_kind();
+	test_hostport();
+	test_backoff();
+	if (failures == 0)
+		printf("test_agent_util: all passed\n");
+	return failures == 0 ? 0 : 1;
+}
