@@ -1,0 +1,119 @@
+/*
+ * chat: POST /v1/chat/completions and /v1/completions.
+ *
+ * Not streamed, the content is "mock reply <n> to <model>: len=<L>
+ * fnv=<hex>": n numbers the replies of this mock (from 1), L and hex are
+ * the length and FNV-1a 64 of the exact request body, so a test can tell
+ * what reached the backend from the answer alone. Streamed, it is
+ * `chunks` events whose content is "tok<i> " (i from 0, so order is
+ * checkable), then "data: [DONE]". The first chat event carries the
+ * role, the last token event finish_reason "stop".
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fnv.h"
+#include "mreq.h"
+#include "state.h"
+
+static void
+head(struct mreq *m, struct jw *w, const char *idprefix, const char *object)
+{
+	jw_raw(w, "{\"id\":\"");
+	jw_raw(w, idprefix);
+	jw_u64(w, m->serial);
+	jw_raw(w, "\",\"object\":\"");
+	jw_raw(w, object);
+	jw_raw(w, "\",\"created\":");
+	jw_u64(w, m->created);
+	jw_raw(w, ",\"model\":");
+	jw_str(w, m->model.base, m->model.len);
+}
+
+static h2o_iovec_t
+event(struct mreq *m, unsigned i)
+{
+	struct jw w;
+	char tok[32];
+
+	buf_reset(&m->out);
+	jw_init(&w, &m->out);
+	if (i >= m->chunks) {
+		jw_raw(&w, "data: [DONE]\n\n");
+	} else {
+		snprintf(tok, sizeof(tok), "tok%u ", i);
+		if (m->kind == MREQ_CHAT) {
+			jw_raw(&w, "data: ");
+			head(m, &w, "chatcmpl-mock-", "chat.completion.chunk");
+			jw_raw(&w, ",\"choices\":[{\"index\":0,\"delta\":{");
+			if (i == 0)
+				jw_raw(&w, "\"role\":\"assistant\",");
+			jw_raw(&w, "\"content\":");
+			jw_cstr(&w, tok);
+			jw_raw(&w, "},\"logprobs\":null,\"finish_reason\":");
+		} else {
+			jw_raw(&w, "data: ");
+			head(m, &w, "cmpl-mock-", "text_completion");
+			jw_raw(&w, ",\"choices\":[{\"index\":0,\"text\":");
+			jw_cstr(&w, tok);
+			jw_raw(&w, ",\"logprobs\":null,\"finish_reason\":");
+		}
+		jw_raw(&w, i + 1 == m->chunks ? "\"stop\"}]}\n\n" : "null}]}\n\n");
+	}
+	/* the model name is bounded by the body, the buffer by more */
+	return h2o_iovec_init(buf_head(&m->out), m->out.len);
+}
+
+void
+ep_chat(struct mreq *m, enum mreq_kind kind)
+{
+	char tail[64], hex[17];
+	struct jw w;
+	char *content;
+	size_t clen, words = 1;
+	uint64_t prompt = (m->body_len + 3) / 4;
+
+	m->kind = kind;
+	m->serial = state_next_serial();
+	m->created = (uint64_t)time(NULL);
+	if (m->stream) {
+		reply_stream(m, event, m->chunks + 1);
+		return;
+	}
+
+	fnv_hex(m->body_fnv, hex);
+	snprintf(tail, sizeof(tail), ": len=%zu fnv=%s", m->body_len, hex);
+	content = h2o_mem_alloc_pool(&m->req->pool, m->model.len + 96);
+	clen = (size_t)snprintf(content, 48, "mock reply %llu to ", (unsigned long long)m->serial);
+	memcpy(content + clen, m->model.base, m->model.len);
+	clen += m->model.len;
+	memcpy(content + clen, tail, strlen(tail));
+	clen += strlen(tail);
+	for (size_t i = 0; i < clen; i++)
+		words += content[i] == ' ';
+
+	buf_reset(&m->out);
+	jw_init(&w, &m->out);
+	if (kind == MREQ_CHAT) {
+		head(m, &w, "chatcmpl-mock-", "chat.completion");
+		jw_raw(&w, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+		jw_str(&w, content, clen);
+		jw_raw(&w, "},\"logprobs\":null,\"finish_reason\":\"stop\"}]");
+	} else {
+		head(m, &w, "cmpl-mock-", "text_completion");
+		jw_raw(&w, ",\"choices\":[{\"index\":0,\"text\":");
+		jw_str(&w, content, clen);
+		jw_raw(&w, ",\"logprobs\":null,\"finish_reason\":\"stop\"}]");
+	}
+	jw_raw(&w, ",\"usage\":{\"prompt_tokens\":");
+	jw_u64(&w, prompt);
+	jw_raw(&w, ",\"completion_tokens\":");
+	jw_u64(&w, words);
+	jw_raw(&w, ",\"total_tokens\":");
+	jw_u64(&w, prompt + words);
+	jw_raw(&w, "}}");
+	reply_json(m, 200, &w);
+}
