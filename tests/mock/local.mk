@@ -1,7 +1,6 @@
 # tests/mock: tl-mock-openai, the mock OpenAI backend used by tests, the
 # quick start and benchmarks (see tests/mock/mock.h). Built by plain
 # `make` (not installed) so the quick start finds it.
-# Makefile.am defines no noinst_PROGRAMS yet: "=" here (see the report).
 noinst_PROGRAMS += tests/mock/tl-mock-openai
 tests_mock_tl_mock_openai_SOURCES = \
 	tests/mock/mock.h tests/mock/mreq.h tests/mock/fnv.h \
