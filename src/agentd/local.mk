@@ -1,1 +1,26 @@
-# agentd
+# agentd: agent links, registry, router (see src/agentd/agentd.h)
+tokilake_SOURCES += \
+	src/agentd/agentd.c src/agentd/agentd.h \
+	src/agentd/signals.c \
+	src/agentd/master_link.c \
+	src/agentd/workers.c \
+	src/agentd/requests.c \
+	src/agentd/model_pages.c src/agentd/model_pages.h \
+	src/agentd/registry.c src/agentd/registry.h \
+	src/agentd/agent_listener.c \
+	src/agentd/ipc_conn.c src/agentd/ipc_conn.h
+
+check_PROGRAMS += tests/unit/test_registry
+TESTS += tests/unit/test_registry
+tests_unit_test_registry_SOURCES = tests/unit/test_registry.c \
+	src/agentd/registry.c src/agentd/registry.h
+tests_unit_test_registry_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/agentd
+tests_unit_test_registry_LDADD = libtlcommon.a
+
+check_PROGRAMS += tests/unit/test_model_pages
+TESTS += tests/unit/test_model_pages
+tests_unit_test_model_pages_SOURCES = tests/unit/test_model_pages.c \
+	src/agentd/model_pages.c src/agentd/model_pages.h \
+	src/agentd/registry.c src/agentd/registry.h
+tests_unit_test_model_pages_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/agentd
+tests_unit_test_model_pages_LDADD = libtlcommon.a

@@ -1,2 +1,14 @@
-# master
-tokilake_SOURCES += src/master/main.c
+# master: the supervisor (see src/master/master.h for the file map)
+tokilake_SOURCES += \
+	src/master/main.c \
+	src/master/master.c src/master/master.h \
+	src/master/spawn.c \
+	src/master/status.c \
+	src/master/reload.c \
+	src/master/stop.c \
+	src/master/signals.c \
+	src/master/listen.c \
+	src/master/pidfile.c \
+	src/master/child_ipc.c \
+	src/master/tls_check.c \
+	src/master/proctitle.c

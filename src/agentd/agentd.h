@@ -1,0 +1,117 @@
+/*
+ * agentd: the one process of a node that holds every agent link.
+ *
+ * One h2o event loop (the same loop type as the workers, so the gRPC link
+ * can use h2o sockets with an nghttp2 session each). Files:
+ *
+ *   agentd.c          agentd_main, config swaps, stopping
+ *   signals.c         signals through a self-pipe read by the loop
+ *   master_link.c     the socketpair to the master (HELLO, READY, CONFIG...)
+ *   workers.c         worker connections on agentd.sock
+ *   requests.c        REQ_START/REQ_BODY/CANCEL/WINDOW from workers
+ *   model_pages.c     the model list as MODELS_LIST pages (MODELS_QUERY)
+ *   registry.c        namespace -> agents -> models, in memory
+ *   agent_listener.c  where the agent links plug in (the gRPC listener)
+ *   ipc_conn.c        IPC framing over an h2o socket
+ *
+ * The agent link code (link_*.c) adds agents to ad->registry when they
+ * register and removes them when they leave; requests.c hands a request
+ * to the agent registry_pick_agent() chose.
+ */
+#ifndef TL_AGENTD_H
+#define TL_AGENTD_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <h2o.h>
+
+#include "child.h"
+#include "ipc_conn.h"
+#include "registry.h"
+#include "tl_config.h"
+
+/* Output bound of one worker connection: MODELS_LIST pages, errors and,
+ * later, response chunks (the WINDOW credit keeps those far below it). */
+#define AGENTD_WORKER_OUT_MAX (8 * 1024 * 1024)
+#define AGENTD_MASTER_OUT_MAX (1024 * 1024)
+/* Failed requests whose body is still arriving, per worker connection. */
+#define AGENTD_MAX_DRAINING 4096
+
+enum agentd_state { AGENTD_RUNNING, AGENTD_DRAINING, AGENTD_DONE };
+
+struct worker_conn {
+	TAILQ_ENTRY(worker_conn) entry;
+	struct agentd *ad;
+	struct ipc_conn ipc;
+	int hello;
+	unsigned slot;
+	long pid;
+	/* ids of requests agentd failed while their body still arrives:
+	 * REQ_BODY for them is dropped quietly */
+	uint64_t *draining;
+	size_t ndraining;
+	size_t draining_cap;
+};
+
+struct agentd {
+	h2o_evloop_t *loop;
+	struct child_ctx *ctx;
+	struct tl_config *conf; /* current configuration */
+	int conf_owned;         /* 0 while it is the copy inherited from the master */
+	uint64_t generation;
+	struct registry registry;
+
+	struct ipc_conn master;
+	int master_open;
+	h2o_socket_t *worker_listener;
+	TAILQ_HEAD(, worker_conn) workers;
+	size_t nworkers;
+
+	enum agentd_state state;
+	int exit_code;
+	h2o_timeout_t stop_timeout;
+	h2o_timeout_entry_t stop_entry;
+	int stop_timer_armed;
+};
+
+/* agentd.c */
+void agentd_stop(struct agentd *ad, int fast, uint32_t timeout_ms, const char *why);
+void agentd_check_done(struct agentd *ad);
+/* CONFIG from the master: parse, swap, answer CONFIG_ACK. */
+void agentd_apply_config(struct agentd *ad, uint64_t generation, struct ipc_str path,
+    struct ipc_str yaml);
+
+/* signals.c */
+int agentd_signals_init(struct agentd *ad);
+void agentd_signals_close(void);
+
+/* master_link.c */
+void agentd_master_open(struct agentd *ad, int fd);
+void agentd_master_send(struct agentd *ad, const struct ipc_msg *msg);
+void agentd_master_close(struct agentd *ad);
+
+/* workers.c */
+void worker_conns_listen(struct agentd *ad, int fd);
+void worker_conns_stop_accepting(struct agentd *ad);
+/* Graceful: close each connection once idle and flushed. Fast: now. */
+void worker_conns_close_all(struct agentd *ad, int fast, const char *why);
+/* Send to a worker; a worker whose queue is full is closed (-1). */
+int worker_conn_send(struct worker_conn *wc, const struct ipc_msg *msg,
+    const struct ipc_encode_lists *lists);
+void worker_conn_protocol_error(struct worker_conn *wc, const char *why);
+
+/* requests.c */
+void agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg);
+void agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg);
+void agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg);
+void agentd_request_window(struct worker_conn *wc, const struct ipc_msg *msg);
+/* No request of this worker is in flight (graceful stop may close it). */
+int agentd_requests_idle(const struct worker_conn *wc);
+void agentd_requests_conn_closed(struct worker_conn *wc);
+
+/* agent_listener.c */
+int agent_listener_start(struct agentd *ad, int fd);
+void agent_listener_stop(struct agentd *ad);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * ipc_conn: IPC frames over one h2o socket (agentd's link to the master
+ * and each worker connection).
+ *
+ * Input: frames are decoded straight from the socket's input buffer and
+ * handed to on_msg one by one; decoded strings point into that buffer and
+ * are valid only during the call. A bad frame is our own bug: it is logged
+ * loudly with the decoder's reason and the connection is closed.
+ *
+ * Output: h2o allows one write in flight, so frames queue in a bounded
+ * buffer while a write runs and go out together in the next write. When
+ * the queue is full, ipc_conn_send() fails and the caller decides (a peer
+ * that does not read is closed, never buffered without limit).
+ *
+ * Closing: on_close runs exactly once, after which the owner may free the
+ * struct. If the connection is closed from inside on_msg, on_close runs
+ * when on_msg has returned.
+ */
+#ifndef TL_IPC_CONN_H
+#define TL_IPC_CONN_H
+
+#include <h2o.h>
+
+#include "buf.h"
+#include "ipc.h"
+
+struct ipc_conn;
+typedef void (*ipc_conn_msg_cb)(struct ipc_conn *conn, const struct ipc_msg *msg);
+typedef void (*ipc_conn_close_cb)(struct ipc_conn *conn, const char *why);
+
+struct ipc_conn {
+	h2o_socket_t *sock;
+	struct buf queue;    /* frames waiting for the write in flight */
+	struct buf inflight; /* bytes h2o is writing now */
+	int writing;
+	int closing;         /* close once the output is written */
+	int closed;
+	int in_read;
+	char why[160];
+	char name[48];       /* "worker 2 (pid 123)", "master": for logs */
+	ipc_conn_msg_cb on_msg;
+	ipc_conn_close_cb on_close;
+	void *data;
+};
+
+/* Wrap an fd (the conn owns it from now on) and start reading. */
+void ipc_conn_open(struct ipc_conn *conn, h2o_loop_t *loop, int fd, const char *name,
+    size_t out_max, ipc_conn_msg_cb on_msg, ipc_conn_close_cb on_close, void *data);
+/* Same for a socket h2o already made (accepted connections). */
+void ipc_conn_wrap(struct ipc_conn *conn, h2o_socket_t *sock, const char *name, size_t out_max,
+    ipc_conn_msg_cb on_msg, ipc_conn_close_cb on_close, void *data);
+/* Queue one frame. -1 if closed or the queue is full (nothing queued). */
+int ipc_conn_send(struct ipc_conn *conn, const struct ipc_msg *msg,
+    const struct ipc_encode_lists *lists);
+void ipc_conn_close(struct ipc_conn *conn, const char *why);
+/* Stop reading; close when everything queued is written. */
+void ipc_conn_close_after_flush(struct ipc_conn *conn, const char *why);
+static inline int ipc_conn_flushed(const struct ipc_conn *conn)
+{
+	return !conn->writing && conn->queue.len == 0;
+}
+
+#endif

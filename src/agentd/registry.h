@@ -1,0 +1,105 @@
+/*
+ * registry: what agentd knows about the agents linked to this node, in
+ * memory: namespace -> agents -> models.
+ *
+ * A namespace exists while at least one of its agents is linked. Each
+ * agent publishes a full model list (registry_agent_set_models replaces
+ * it). A namespace's model list is the union of its agents' lists: a
+ * model served by two agents of one namespace is listed once, and stays
+ * listed until the last agent publishing it leaves. Namespaces and models
+ * are kept sorted by name, so listings are stable.
+ *
+ * Ownership: the registry owns its strings (copied in). agent->link is
+ * the link code's object, opaque here and never freed by the registry.
+ * Names longer than REG_MAX_NAME, empty names, or names with control
+ * characters are refused (-1 / NULL): they come from untrusted agents.
+ */
+#ifndef TL_REGISTRY_H
+#define TL_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#define REG_MAX_NAME 256 /* namespace, agent and model names */
+#define REG_MAX_KIND 32
+
+struct reg_namespace;
+
+/* One model of a namespace, shared by the agents that publish it. */
+struct reg_model {
+	TAILQ_ENTRY(reg_model) entry;
+	struct reg_namespace *ns;
+	char *name;
+	char *kind;              /* "chat", "completion", "embedding", "audio", "other" */
+	uint64_t created;        /* unix time it was first published in this namespace */
+	uint32_t context_length; /* 0 = unknown */
+	unsigned refs;           /* agents publishing it */
+};
+
+struct reg_agent {
+	TAILQ_ENTRY(reg_agent) entry;
+	struct reg_namespace *ns;
+	uint64_t id;             /* unique in this agentd, never reused */
+	char *name;              /* for logs: the agent's name or peer address */
+	struct reg_model **models; /* sorted by name */
+	size_t nmodels;
+	uint64_t picked;         /* router: last time it got a task (sequence) */
+	void *link;              /* the link code's object */
+};
+
+struct reg_namespace {
+	TAILQ_ENTRY(reg_namespace) entry;
+	char *name;
+	TAILQ_HEAD(, reg_agent) agents;
+	size_t nagents;
+	TAILQ_HEAD(, reg_model) models;
+	size_t nmodels;
+};
+
+struct registry {
+	TAILQ_HEAD(, reg_namespace) namespaces;
+	size_t nnamespaces;
+	size_t nagents;
+	size_t nmodels;          /* sum over namespaces */
+	uint64_t next_agent_id;
+	uint64_t pick_seq;
+};
+
+/* What an agent publishes for one model (registry copies it). */
+struct reg_model_info {
+	const char *name;
+	const char *kind;        /* NULL = "chat" */
+	uint32_t context_length;
+};
+
+void registry_init(struct registry *reg);
+/* Remove everything (agents' link objects are not touched). */
+void registry_clear(struct registry *reg);
+
+/* Link an agent in namespace ns. NULL if a name is not acceptable. */
+struct reg_agent *registry_agent_add(struct registry *reg, const char *ns, const char *name,
+    void *link);
+void registry_agent_remove(struct registry *reg, struct reg_agent *agent);
+/* Replace the agent's model list; duplicates in the input count once.
+ * -1 (and no change) if an entry is not acceptable. now = unix time. */
+int registry_agent_set_models(struct registry *reg, struct reg_agent *agent,
+    const struct reg_model_info *models, size_t n, uint64_t now);
+int registry_agent_has_model(const struct reg_agent *agent, const char *model, size_t len);
+
+struct reg_namespace *registry_namespace(const struct registry *reg, const char *name, size_t len);
+struct reg_model *registry_model(const struct registry *reg, const char *ns, size_t nslen,
+    const char *model, size_t modellen);
+
+/* Call fn for every model, namespaces and models in name order; stops
+ * and returns fn's value when fn returns non-zero. */
+int registry_foreach_model(const struct registry *reg,
+    int (*fn)(const struct reg_model *model, void *arg), void *arg);
+
+/* Router: among the agents of ns that publish model, the one that got a
+ * task longest ago (round robin that survives agents coming and going).
+ * NULL if none. */
+struct reg_agent *registry_pick_agent(struct registry *reg, const char *ns, size_t nslen,
+    const char *model, size_t modellen);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * requests: what agentd does with a worker's request for a model.
+ *
+ *   unknown namespace (not in the config)       -> 404 model_not_found
+ *   namespace known, no agent of it linked      -> 503 no_agent
+ *   agents linked, none publishes the model     -> 404 model_not_found
+ *   otherwise the router picks an agent and the request goes to its link
+ *
+ * A request agentd failed may still have body chunks on the way (the
+ * worker sends REQ_START and the body without waiting): their ids are
+ * remembered until the last chunk or a CANCEL, so those chunks are
+ * dropped quietly. CANCEL or WINDOW for an id agentd no longer knows is
+ * the normal race with an answer already sent, and is ignored.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "agentd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static void
+fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status, const char *type,
+    const char *code, const char *message)
+{
+	struct ipc_msg msg;
+	uint64_t id = req->u.req_start.id;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = IPC_RESP_ERROR;
+	msg.u.resp_error.id = id;
+	msg.u.resp_error.status = status;
+	msg.u.resp_error.type.base = type;
+	msg.u.resp_error.type.len = strlen(type);
+	msg.u.resp_error.code.base = code;
+	msg.u.resp_error.code.len = strlen(code);
+	msg.u.resp_error.message.base = message;
+	msg.u.resp_error.message.len = strlen(message);
+	if (worker_conn_send(wc, &msg, NULL) == -1)
+		return;
+	log_debug("%s: request %llu (%.*s): %u %s", wc->ipc.name, (unsigned long long)id,
+	    (int)req->u.req_start.request_id.len, req->u.req_start.request_id.base, status,
+	    message);
+
+	if (req->u.req_start.body_len == 0)
+		return;
+	if (wc->ndraining == AGENTD_MAX_DRAINING) {
+		/* a worker may stop sending a body once it has our answer, so
+		 * the oldest entries can be stale: forget them first */
+		log_debug("%s: forgetting failed request %llu", wc->ipc.name,
+		    (unsigned long long)wc->draining[0]);
+		memmove(wc->draining, wc->draining + 1, (wc->ndraining - 1) * sizeof(uint64_t));
+		wc->ndraining--;
+	}
+	if (wc->ndraining == wc->draining_cap) {
+		wc->draining_cap = wc->draining_cap ? wc->draining_cap * 2 : 16;
+		wc->draining = xrealloc(wc->draining, wc->draining_cap * sizeof(uint64_t));
+	}
+	wc->draining[wc->ndraining++] = id;
+}
+
+static int
+draining_find(const struct worker_conn *wc, uint64_t id)
+{
+	for (size_t i = 0; i < wc->ndraining; i++)
+		if (wc->draining[i] == id)
+			return (int)i;
+	return -1;
+}
+
+static void
+draining_forget(struct worker_conn *wc, int i)
+{
+	memmove(wc->draining + i, wc->draining + i + 1,
+	    (wc->ndraining - (size_t)i - 1) * sizeof(uint64_t));
+	wc->ndraining--;
+}
+
+void
+agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
+{
+	struct agentd *ad = wc->ad;
+	struct ipc_str ns = msg->u.req_start.ns, model = msg->u.req_start.model;
+	struct reg_namespace *rns;
+	struct reg_agent *agent;
+	char text[2 * REG_MAX_NAME + 128];
+	int i;
+
+	if ((i = draining_find(wc, msg->u.req_start.id)) != -1)
+		draining_forget(wc, i); /* the worker is done with the old one */
+	if (ns.len > REG_MAX_NAME || model.len > REG_MAX_NAME) {
+		snprintf(text, sizeof(text), "model name too long");
+		fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
+		return;
+	}
+	if (tl_config_namespace(ad->conf, ns.base, ns.len) == NULL) {
+		snprintf(text, sizeof(text), "unknown namespace %.*s", (int)ns.len, ns.base);
+		fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
+		return;
+	}
+	rns = registry_namespace(&ad->registry, ns.base, ns.len);
+	if (rns == NULL || rns->nagents == 0) {
+		snprintf(text, sizeof(text), "no agent of namespace %.*s is linked", (int)ns.len,
+		    ns.base);
+		fail(wc, msg, 503, "service_unavailable", "no_agent", text);
+		return;
+	}
+	agent = registry_pick_agent(&ad->registry, ns.base, ns.len, model.base, model.len);
+	if (agent == NULL) {
+		snprintf(text, sizeof(text), "model %.*s is not published by any agent of "
+		    "namespace %.*s", (int)model.len, model.base, (int)ns.len, ns.base);
+		fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
+		return;
+	}
+	/*
+	 * Hand-off to the agent link: the link code (link_*.c) takes the
+	 * request here. Until a link can register an agent the registry is
+	 * empty and this point is not reached; fail cleanly if it is.
+	 */
+	snprintf(text, sizeof(text), "agent %s of namespace %.*s cannot take requests yet",
+	    agent->name, (int)ns.len, ns.base);
+	fail(wc, msg, 503, "service_unavailable", "no_agent", text);
+}
+
+void
+agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg)
+{
+	int i = draining_find(wc, msg->u.req_body.id);
+
+	if (i == -1) {
+		log_debug("%s: REQ_BODY for unknown request %llu dropped", wc->ipc.name,
+		    (unsigned long long)msg->u.req_body.id);
+		return;
+	}
+	if (msg->u.req_body.last)
+		draining_forget(wc, i);
+}
+
+void
+agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg)
+{
+	int i = draining_find(wc, msg->u.cancel.id);
+
+	if (i != -1)
+		draining_forget(wc, i);
+	/* else: already answered; the worker's CANCEL crossed our answer */
+}
+
+void
+agentd_request_window(struct worker_conn *wc, const struct ipc_msg *msg)
+{
+	/* credit for a request agentd does not hold (yet): nothing to do */
+	(void)wc;
+	(void)msg;
+}
+
+int
+agentd_requests_idle(const struct worker_conn *wc)
+{
+	/* draining ids are already answered: nothing is in flight */
+	(void)wc;
+	return 1;
+}
+
+void
+agentd_requests_conn_closed(struct worker_conn *wc)
+{
+	wc->ndraining = 0;
+}
