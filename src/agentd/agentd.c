@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agentd.h"
+#include "link.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -60,7 +61,8 @@ agentd_stop(struct agentd *ad, int fast, uint32_t timeout_ms, const char *why)
 	ad->stop_entry.cb = on_stop_timeout;
 	h2o_timeout_link(ad->loop, &ad->stop_timeout, &ad->stop_entry);
 	ad->stop_timer_armed = 1;
-	worker_conns_close_all(ad, 0, why);
+	/* workers drain their clients at the same time and may still relay
+	 * requests meanwhile: agentd serves them until they hang up */
 	agentd_check_done(ad);
 }
 
@@ -90,10 +92,17 @@ agentd_apply_config(struct agentd *ad, uint64_t generation, struct ipc_str path,
 		agentd_master_send(ad, &ack);
 		return;
 	}
-	if (ad->conf_owned)
-		tl_config_free(ad->conf);
-	ad->conf = conf;
-	ad->conf_owned = 1;
+	{
+		struct tl_config *old = ad->conf;
+		int old_owned = ad->conf_owned;
+
+		ad->conf = conf;
+		ad->conf_owned = 1;
+		/* links switch to the new limits and drop revoked tokens now */
+		link_server_reconfigure(conf);
+		if (old_owned)
+			tl_config_free(old);
+	}
 	ad->generation = generation;
 	log_init("tokilake", (enum log_level)conf->log.level, conf->log.use_syslog, conf->log.file);
 	log_info("applied configuration generation %llu", (unsigned long long)generation);

@@ -11,6 +11,7 @@
  *   requests.c        REQ_START/REQ_BODY/CANCEL/WINDOW from workers
  *   model_pages.c     the model list as MODELS_LIST pages (MODELS_QUERY)
  *   registry.c        namespace -> agents -> models, in memory
+ *   relay.c           a request handed to an agent's link, both ways
  *   agent_listener.c  where the agent links plug in (the gRPC listener)
  *   ipc_conn.c        IPC framing over an h2o socket
  *
@@ -52,6 +53,10 @@ struct worker_conn {
 	uint64_t *draining;
 	size_t ndraining;
 	size_t draining_cap;
+	/* requests relayed to agents, by id (relay.c) */
+	struct relay **relays;
+	size_t relays_cap; /* buckets, a power of two */
+	size_t nrelays;
 };
 
 struct agentd {
@@ -106,9 +111,22 @@ void agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg);
 void agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg);
 void agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg);
 void agentd_request_window(struct worker_conn *wc, const struct ipc_msg *msg);
+/* Answer a REQ_START with an OpenAI error; its body chunks are then dropped. */
+void agentd_request_fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status,
+    const char *type, const char *code, const char *message);
 /* No request of this worker is in flight (graceful stop may close it). */
 int agentd_requests_idle(const struct worker_conn *wc);
 void agentd_requests_conn_closed(struct worker_conn *wc);
+
+/* relay.c: a request handed to an agent's link */
+struct reg_agent;
+void relay_start(struct worker_conn *wc, const struct ipc_msg *msg, struct reg_agent *agent);
+/* 1 if the message was for a relayed request (and handled). */
+int relay_body(struct worker_conn *wc, const struct ipc_msg *msg);
+int relay_cancel(struct worker_conn *wc, uint64_t id);
+int relay_window(struct worker_conn *wc, uint64_t id, uint32_t credit);
+/* The worker is gone: cancel every task it had (agents stop at once). */
+void relay_conn_closed(struct worker_conn *wc);
 
 /* agent_listener.c */
 int agent_listener_start(struct agentd *ad, int fd);

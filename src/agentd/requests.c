@@ -4,7 +4,7 @@
  *   unknown namespace (not in the config)       -> 404 model_not_found
  *   namespace known, no agent of it linked      -> 503 no_agent
  *   agents linked, none publishes the model     -> 404 model_not_found
- *   otherwise the router picks an agent and the request goes to its link
+ *   otherwise the router picks an agent and relay.c hands it to its link
  *
  * A request agentd failed may still have body chunks on the way (the
  * worker sends REQ_START and the body without waiting): their ids are
@@ -21,8 +21,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static void
-fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status, const char *type,
+void
+agentd_request_fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status, const char *type,
     const char *code, const char *message)
 {
 	struct ipc_msg msg;
@@ -92,42 +92,39 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 		draining_forget(wc, i); /* the worker is done with the old one */
 	if (ns.len > REG_MAX_NAME || model.len > REG_MAX_NAME) {
 		snprintf(text, sizeof(text), "model name too long");
-		fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
+		agentd_request_fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
 		return;
 	}
 	if (tl_config_namespace(ad->conf, ns.base, ns.len) == NULL) {
 		snprintf(text, sizeof(text), "unknown namespace %.*s", (int)ns.len, ns.base);
-		fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
+		agentd_request_fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
 		return;
 	}
 	rns = registry_namespace(&ad->registry, ns.base, ns.len);
 	if (rns == NULL || rns->nagents == 0) {
 		snprintf(text, sizeof(text), "no agent of namespace %.*s is linked", (int)ns.len,
 		    ns.base);
-		fail(wc, msg, 503, "service_unavailable", "no_agent", text);
+		agentd_request_fail(wc, msg, 503, "service_unavailable", "no_agent", text);
 		return;
 	}
 	agent = registry_pick_agent(&ad->registry, ns.base, ns.len, model.base, model.len);
 	if (agent == NULL) {
 		snprintf(text, sizeof(text), "model %.*s is not published by any agent of "
 		    "namespace %.*s", (int)model.len, model.base, (int)ns.len, ns.base);
-		fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
+		agentd_request_fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
 		return;
 	}
-	/*
-	 * Hand-off to the agent link: the link code (link_*.c) takes the
-	 * request here. Until a link can register an agent the registry is
-	 * empty and this point is not reached; fail cleanly if it is.
-	 */
-	snprintf(text, sizeof(text), "agent %s of namespace %.*s cannot take requests yet",
-	    agent->name, (int)ns.len, ns.base);
-	fail(wc, msg, 503, "service_unavailable", "no_agent", text);
+	relay_start(wc, msg, agent);
 }
 
 void
 agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg)
 {
-	int i = draining_find(wc, msg->u.req_body.id);
+	int i;
+
+	if (relay_body(wc, msg))
+		return;
+	i = draining_find(wc, msg->u.req_body.id);
 
 	if (i == -1) {
 		log_debug("%s: REQ_BODY for unknown request %llu dropped", wc->ipc.name,
@@ -141,7 +138,11 @@ agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg)
 void
 agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg)
 {
-	int i = draining_find(wc, msg->u.cancel.id);
+	int i;
+
+	if (relay_cancel(wc, msg->u.cancel.id))
+		return;
+	i = draining_find(wc, msg->u.cancel.id);
 
 	if (i != -1)
 		draining_forget(wc, i);
@@ -151,21 +152,20 @@ agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg)
 void
 agentd_request_window(struct worker_conn *wc, const struct ipc_msg *msg)
 {
-	/* credit for a request agentd does not hold (yet): nothing to do */
-	(void)wc;
-	(void)msg;
+	/* credit for a request agentd no longer holds: the race with its end */
+	(void)relay_window(wc, msg->u.window.id, msg->u.window.credit);
 }
 
 int
 agentd_requests_idle(const struct worker_conn *wc)
 {
-	/* draining ids are already answered: nothing is in flight */
-	(void)wc;
-	return 1;
+	/* draining ids are already answered: only relays are in flight */
+	return wc->nrelays == 0;
 }
 
 void
 agentd_requests_conn_closed(struct worker_conn *wc)
 {
+	relay_conn_closed(wc);
 	wc->ndraining = 0;
 }

@@ -31,6 +31,14 @@
 /* A body chunk is at most 256 KiB; the rest is room for the fields. */
 #define IPC_MAX_CHUNK (256 * 1024)
 #define IPC_MAX_PAYLOAD (IPC_MAX_CHUNK + 64 * 1024)
+/*
+ * Back-pressure on request bodies: a worker may send IPC_BODY_WINDOW bytes
+ * of a request's body before agentd grants more with WINDOW{id, credit}
+ * (as the bytes leave for the agent). Response data flows the other way
+ * under the same rule: the worker sends WINDOW as its client takes bytes,
+ * and agentd lets the agent send more only then.
+ */
+#define IPC_BODY_WINDOW (1024 * 1024)
 
 /* X(NAME, value): the one list of message types. Values never change. */
 #define IPC_MESSAGES(X)                                                           \

@@ -276,6 +276,16 @@ on_io_msg(struct ipc_sock *io, const struct ipc_msg *msg)
 		    ipc_type_name(msg->type), id);
 		return;
 	}
+	if (msg->type == IPC_WINDOW) {
+		/* credit for more of this request's body */
+		p->body_credit += msg->u.window.credit;
+		if (p->body_off < p->body_len + p->body2_len &&
+		    !h2o_linklist_is_linked(&p->pump_link)) {
+			h2o_linklist_insert(&L.pump, &p->pump_link);
+			pump();
+		}
+		return;
+	}
 	p->on_msg(p, msg);
 }
 
@@ -393,19 +403,33 @@ pump(void)
 	while (L.up && !h2o_linklist_is_empty(&L.pump) && wk_ipc_sock_backlog(&L.io) < PUMP_MARK) {
 		struct agentd_pending *p =
 		    H2O_STRUCT_FROM_MEMBER(struct agentd_pending, pump_link, L.pump.next);
-		size_t left = p->body_len - p->body_off;
-		size_t n = left < IPC_MAX_CHUNK ? left : IPC_MAX_CHUNK;
+		size_t total = p->body_len + p->body2_len;
+		size_t left = total - p->body_off;
+		/* a chunk never spans the two segments */
+		size_t seg_left = p->body_off < p->body_len ? p->body_len - p->body_off : left;
+		const uint8_t *from = p->body_off < p->body_len || p->body2 == NULL ?
+		    p->body + p->body_off : p->body2 + (p->body_off - p->body_len);
+		size_t n = seg_left < IPC_MAX_CHUNK ? seg_left : IPC_MAX_CHUNK;
 		struct ipc_msg m;
+
+		if (n > p->body_credit)
+			n = p->body_credit;
+		if (n == 0 && left != 0) {
+			/* out of credit: parked until agentd's WINDOW */
+			h2o_linklist_unlink(&p->pump_link);
+			continue;
+		}
 
 		memset(&m, 0, sizeof(m));
 		m.type = IPC_REQ_BODY;
 		m.u.req_body.id = p->id;
 		m.u.req_body.last = n == left;
-		m.u.req_body.data.base = (const char *)p->body + p->body_off;
+		m.u.req_body.data.base = (const char *)from;
 		m.u.req_body.data.len = n;
 		if (wk_ipc_sock_send(&L.io, &m, NULL) != 0)
 			return; /* queue full: on_drain pumps again */
 		p->body_off += n;
+		p->body_credit -= n;
 		h2o_linklist_unlink(&p->pump_link);
 		if (n != left)
 			h2o_linklist_insert(&L.pump, &p->pump_link); /* to the back: round robin */
@@ -417,9 +441,21 @@ wk_agentd_link_send_body(struct agentd_pending *p, const void *body, size_t len)
 {
 	if (p->id == 0)
 		return;
-	p->body = body;
-	p->body_len = len;
+	wk_agentd_link_send_body2(p, body, len, NULL, 0);
+}
+
+void
+wk_agentd_link_send_body2(struct agentd_pending *p, const void *a, size_t alen, const void *b,
+    size_t blen)
+{
+	if (p->id == 0)
+		return;
+	p->body = a;
+	p->body_len = alen;
+	p->body2 = b;
+	p->body2_len = blen;
 	p->body_off = 0;
+	p->body_credit = IPC_BODY_WINDOW;
 	if (!h2o_linklist_is_linked(&p->pump_link))
 		h2o_linklist_insert(&L.pump, &p->pump_link);
 	pump();

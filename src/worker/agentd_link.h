@@ -14,9 +14,10 @@
  * dropped quietly.
  *
  * Request bodies are sent by a pump: REQ_BODY chunks of at most
- * IPC_MAX_CHUNK are queued only while the output queue is below a mark,
- * round-robin between requests, so memory stays bounded however many
- * large uploads run at once.
+ * IPC_MAX_CHUNK are queued only while the output queue is below a mark
+ * and the request has credit from agentd (IPC_BODY_WINDOW at first, then
+ * WINDOW as its bytes leave for the agent), round-robin between requests,
+ * so memory stays bounded however many large uploads run at once.
  */
 #ifndef TL_WORKER_AGENTD_LINK_H
 #define TL_WORKER_AGENTD_LINK_H
@@ -38,8 +39,13 @@ struct agentd_pending {
 
 	/* body pump state */
 	h2o_linklist_t pump_link;
+	/* the body is up to two segments sent back to back: the request body
+	 * with the "namespace:" prefix of the model cut out */
 	const uint8_t *body;
 	size_t body_len, body_off;
+	const uint8_t *body2;
+	size_t body2_len;
+	size_t body_credit; /* bytes agentd still accepts (IPC_BODY_WINDOW, then WINDOW) */
 };
 
 void wk_agentd_link_start(void);
@@ -60,6 +66,9 @@ int wk_agentd_link_send(const struct ipc_msg *msg, const struct ipc_encode_lists
  * registered.
  */
 void wk_agentd_link_send_body(struct agentd_pending *p, const void *body, size_t len);
+/* The same for a body in two segments (a then b). */
+void wk_agentd_link_send_body2(struct agentd_pending *p, const void *a, size_t alen,
+    const void *b, size_t blen);
 /* Give credit for bytes of p's answer the client has taken (WINDOW). */
 void wk_agentd_link_window(struct agentd_pending *p, uint32_t credit);
 

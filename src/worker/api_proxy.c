@@ -412,6 +412,40 @@ forward_path(h2o_req_t *req)
 	return out;
 }
 
+/*
+ * The backend must see its own model name: cut "namespace:" out of the
+ * body's "model" string, changing nothing else. When the raw bytes start
+ * with the namespace literally (the usual case) that is a cut with no
+ * copy; when the name was written with JSON escapes, the bytes before it
+ * are copied and the name re-encoded.
+ */
+static void
+rewrite_model(struct proxy_req *pr, size_t ns_len, const char *model, size_t model_len,
+    h2o_iovec_t *a, h2o_iovec_t *b)
+{
+	h2o_req_t *req = pr->req;
+	const char *body = req->entity.base;
+	size_t off = pr->body.model_off, raw = pr->body.model_raw_len;
+	char *p;
+
+	if (raw > ns_len && memcmp(body + off, pr->body.model, ns_len) == 0 &&
+	    body[off + ns_len] == ':') {
+		*a = h2o_iovec_init(body, off);
+		*b = h2o_iovec_init(body + off + ns_len + 1, req->entity.len - off - ns_len - 1);
+		return;
+	}
+	p = h2o_mem_alloc_pool(&req->pool, off + 2 * model_len);
+	memcpy(p, body, off);
+	a->base = p;
+	a->len = off;
+	for (size_t i = 0; i < model_len; i++) {
+		if (model[i] == '"' || model[i] == '\\')
+			p[a->len++] = '\\';
+		p[a->len++] = model[i];
+	}
+	*b = h2o_iovec_init(body + off + raw, req->entity.len - off - raw);
+}
+
 /* Send REQ_START and the body. -1 with an answer already sent on failure. */
 static int
 send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *model,
@@ -422,6 +456,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	struct ipc_encode_lists lists;
 	struct ipc_msg m;
 	h2o_iovec_t path = forward_path(req);
+	h2o_iovec_t seg_a, seg_b;
 	size_t n = 0, total = 0;
 
 	hdrs = h2o_mem_alloc_pool(&req->pool, sizeof(*hdrs) * (req->headers.size + 1));
@@ -444,6 +479,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 		return -1;
 	}
 
+	rewrite_model(pr, ns_len, model, model_len, &seg_a, &seg_b);
 	wk_agentd_link_register(&pr->p);
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_REQ_START;
@@ -453,7 +489,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	m.u.req_start.ns = (struct ipc_str){ ns, ns_len };
 	m.u.req_start.model = (struct ipc_str){ model, model_len };
 	m.u.req_start.request_id = (struct ipc_str){ pr->rid, strlen(pr->rid) };
-	m.u.req_start.body_len = req->entity.len;
+	m.u.req_start.body_len = seg_a.len + seg_b.len;
 	m.u.req_start.deadline_ms = 0;
 	m.u.req_start.flags = pr->body.stream ? IPC_REQ_F_STREAM : 0;
 	memset(&lists, 0, sizeof(lists));
@@ -467,7 +503,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 		    "no agent broker available right now; retry");
 		return -1;
 	}
-	wk_agentd_link_send_body(&pr->p, req->entity.base, req->entity.len);
+	wk_agentd_link_send_body2(&pr->p, seg_a.base, seg_a.len, seg_b.base, seg_b.len);
 	return 0;
 }
 
