@@ -1,5 +1,5 @@
 # master: the supervisor (see src/master/master.h for the file map)
-tokilake_SOURCES += \
+tokilake_SOURCES += src/master/token_cmd.c \
 	src/master/main.c \
 	src/master/master.c src/master/master.h \
 	src/master/spawn.c \

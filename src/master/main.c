@@ -23,13 +23,14 @@
 #include "xmalloc.h"
 
 /*
- * Subcommands: the first argument when it is not an option, e.g. the
- * planned `tokilake token new NS`. Each gets argc/argv from its own name.
+ * Subcommands: the first argument when it is not an option, e.g.
+ * `tokilake token new NS`. Each gets argc/argv from its own name.
  */
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
+	{ "token", token_command },
 	{ NULL, NULL },
 };
 
@@ -37,6 +38,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: tokilake [-c file] [-n [-v]] [-h] [-V | --version]\n"
+	    "       tokilake token new NAMESPACE | token hash < token-file\n"
 	    "  -c file    configuration file (default %s)\n"
 	    "  -n         check the configuration and exit\n"
 	    "  -v         with -n: also print the effective configuration\n"

@@ -216,4 +216,7 @@ void proctitle_set(const char *role, const char *config_path);
 /* tls_check.c */
 int tls_check_config(const struct tl_config *conf, char *err, size_t errlen);
 
+/* token_cmd.c: `tokilake token ...` */
+int token_command(int argc, char **argv);
+
 #endif

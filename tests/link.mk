@@ -1,0 +1,1 @@
+# agent link tests (issue 3)

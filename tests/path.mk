@@ -1,0 +1,1 @@
+# request path tests (issue 4)
