@@ -230,11 +230,15 @@ link_task_cancel(struct link_task *t)
 	struct link_stream *s = t->stream;
 
 	if (s != NULL) {
-		/* the agent turns this into closing its backend request */
-		link_stream_reset(s, NGHTTP2_CANCEL);
+		/* detach first: the reset closes the stream, and its close must
+		 * not report an error for a task its owner already gave up */
+		s->task = NULL;
+		t->stream = NULL;
 		/* bytes we will never read still count against the connection window */
 		if (t->rx_unconsumed > 0)
 			nghttp2_session_consume_connection(s->conn->h2, t->rx_unconsumed);
+		/* the agent turns this into closing its backend request */
+		link_stream_reset(s, NGHTTP2_CANCEL);
 	}
 	task_free(t);
 }

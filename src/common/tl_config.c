@@ -160,6 +160,12 @@ static const struct cfg_key http_keys[] = {
 	{ .name = "max_connections", .type = CFG_UINT, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, http.max_connections), .min = 1, .max = 1000000,
 	    .def = "4096" },
+	{ .name = "first_byte_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.first_byte_timeout_ms), .min = 100, .max = HOUR(1),
+	    .def = "5m" },
+	{ .name = "stream_idle_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.stream_idle_timeout_ms), .min = 100, .max = HOUR(1),
+	    .def = "2m" },
 	{ 0 }
 };
 

@@ -63,6 +63,8 @@ struct tl_config {
 		uint32_t header_timeout_ms; /* whole request head must arrive in this */
 		uint32_t idle_timeout_ms;   /* keep-alive connections idle this long close */
 		uint32_t max_connections;   /* per worker */
+		uint32_t first_byte_timeout_ms;  /* relayed request -> response head */
+		uint32_t stream_idle_timeout_ms; /* longest gap between answer chunks */
 	} http;
 
 	struct {

@@ -68,6 +68,7 @@ struct proxy_req {
 	size_t credit;        /* bytes the client took, not yet credited to agentd */
 	int is_sse;
 	struct client_watch *watch; /* HTTP/1: notices the client hanging up */
+	h2o_timeout_entry_t timer;  /* first byte, then idle gap between chunks */
 };
 
 /* Request headers that are ours or the connection's, not the backend's. */
@@ -94,6 +95,49 @@ in_list(const char *const *list, size_t n, const char *s, size_t len)
 
 #define IN_LIST(list, s, len) in_list(list, sizeof(list) / sizeof(list[0]), s, len)
 
+/* ---- time limits: to the answer's head, then between its chunks ---- */
+
+static void stream_fail(struct proxy_req *pr, const char *message, const char *type,
+    const char *code);
+
+static void
+timer_stop(struct proxy_req *pr)
+{
+	if (h2o_timeout_is_linked(&pr->timer))
+		h2o_timeout_unlink(&pr->timer);
+}
+
+static void
+timer_arm(struct proxy_req *pr, h2o_timeout_t *which)
+{
+	timer_stop(pr);
+	h2o_timeout_link(wk.loop, which, &pr->timer);
+}
+
+static void
+on_timer(h2o_timeout_entry_t *entry)
+{
+	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, timer, entry);
+
+	if (pr->state == PX_WAIT_HEAD) {
+		log_warnx("req %s: no answer from the agent within %u ms", pr->rid,
+		    wk.conf->http.first_byte_timeout_ms);
+		wk_agentd_link_cancel(&pr->p);
+		pr->state = PX_DONE;
+		wk_oai_send_error(pr->req, 504, "timeout", NULL, "first_byte_timeout",
+		    "the model did not start answering within %u ms",
+		    wk.conf->http.first_byte_timeout_ms);
+	} else if (pr->state == PX_STREAMING) {
+		char msg[128];
+
+		log_warnx("req %s: the answer stalled for %u ms", pr->rid,
+		    wk.conf->http.stream_idle_timeout_ms);
+		snprintf(msg, sizeof(msg), "the answer stalled for more than %u ms",
+		    wk.conf->http.stream_idle_timeout_ms);
+		stream_fail(pr, msg, "timeout", "stream_idle_timeout");
+	}
+}
+
 /* ---- streaming to the client ---- */
 
 static void
@@ -116,6 +160,7 @@ flush(struct proxy_req *pr)
 	    pr->end_pending ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS;
 	if (st != H2O_SEND_STATE_IN_PROGRESS) {
 		pr->state = PX_DONE;
+		timer_stop(pr);
 		wk_agentd_link_unregister(&pr->p);
 	}
 	pr->inflight = 1;
@@ -129,6 +174,9 @@ on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 
 	pr->inflight = 0;
 	buf_reset(&pr->sending);
+	/* a slow client holds the agent back: its progress is not the agent stalling */
+	if (pr->state == PX_STREAMING && !pr->end_pending && !pr->error_pending)
+		timer_arm(pr, &wk.stream_idle);
 	if (pr->credit != 0) {
 		wk_agentd_link_window(&pr->p, pr->credit > UINT32_MAX ? UINT32_MAX : (uint32_t)pr->credit);
 		pr->credit = 0;
@@ -144,6 +192,7 @@ on_stop(h2o_generator_t *gen, h2o_req_t *req)
 	if (pr->p.id != 0)
 		log_debug("req %s: client went away; cancelling", pr->rid);
 	wk_agentd_link_cancel(&pr->p);
+	timer_stop(pr);
 	pr->state = PX_DONE;
 }
 
@@ -242,6 +291,7 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 			pr->is_sse = 1;
 	}
 	pr->state = PX_STREAMING;
+	timer_arm(pr, &wk.stream_idle);
 	h2o_start_response(req, &pr->gen);
 }
 
@@ -309,6 +359,7 @@ on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
 			    "the client reads the answer too slowly; answer cut");
 			break;
 		}
+		timer_arm(pr, &wk.stream_idle);
 		flush(pr);
 		break;
 	case IPC_RESP_END:
@@ -317,6 +368,7 @@ on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
 			break;
 		}
 		wk_agentd_link_unregister(&pr->p);
+		timer_stop(pr);
 		pr->end_pending = 1;
 		flush(pr);
 		break;
@@ -324,7 +376,7 @@ on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
 		on_resp_error(pr, msg);
 		break;
 	case IPC_WINDOW:
-		/* the whole body is sent by the pump; credit for it is not needed */
+		/* body credit is taken by agentd_link.c before on_msg */
 		break;
 	default:
 		proxy_fail(pr, 502, "agentd_protocol_error", "agentd sent an unexpected message");
@@ -376,6 +428,7 @@ on_dispose(void *data)
 	struct proxy_req *pr = data;
 
 	wk_client_watch_stop(pr->watch);
+	timer_stop(pr);
 	/* the client left before the answer started: tell the agent */
 	if (pr->p.id != 0)
 		log_debug("req %s: client went away before the answer; cancelling", pr->rid);
@@ -566,6 +619,8 @@ wk_api_proxy(h2o_req_t *req)
 	ns_len = (size_t)(colon - body.model);
 	if (send_request(pr, body.model, ns_len, colon + 1, body.model_len - ns_len - 1) != 0)
 		return;
+	pr->timer.cb = on_timer;
+	timer_arm(pr, &wk.first_byte);
 	pr->watch = wk_client_watch_start(req, on_client_gone, pr);
 	log_debug("req %s: %.*s %.*s for %s relayed to agentd", pr->rid, (int)req->method.len,
 	    req->method.base, (int)req->path_normalized.len, req->path_normalized.base, body.model);

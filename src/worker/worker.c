@@ -141,6 +141,8 @@ teardown(void)
 	h2o_context_dispose(&wk.ctx);
 	wk.ctx_ready = 0;
 	h2o_timeout_dispose(wk.loop, &wk.five_sec);
+	h2o_timeout_dispose(wk.loop, &wk.first_byte);
+	h2o_timeout_dispose(wk.loop, &wk.stream_idle);
 	if (wk.drain_timeout_ready)
 		h2o_timeout_dispose(wk.loop, &wk.drain_timeout);
 	h2o_config_dispose(&wk.globalconf);
@@ -168,6 +170,8 @@ worker_main(struct child_ctx *cctx)
 	h2o_context_init(&wk.ctx, wk.loop, &wk.globalconf);
 	wk.ctx_ready = 1;
 	h2o_timeout_init(wk.loop, &wk.five_sec, 5000);
+	h2o_timeout_init(wk.loop, &wk.first_byte, wk.conf->http.first_byte_timeout_ms);
+	h2o_timeout_init(wk.loop, &wk.stream_idle, wk.conf->http.stream_idle_timeout_ms);
 
 	if (wk_signals_init() != 0)
 		return 1;

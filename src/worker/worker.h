@@ -39,6 +39,8 @@ struct worker {
 
 	/* one timeout list per fixed duration we need (h2o timeouts are lists) */
 	h2o_timeout_t five_sec; /* agentd answers we wait for, HELLO_ACK */
+	h2o_timeout_t first_byte; /* http.first_byte_timeout: relayed request to head */
+	h2o_timeout_t stream_idle; /* http.stream_idle_timeout: gap between chunks */
 
 	struct listener *listeners;
 	size_t nlisteners;

@@ -334,6 +334,8 @@ test_tl_full(void)
 	CHECK(c->http.header_timeout_ms == 2500);
 	CHECK(c->http.idle_timeout_ms == 120000);
 	CHECK(c->http.max_connections == 100);
+	CHECK(c->http.first_byte_timeout_ms == 300000);
+	CHECK(c->http.stream_idle_timeout_ms == 120000);
 	CHECK_STR(c->agents.listen, "[::]:17740");
 	CHECK_STR(c->agents.tls_cert, "/etc/tl-test/agents.crt");
 	CHECK_STR(c->agents.tls_key, "/etc/tl-test/agents.key");
@@ -1117,7 +1119,7 @@ test_keys(void)
 
 	/* the lists the documentation check walks */
 	tl_config_keys(count_key, &count);
-	CHECK(count == 32);
+	CHECK(count == 34);
 	count = 0;
 	tm_config_keys(count_key, &count);
 	CHECK(count == 27);
