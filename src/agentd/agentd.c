@@ -150,6 +150,7 @@ agentd_main(struct child_ctx *ctx)
 	}
 	worker_conns_stop_accepting(&ad);
 	agent_listener_stop(&ad);
+	link_server_destroy();
 	worker_conns_close_all(&ad, 1, "agentd exiting");
 	agentd_master_close(&ad);
 	agentd_signals_close();

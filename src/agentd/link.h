@@ -67,6 +67,9 @@ void link_server_stop_accepting(void);
 /* Close every link (fast shutdown). */
 void link_server_close_all(const char *reason);
 size_t link_server_count(void);
+/* agentd exits: tear every link down now and release the module's
+ * timers, so the event loop can be destroyed. */
+void link_server_destroy(void);
 
 /*
  * Tasks: one request relayed to an agent. The callbacks report what the

@@ -127,7 +127,8 @@ on_write_done(h2o_socket_t *sock, const char *err)
 	c->writing = 0;
 	if (c->failed)
 		return;
-	buf_reset(&c->winflight);
+	/* idle links keep no buffers: 10,000 agents are mostly idle */
+	buf_free(&c->winflight);
 	if (err != NULL) {
 		link_conn_fail(c, "write failed: %s", err);
 		return;
@@ -178,8 +179,11 @@ link_conn_flush(struct link_conn *c)
 		return;
 	}
 	if (c->close_after_flush ||
-	    (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)))
-		link_conn_fail(c, "%s", c->close_after_flush ? "closed" : "session finished");
+	    (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))) {
+		/* let the agent read our last frames and close first */
+		if (c->linger_since_ms == 0)
+			c->linger_since_ms = link_now_ms();
+	}
 }
 
 static void
@@ -352,6 +356,11 @@ on_tick(h2o_timeout_entry_t *entry)
 	struct link_conn *c = H2O_STRUCT_FROM_MEMBER(struct link_conn, tick, entry);
 	const struct tl_config *conf = srv.conf;
 	uint64_t now = link_now_ms(), silent = now - c->last_rx_ms;
+
+	if (c->linger_since_ms != 0 && now - c->linger_since_ms >= 1000) {
+		link_conn_fail(c, "%s", c->close_after_flush ? "closed" : "session finished");
+		return;
+	}
 
 	if (c->agent == NULL && now - c->created_ms >= REGISTER_TIMEOUT_MS) {
 		link_conn_fail(c, "did not register within %d s", REGISTER_TIMEOUT_MS / 1000);
@@ -592,4 +601,21 @@ link_server_close_all(const char *reason)
 	link_server_stop_accepting();
 	for (h2o_linklist_t *n = srv.conns.next; n != &srv.conns; n = n->next)
 		link_conn_fail(H2O_STRUCT_FROM_MEMBER(struct link_conn, link, n), "%s", reason);
+}
+
+void
+link_server_destroy(void)
+{
+	link_server_stop_accepting();
+	while (!h2o_linklist_is_empty(&srv.conns)) {
+		struct link_conn *c = H2O_STRUCT_FROM_MEMBER(struct link_conn, link, srv.conns.next);
+		if (!c->failed) {
+			c->failed = 1;
+			snprintf(c->fail_reason, sizeof(c->fail_reason), "agentd exiting");
+		}
+		conn_teardown(c);
+	}
+	h2o_timeout_dispose(srv.loop, &srv.tick);
+	h2o_timeout_dispose(srv.loop, &srv.reap);
+	link_task_module_shutdown();
 }

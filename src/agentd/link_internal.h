@@ -61,6 +61,7 @@ struct link_conn {
 	int failed;           /* teardown scheduled: ignore further events */
 	char fail_reason[160];
 	int close_after_flush;
+	uint64_t linger_since_ms; /* all sent after GOAWAY: wait for the agent to close */
 
 	uint64_t created_ms, last_rx_ms, ping_sent_ms;
 	int ping_outstanding;
@@ -121,6 +122,8 @@ void link_serve_peer_closed(struct link_stream *s);
 /* The data provider took bytes from s->out: the task may send more. */
 void link_serve_out_drained(struct link_stream *s);
 void link_serve_stream_closed(struct link_stream *s, uint32_t error_code);
+/* agentd exits: drop the module's timeout list (link_server_destroy). */
+void link_task_module_shutdown(void);
 /* The link is going away: fail every task of c with 502. */
 void link_tasks_fail_all(struct link_conn *c, const char *why);
 

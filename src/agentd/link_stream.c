@@ -140,6 +140,8 @@ link_stream_data(struct link_stream *s, const uint8_t *data, size_t len)
 	if (grpc_reader_feed(&s->in, data, len) != 0) {
 		link_stream_finish(s, GRPC_RESOURCE_EXHAUSTED, "message larger than allowed");
 		nghttp2_session_consume(c->h2, s->id, len);
+		if (s->kind == LS_CONNECT) /* the link lives as long as its Connect call */
+			link_conn_close_gracefully(c);
 		return;
 	}
 	/* Connect messages are small and handled at once; Serve bodies are
@@ -151,6 +153,8 @@ link_stream_data(struct link_stream *s, const uint8_t *data, size_t len)
 		if (r < 0) {
 			log_warnx("agent link %s: stream %d: %s", c->peer, s->id, why);
 			link_stream_finish(s, GRPC_RESOURCE_EXHAUSTED, why);
+			if (s->kind == LS_CONNECT) /* the link lives as long as its Connect call */
+				link_conn_close_gracefully(c);
 			return;
 		}
 		if (s->kind == LS_CONNECT)
@@ -158,6 +162,8 @@ link_stream_data(struct link_stream *s, const uint8_t *data, size_t len)
 		else
 			link_serve_message(s, msg, mlen);
 	}
+	if (grpc_reader_buffered(&s->in) == 0)
+		grpc_reader_release(&s->in);
 }
 
 void
@@ -203,6 +209,8 @@ read_out(nghttp2_session *h2, int32_t id, uint8_t *dst, size_t length, uint32_t 
 	if (n > 0) {
 		memcpy(dst, buf_head(&s->out), n);
 		buf_consume(&s->out, n);
+		if (s->out.len == 0)
+			buf_free(&s->out); /* idle streams keep no buffer */
 		if (s->task != NULL)
 			link_serve_out_drained(s);
 		return (ssize_t)n;

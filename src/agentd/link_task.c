@@ -416,3 +416,12 @@ link_serve_stream_closed(struct link_stream *s, uint32_t error_code)
 	    error_code == NGHTTP2_NO_ERROR ? "the agent closed the task without an answer" :
 	    "the agent reset the task");
 }
+
+void
+link_task_module_shutdown(void)
+{
+	if (accept_timeout_ready) {
+		h2o_timeout_dispose(link_loop(), &accept_timeout);
+		accept_timeout_ready = 0;
+	}
+}

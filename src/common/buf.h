@@ -22,7 +22,7 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 /* Pointer to the unconsumed bytes. */
-static inline uint8_t *buf_head(const struct buf *b) { return b->data + b->off; }
+static inline uint8_t *buf_head(const struct buf *b) { return b->data ? b->data + b->off : NULL; }
 /* Make room for n more bytes; returns a pointer to write to, or NULL if over the bound. */
 uint8_t *buf_reserve(struct buf *b, size_t n);
 /* Account n bytes written into the space from buf_reserve(). */

@@ -67,6 +67,14 @@ grpc_reader_next(struct grpc_reader *r, const uint8_t **msg, size_t *len, const 
 	return 1;
 }
 
+void
+grpc_reader_release(struct grpc_reader *r)
+{
+	consume_pending(r);
+	if (r->in.len == 0)
+		buf_free(&r->in);
+}
+
 size_t
 grpc_reader_buffered(const struct grpc_reader *r)
 {

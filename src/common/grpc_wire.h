@@ -56,6 +56,8 @@ int grpc_reader_feed(struct grpc_reader *r, const uint8_t *data, size_t len);
  * (compressed message, length over the maximum).
  */
 int grpc_reader_next(struct grpc_reader *r, const uint8_t **msg, size_t *len, const char **why);
+/* Free the buffer when nothing is buffered (idle streams keep none). */
+void grpc_reader_release(struct grpc_reader *r);
 /* Bytes buffered but not yet returned (for "stream ended mid-message"). */
 size_t grpc_reader_buffered(const struct grpc_reader *r);
 
