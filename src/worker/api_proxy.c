@@ -569,8 +569,20 @@ wk_api_proxy(h2o_req_t *req)
 	const char *colon;
 	size_t ns_len;
 
-	switch (wk_request_json_parse(&req->pool, req->entity.base, req->entity.len, &body, err,
-	    sizeof(err))) {
+	ssize_t cti = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+
+	if (cti != -1 && req->headers.entries[cti].value.len >= 19 &&
+	    h2o_lcstris(req->headers.entries[cti].value.base, 19, H2O_STRLIT("multipart/form-data"))) {
+		/* e.g. audio transcriptions: the model is a form field */
+		if (wk_request_multipart_model(&req->pool, req->entity.base, req->entity.len,
+		    req->headers.entries[cti].value.base, req->headers.entries[cti].value.len, &body,
+		    err, sizeof(err)) != 0) {
+			wk_oai_send_error(req, 400, "invalid_request_error", "model", "missing_model",
+			    "%s", err);
+			return;
+		}
+	} else switch (wk_request_json_parse(&req->pool, req->entity.base, req->entity.len, &body,
+	    err, sizeof(err))) {
 	case RJ_OK:
 		break;
 	case RJ_MODEL_MISSING:

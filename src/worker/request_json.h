@@ -47,4 +47,9 @@ struct request_json {
 enum request_json_status wk_request_json_parse(h2o_mem_pool_t *pool, const char *body, size_t len,
     struct request_json *out, char *err, size_t errlen);
 
+/* request_multipart.c: the "model" field of a multipart/form-data body,
+ * with its raw position, in the same struct. 0, or -1 with err set. */
+int wk_request_multipart_model(h2o_mem_pool_t *pool, const char *body, size_t len,
+    const char *ct, size_t ctlen, struct request_json *out, char *err, size_t errlen);
+
 #endif
