@@ -104,6 +104,8 @@ void link_stream_peer_closed(struct link_stream *s);
 /* Answer :status 200 with a data provider (messages follow). */
 int link_stream_respond(struct link_stream *s);
 int link_stream_send(struct link_stream *s, const ProtobufCMessage *msg);
+/* Messages were appended to s->out directly: let the data provider run. */
+void link_stream_kick(struct link_stream *s);
 /* End the call with grpc-status; before any response it is Trailers-Only. */
 void link_stream_finish(struct link_stream *s, int status, const char *message);
 void link_stream_reset(struct link_stream *s, uint32_t error_code);

@@ -254,6 +254,14 @@ wake(struct link_stream *s)
 	link_conn_flush(s->conn);
 }
 
+void
+link_stream_kick(struct link_stream *s)
+{
+	if (s->trailers_sent || s->finishing || link_stream_respond(s) != 0)
+		return;
+	wake(s);
+}
+
 int
 link_stream_send(struct link_stream *s, const ProtobufCMessage *msg)
 {

@@ -34,6 +34,7 @@ struct link_task {
 	int body_last;       /* the producer sent its last piece */
 	int body_end_sent;
 	int head_seen;
+	int pumping, pump_again; /* pump_body re-enters through the session flush */
 	uint64_t resp_unacked;  /* response payload given to on_data, not yet consumed */
 	uint64_t rx_unconsumed; /* wire bytes received but not given back to the window */
 	uint64_t offered_ms;
@@ -159,36 +160,54 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
 	return t;
 }
 
-/* Frame buffered body bytes onto the Serve stream while it has room. */
+/*
+ * Frame buffered body bytes onto the Serve stream while it has room.
+ * Sending flushes the session, whose data provider may call back here
+ * (link_serve_out_drained): such a call only asks for another round, so
+ * the same bytes are never framed twice.
+ */
 static void
 pump_body(struct link_task *t)
 {
-	struct link_stream *s = t->stream;
+	struct link_stream *s;
 	size_t sent = 0;
 
-	if (s == NULL || s->trailers_sent || s->finishing)
+	if (t->pumping) {
+		t->pump_again = 1;
 		return;
-	while (t->body.len > 0 && s->out.len < LINK_TASK_BODY_MAX) {
-		Tokilake__V1__TaskDown down = TOKILAKE__V1__TASK_DOWN__INIT;
-		size_t n = t->body.len < BODY_MSG_MAX ? t->body.len : BODY_MSG_MAX;
-
-		down.msg_case = TOKILAKE__V1__TASK_DOWN__MSG_BODY;
-		down.body.data = buf_head(&t->body);
-		down.body.len = n;
-		if (link_stream_send(s, &down.base) != 0)
-			return;
-		buf_consume(&t->body, n);
-		sent += n;
 	}
-	if (t->body.len == 0 && t->body_last && !t->body_end_sent) {
-		Tokilake__V1__TaskDown down = TOKILAKE__V1__TASK_DOWN__INIT;
-		Tokilake__V1__BodyEnd end = TOKILAKE__V1__BODY_END__INIT;
+	t->pumping = 1;
+	do {
+		t->pump_again = 0;
+		s = t->stream;
+		if (s == NULL || s->trailers_sent || s->finishing)
+			break;
+		while (t->body.len > 0 && s->out.len < LINK_TASK_BODY_MAX) {
+			Tokilake__V1__TaskDown down = TOKILAKE__V1__TASK_DOWN__INIT;
+			size_t n = t->body.len < BODY_MSG_MAX ? t->body.len : BODY_MSG_MAX;
 
-		down.msg_case = TOKILAKE__V1__TASK_DOWN__MSG_BODY_END;
-		down.body_end = &end;
-		if (link_stream_send(s, &down.base) == 0)
-			t->body_end_sent = 1;
-	}
+			down.msg_case = TOKILAKE__V1__TASK_DOWN__MSG_BODY;
+			down.body.data = buf_head(&t->body);
+			down.body.len = n;
+			if (grpc_append_message(&s->out, &down.base) != 0)
+				break;
+			buf_consume(&t->body, n);
+			sent += n;
+		}
+		if (t->body.len == 0 && t->body_last && !t->body_end_sent) {
+			Tokilake__V1__TaskDown down = TOKILAKE__V1__TASK_DOWN__INIT;
+			Tokilake__V1__BodyEnd end = TOKILAKE__V1__BODY_END__INIT;
+
+			down.msg_case = TOKILAKE__V1__TASK_DOWN__MSG_BODY_END;
+			down.body_end = &end;
+			if (grpc_append_message(&s->out, &down.base) == 0)
+				t->body_end_sent = 1;
+		}
+		/* one wake-up for everything framed this round */
+		link_stream_kick(s);
+	} while (t->pump_again);
+	t->pumping = 0;
+	/* last: the callback may end the task (its worker went away) */
 	if (sent > 0 && t->cbs.on_body_sent != NULL)
 		t->cbs.on_body_sent(t->ctx, sent);
 }

@@ -499,6 +499,34 @@ rewrite_model(struct proxy_req *pr, size_t ns_len, const char *model, size_t mod
 	*b = h2o_iovec_init(body + off + raw, req->entity.len - off - raw);
 }
 
+/* Headers the client named in Connection are hop-by-hop too (RFC 9110 7.6.1). */
+static int
+named_in_connection(h2o_req_t *req, const char *name, size_t len)
+{
+	ssize_t i = -1;
+
+	while ((i = h2o_find_header(&req->headers, H2O_TOKEN_CONNECTION, i)) != -1) {
+		const char *p = req->headers.entries[i].value.base;
+		const char *end = p + req->headers.entries[i].value.len;
+
+		while (p < end) {
+			const char *tok, *tend;
+
+			while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+				p++;
+			tok = p;
+			while (p < end && *p != ',')
+				p++;
+			tend = p;
+			while (tend > tok && (tend[-1] == ' ' || tend[-1] == '\t'))
+				tend--;
+			if ((size_t)(tend - tok) == len && h2o_lcstris(tok, len, name, len))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* Send REQ_START and the body. -1 with an answer already sent on failure. */
 static int
 send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *model,
@@ -516,7 +544,8 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	for (size_t i = 0; i < req->headers.size; i++) {
 		const h2o_header_t *h = &req->headers.entries[i];
 
-		if (IN_LIST(drop_request_headers, h->name->base, h->name->len))
+		if (IN_LIST(drop_request_headers, h->name->base, h->name->len) ||
+		    named_in_connection(req, h->name->base, h->name->len))
 			continue;
 		total += h->name->len + h->value.len;
 		hdrs[n].name = h->name->base;
