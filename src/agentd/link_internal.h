@@ -31,6 +31,7 @@ struct link_stream {
 	uint32_t timeout_ms; /* grpc-timeout, 0 = none */
 
 	struct grpc_reader in;
+	uint64_t held;        /* bytes received, not yet given back to the windows */
 	struct buf out;       /* prefixed messages waiting for the data provider */
 	int responded;        /* response HEADERS submitted */
 	int deferred;         /* the data provider is waiting for out */
@@ -109,6 +110,10 @@ void link_stream_kick(struct link_stream *s);
 /* End the call with grpc-status; before any response it is Trailers-Only. */
 void link_stream_finish(struct link_stream *s, int status, const char *message);
 void link_stream_reset(struct link_stream *s, uint32_t error_code);
+/* Give n received bytes back to the flow-control windows. */
+void link_stream_consume(struct link_stream *s, size_t n);
+/* Give back everything still held: the stream's bytes will never be read. */
+void link_stream_release(struct link_stream *s);
 
 /* Connect call (link_connect.c) */
 void link_connect_begin(struct link_stream *s);

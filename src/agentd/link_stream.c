@@ -34,12 +34,34 @@ link_stream_new(struct link_conn *c, int32_t id)
 }
 
 void
+link_stream_consume(struct link_stream *s, size_t n)
+{
+	if (n > s->held)
+		n = (size_t)s->held; /* never give back more than arrived */
+	if (n == 0 || s->conn->h2 == NULL)
+		return;
+	s->held -= n;
+	nghttp2_session_consume(s->conn->h2, s->id, n);
+}
+
+void
+link_stream_release(struct link_stream *s)
+{
+	link_stream_consume(s, (size_t)s->held);
+}
+
+void
 link_stream_free(struct link_stream *s)
 {
 	struct link_conn *c = s->conn;
 
 	if (s->task != NULL)
 		link_serve_stream_closed(s, NGHTTP2_CANCEL);
+	/* bytes of a task that ended or was cancelled before they were read
+	 * (partial messages included) still count against the connection
+	 * window: without this, a link stalls after enough cancels */
+	if (!c->failed)
+		link_stream_release(s);
 	if (c->connect == s)
 		c->connect = NULL;
 	if (c->h2 != NULL && nghttp2_session_get_stream_user_data(c->h2, s->id) == s)
@@ -133,13 +155,14 @@ link_stream_data(struct link_stream *s, const uint8_t *data, size_t len)
 	const char *why;
 	int r;
 
+	s->held += len;
 	if (s->kind == LS_UNKNOWN || s->trailers_sent) {
-		nghttp2_session_consume(c->h2, s->id, len);
+		link_stream_release(s);
 		return;
 	}
 	if (grpc_reader_feed(&s->in, data, len) != 0) {
 		link_stream_finish(s, GRPC_RESOURCE_EXHAUSTED, "message larger than allowed");
-		nghttp2_session_consume(c->h2, s->id, len);
+		link_stream_release(s);
 		if (s->kind == LS_CONNECT) /* the link lives as long as its Connect call */
 			link_conn_close_gracefully(c);
 		return;
@@ -147,7 +170,7 @@ link_stream_data(struct link_stream *s, const uint8_t *data, size_t len)
 	/* Connect messages are small and handled at once; Serve bodies are
 	 * consumed by link_task.c when the worker side took them */
 	if (s->kind == LS_CONNECT)
-		nghttp2_session_consume(c->h2, s->id, len);
+		link_stream_consume(s, len);
 	while (!c->failed && !s->trailers_sent &&
 	    (r = grpc_reader_next(&s->in, &msg, &mlen, &why)) != 0) {
 		if (r < 0) {

@@ -231,7 +231,7 @@ give_back_window(struct link_task *t)
 
 	if (s == NULL || t->rx_unconsumed == 0 || t->resp_unacked >= RESP_UNACKED_MAX)
 		return;
-	nghttp2_session_consume(s->conn->h2, s->id, t->rx_unconsumed);
+	link_stream_consume(s, t->rx_unconsumed);
 	t->rx_unconsumed = 0;
 	link_conn_flush(s->conn);
 }
@@ -254,8 +254,7 @@ link_task_cancel(struct link_task *t)
 		s->task = NULL;
 		t->stream = NULL;
 		/* bytes we will never read still count against the connection window */
-		if (t->rx_unconsumed > 0)
-			nghttp2_session_consume_connection(s->conn->h2, t->rx_unconsumed);
+		link_stream_release(s);
 		/* the agent turns this into closing its backend request */
 		link_stream_reset(s, NGHTTP2_CANCEL);
 	}
@@ -320,7 +319,7 @@ task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
 			n++;
 		}
 		t->head_seen = 1;
-		nghttp2_session_consume(s->conn->h2, s->id, wire);
+		link_stream_consume(s, wire);
 		t->cbs.on_head(t->ctx, m->head->status, h, n);
 		break;
 	}
@@ -331,7 +330,7 @@ task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
 			return;
 		}
 		/* the framing bytes are ours to give back now; the payload when consumed */
-		nghttp2_session_consume(s->conn->h2, s->id, wire - m->chunk.len);
+		link_stream_consume(s, wire - m->chunk.len);
 		t->rx_unconsumed += m->chunk.len;
 		t->resp_unacked += m->chunk.len;
 		if (m->chunk.len > 0)
@@ -341,7 +340,7 @@ task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
 		struct link_task_cbs cbs = t->cbs;
 		void *ctx = t->ctx;
 
-		nghttp2_session_consume(s->conn->h2, s->id, wire);
+		link_stream_consume(s, wire);
 		if (!t->head_seen) {
 			link_stream_finish(s, GRPC_INVALID_ARGUMENT, "TaskEnd before ResponseHead");
 			task_error(t, 502, "api_error", "agent_error", "the agent sent a bad response");
@@ -356,7 +355,7 @@ task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
 		Tokilake__V1__TaskError *e = m->error;
 		unsigned status = e->status >= 400 && e->status <= 599 ? e->status : 502;
 
-		nghttp2_session_consume(s->conn->h2, s->id, wire);
+		link_stream_consume(s, wire);
 		link_stream_finish(s, GRPC_OK, NULL);
 		task_error(t, status, e->type[0] ? e->type : "api_error",
 		    e->code[0] ? e->code : "backend_error",
@@ -378,7 +377,7 @@ link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
 	size_t wire = len + GRPC_PREFIX_SIZE;
 
 	if (m == NULL) {
-		nghttp2_session_consume(c->h2, s->id, wire);
+		link_stream_consume(s, wire);
 		log_warnx("agent %s: undecodable TaskUp on stream %d", c->agent->agent_id, s->id);
 		link_stream_finish(s, GRPC_INVALID_ARGUMENT, "undecodable TaskUp");
 		if (s->task != NULL)
@@ -389,7 +388,7 @@ link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
 	if (s->task == NULL) {
 		struct link_task *t;
 
-		nghttp2_session_consume(c->h2, s->id, wire);
+		link_stream_consume(s, wire);
 		if (m->msg_case != TOKILAKE__V1__TASK_UP__MSG_ACCEPT) {
 			link_stream_finish(s, GRPC_INVALID_ARGUMENT, "TaskAccept must come first");
 		} else if ((t = find_unbound(c, m->accept->task_id)) == NULL) {
