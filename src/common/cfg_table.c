@@ -889,3 +889,25 @@ cfg_walk_keys(const struct cfg_key *table, const char *prefix,
 		}
 	}
 }
+
+struct names_arg {
+	void (*fn)(const char *, void *);
+	void *arg;
+};
+
+static void
+name_cb(const char *dotted, const struct cfg_key *k, void *arg)
+{
+	struct names_arg *a = arg;
+
+	(void)k;
+	a->fn(dotted, a->arg);
+}
+
+void
+cfg_walk_names(const struct cfg_key *table, void (*fn)(const char *dotted, void *arg), void *arg)
+{
+	struct names_arg a = { fn, arg };
+
+	cfg_walk_keys(table, "", name_cb, &a);
+}

@@ -123,6 +123,10 @@ int cfg_check_reload(struct cfg_ctx *ctx, const struct cfg_key *table, const cha
 void cfg_walk_keys(const struct cfg_key *table, const char *prefix,
     void (*fn)(const char *dotted, const struct cfg_key *key, void *arg), void *arg);
 
+/* The same, giving only the dotted names (what the docs check needs). */
+void cfg_walk_names(const struct cfg_key *table, void (*fn)(const char *dotted, void *arg),
+    void *arg);
+
 /* Read a whole file of at most max bytes, NUL-terminated, into *text.
  * -1 with err "FILE: cannot read: reason" (no line: there is none yet). */
 int cfg_read_file(const char *path, size_t max, char **text, size_t *len, char *err,

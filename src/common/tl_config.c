@@ -341,25 +341,10 @@ tl_config_print(FILE *fp, const struct tl_config *conf)
 	cfg_print(fp, top_keys, conf, 0);
 }
 
-struct keys_arg {
-	void (*fn)(const char *, void *);
-	void *arg;
-};
-
-static void
-key_cb(const char *dotted, const struct cfg_key *k, void *arg)
-{
-	struct keys_arg *a = arg;
-
-	a->fn(dotted, a->arg);
-}
-
 void
 tl_config_keys(void (*fn)(const char *dotted, void *arg), void *arg)
 {
-	struct keys_arg a = { fn, arg };
-
-	cfg_walk_keys(top_keys, "", key_cb, &a);
+	cfg_walk_names(top_keys, fn, arg);
 }
 
 const struct tl_namespace *
