@@ -1,0 +1,1 @@
+# sql: filled in by its part of issue 6

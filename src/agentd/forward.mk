@@ -1,0 +1,1 @@
+# src/agentd: filled in by its part of issue 6

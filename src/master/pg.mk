@@ -1,0 +1,1 @@
+# src/master: filled in by its part of issue 6
