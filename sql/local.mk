@@ -1,1 +1,6 @@
-# sql: filled in by its part of issue 6
+# sql: the PostgreSQL schema, as numbered migrations applied in order by
+# `tokilakectl db migrate`, which reads them from $(pkgdatadir)/sql
+# (DATADIR "/sql" in the C code; TOKILAKE_SQL_DIR overrides it, as the
+# tests do to use the source tree's files).
+sqldir = $(pkgdatadir)/sql
+dist_sql_DATA = sql/001_initial.sql

@@ -1,1 +1,40 @@
-# tests: filled in by its part of issue 6
+# tests: issue 6, PostgreSQL network. Each helper keeps its lines in its
+# own block below.
+
+# tokilakectl and the schema, on a throwaway PostgreSQL cluster
+# (pg-lib.sh; ctl-lib.sh has the tokilakectl helpers).
+TESTS += \
+	tests/integration/ctl-migrate.sh \
+	tests/integration/ctl-namespace.sh \
+	tests/integration/ctl-token.sh \
+	tests/integration/ctl-notify.sh \
+	tests/integration/ctl-standalone.sh
+EXTRA_DIST += \
+	tests/integration/pg-lib.sh \
+	tests/integration/ctl-lib.sh \
+	tests/integration/ctl-migrate.sh \
+	tests/integration/ctl-namespace.sh \
+	tests/integration/ctl-token.sh \
+	tests/integration/ctl-notify.sh \
+	tests/integration/ctl-standalone.sh
+
+# forwarding between nodes (helper "fwd"): two nodes, one PostgreSQL,
+# requests to node a for an agent linked to node b (fwd-lib.sh).
+TESTS += \
+	tests/integration/fwd-forward.sh \
+	tests/integration/fwd-node-kill.sh \
+	tests/integration/fwd-tls.sh \
+	tests/integration/fwd-pressure.sh
+EXTRA_DIST += \
+	tests/integration/fwd-lib.sh \
+	tests/integration/fwd-forward.sh \
+	tests/integration/fwd-node-kill.sh \
+	tests/integration/fwd-tls.sh \
+	tests/integration/fwd-pressure.sh
+
+# the master's PostgreSQL link and agentd's network view (helper
+# "master"): two nodes, one PostgreSQL; outage, resync, revocation, expiry.
+TESTS += \
+	tests/integration/pg-network.sh
+EXTRA_DIST += \
+	tests/integration/pg-network.sh

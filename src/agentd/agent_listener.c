@@ -15,6 +15,7 @@
 #include "agentd.h"
 #include "link.h"
 #include "log.h"
+#include "network.h"
 #include "tokilake.pb-c.h"
 #include "xmalloc.h"
 
@@ -30,8 +31,10 @@ kind_name(int kind)
 	}
 }
 
+/* created: the time the agent linked for its first list, so that every
+ * node of a network shows the same created time for its models. */
 static void
-publish_models(struct agentd *ad, struct agent_link *agent)
+publish_models(struct agentd *ad, struct agent_link *agent, uint64_t created)
 {
 	struct reg_agent *ra = agent->registry_data;
 	struct reg_model_info *info = xcalloc(agent->nmodels ? agent->nmodels : 1, sizeof(*info));
@@ -41,8 +44,7 @@ publish_models(struct agentd *ad, struct agent_link *agent)
 		info[i].kind = kind_name(agent->models[i].kind);
 		info[i].context_length = agent->models[i].context_length;
 	}
-	if (registry_agent_set_models(&ad->registry, ra, info, agent->nmodels,
-	    (uint64_t)time(NULL)) != 0)
+	if (registry_agent_set_models(&ad->registry, ra, info, agent->nmodels, created) != 0)
 		log_warnx("agent %s: a model name was refused; keeping its previous list",
 		    agent->agent_id);
 	free(info);
@@ -60,14 +62,17 @@ on_agent_up(struct agent_link *agent, void *data)
 		return;
 	}
 	agent->registry_data = ra;
-	publish_models(ad, agent);
+	publish_models(ad, agent, agent->linked_at);
+	network_agent_up(ad, agent, ra);
 }
 
 static void
 on_agent_models(struct agent_link *agent, void *data)
 {
-	if (agent->registry_data != NULL)
-		publish_models(data, agent);
+	if (agent->registry_data == NULL)
+		return;
+	publish_models(data, agent, (uint64_t)time(NULL));
+	network_agent_models(data, agent->registry_data);
 }
 
 static void
@@ -75,8 +80,10 @@ on_agent_down(struct agent_link *agent, const char *reason, void *data)
 {
 	struct agentd *ad = data;
 
-	if (agent->registry_data != NULL)
+	if (agent->registry_data != NULL) {
+		network_agent_down(ad, agent->registry_data, reason);
 		registry_agent_remove(&ad->registry, agent->registry_data);
+	}
 	agent->registry_data = NULL;
 }
 

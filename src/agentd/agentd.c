@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "agentd.h"
+#include "forward.h"
 #include "link.h"
 #include "log.h"
+#include "network.h"
 #include "xmalloc.h"
 
 static void
@@ -96,6 +98,8 @@ agentd_apply_config(struct agentd *ad, uint64_t generation, struct ipc_str path,
 		struct tl_config *old = ad->conf;
 		int old_owned = ad->conf_owned;
 
+		/* PostgreSQL mode: the database's namespaces, not the file's */
+		network_prepare_config(ad, conf);
 		ad->conf = conf;
 		ad->conf_owned = 1;
 		/* links switch to the new limits and drop revoked tokens now */
@@ -124,6 +128,7 @@ agentd_main(struct child_ctx *ctx)
 	ad.loop = h2o_evloop_create();
 	registry_init(&ad.registry);
 	TAILQ_INIT(&ad.workers);
+	network_init(&ad);
 
 	if (agentd_signals_init(&ad) == -1)
 		return 1;
@@ -151,12 +156,14 @@ agentd_main(struct child_ctx *ctx)
 	worker_conns_stop_accepting(&ad);
 	agent_listener_stop(&ad);
 	link_server_destroy();
+	forward_shutdown();
 	worker_conns_close_all(&ad, 1, "agentd exiting");
 	agentd_master_close(&ad);
 	agentd_signals_close();
 	h2o_evloop_run(ad.loop, 0); /* let h2o free the closed sockets */
 	h2o_evloop_destroy(ad.loop);
 	registry_clear(&ad.registry);
+	network_free();
 	if (ad.conf_owned)
 		tl_config_free(ad.conf);
 	log_info("exiting with status %d", ad.exit_code);

@@ -578,8 +578,7 @@ link_server_reconfigure(const struct tl_config *conf)
 			if (strcmp(ns->token_hashes[i], c->token_hash) == 0)
 				still_valid = 1;
 		if (ns == NULL)
-			link_conn_fail(c, "namespace %s was removed from the configuration",
-			    c->agent->ns);
+			link_conn_fail(c, "namespace %s was removed or disabled", c->agent->ns);
 		else if (!still_valid)
 			link_conn_fail(c, "its token for namespace %s was revoked", c->agent->ns);
 	}

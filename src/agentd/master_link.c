@@ -15,6 +15,7 @@
 
 #include "agentd.h"
 #include "log.h"
+#include "network.h"
 
 static void
 on_master_msg(struct ipc_conn *conn, const struct ipc_msg *msg)
@@ -35,6 +36,12 @@ on_master_msg(struct ipc_conn *conn, const struct ipc_msg *msg)
 		break;
 	case IPC_LOG_REOPEN:
 		log_reopen();
+		break;
+	case IPC_NAMESPACES:
+		network_namespaces(ad, msg);
+		break;
+	case IPC_REMOTE_AGENTS:
+		network_remote_agents(ad, msg);
 		break;
 	default:
 		log_warnx("master sent unexpected %s: this is a bug; stopping",

@@ -209,9 +209,52 @@ registry_agent_remove(struct registry *reg, struct reg_agent *a)
 	TAILQ_REMOVE(&ns->agents, a, entry);
 	ns->nagents--;
 	reg->nagents--;
+	if (a->node != NULL)
+		reg->nremote--;
 	free(a->name);
+	free(a->gid);
+	free(a->node);
+	free(a->node_url);
 	free(a);
 	ns_free_if_empty(reg, ns);
+}
+
+void
+registry_agent_set_gid(struct reg_agent *a, const char *gid)
+{
+	free(a->gid);
+	a->gid = gid != NULL ? xstrdup(gid) : NULL;
+}
+
+struct reg_agent *
+registry_remote_add(struct registry *reg, const char *ns, const char *name, const char *gid,
+    const char *node, const char *node_url)
+{
+	struct reg_agent *a;
+
+	if (!name_ok(gid, REG_MAX_NAME * 2) || !name_ok(node, REG_MAX_NAME) ||
+	    !name_ok(node_url, REG_MAX_NAME))
+		return NULL;
+	if ((a = registry_agent_add(reg, ns, name, NULL)) == NULL)
+		return NULL;
+	a->gid = xstrdup(gid);
+	a->node = xstrdup(node);
+	a->node_url = xstrdup(node_url);
+	reg->nremote++;
+	return a;
+}
+
+struct reg_agent *
+registry_agent_by_gid(const struct registry *reg, const char *gid)
+{
+	const struct reg_namespace *ns;
+	struct reg_agent *a;
+
+	TAILQ_FOREACH(ns, &reg->namespaces, entry)
+		TAILQ_FOREACH(a, &ns->agents, entry)
+			if (a->gid != NULL && strcmp(a->gid, gid) == 0)
+				return a;
+	return NULL;
 }
 
 static int
@@ -287,9 +330,10 @@ registry_foreach_model(const struct registry *reg,
 	return 0;
 }
 
-struct reg_agent *
-registry_pick_agent(struct registry *reg, const char *ns, size_t nslen, const char *model,
-    size_t modellen)
+/* remote: 0 = local agents only, 1 = remote agents only */
+static struct reg_agent *
+pick(struct registry *reg, const char *ns, size_t nslen, const char *model, size_t modellen,
+    int remote)
 {
 	struct reg_namespace *n = registry_namespace(reg, ns, nslen);
 	struct reg_agent *a, *best = NULL;
@@ -297,12 +341,28 @@ registry_pick_agent(struct registry *reg, const char *ns, size_t nslen, const ch
 	if (n == NULL)
 		return NULL;
 	TAILQ_FOREACH(a, &n->agents, entry)
-		if (registry_agent_has_model(a, model, modellen) &&
+		if ((a->node != NULL) == remote && registry_agent_has_model(a, model, modellen) &&
 		    (best == NULL || a->picked < best->picked))
 			best = a;
 	if (best != NULL)
 		best->picked = ++reg->pick_seq;
 	return best;
+}
+
+struct reg_agent *
+registry_pick_agent(struct registry *reg, const char *ns, size_t nslen, const char *model,
+    size_t modellen)
+{
+	struct reg_agent *a = pick(reg, ns, nslen, model, modellen, 0);
+
+	return a != NULL ? a : pick(reg, ns, nslen, model, modellen, 1);
+}
+
+struct reg_agent *
+registry_pick_local_agent(struct registry *reg, const char *ns, size_t nslen, const char *model,
+    size_t modellen)
+{
+	return pick(reg, ns, nslen, model, modellen, 0);
 }
 
 void

@@ -9,6 +9,12 @@
  * listed until the last agent publishing it leaves. Namespaces and models
  * are kept sorted by name, so listings are stable.
  *
+ * Remote agents (PostgreSQL mode) are agents linked to OTHER nodes of the
+ * network, as the master's snapshot lists them: they sit in the same
+ * namespaces and share the models' lists (so /v1/models shows the whole
+ * network), with node and node_url set and link == NULL. Requests for them
+ * must be forwarded to their node. The router prefers local agents.
+ *
  * Ownership: the registry owns its strings (copied in). agent->link is
  * the link code's object, opaque here and never freed by the registry.
  * Names longer than REG_MAX_NAME, empty names, or names with control
@@ -45,7 +51,10 @@ struct reg_agent {
 	struct reg_model **models; /* sorted by name */
 	size_t nmodels;
 	uint64_t picked;         /* router: last time it got a task (sequence) */
-	void *link;              /* the link code's object */
+	void *link;              /* the link code's object; NULL for a remote agent */
+	char *gid;               /* network-wide id "<node>/<boot nonce>/<id>"; NULL standalone */
+	char *node;              /* remote: the node it is linked to; NULL = local */
+	char *node_url;          /* remote: that node's internal_url; NULL = local */
 };
 
 struct reg_namespace {
@@ -60,7 +69,8 @@ struct reg_namespace {
 struct registry {
 	TAILQ_HEAD(, reg_namespace) namespaces;
 	size_t nnamespaces;
-	size_t nagents;
+	size_t nagents;          /* local and remote */
+	size_t nremote;
 	size_t nmodels;          /* sum over namespaces */
 	uint64_t next_agent_id;
 	uint64_t pick_seq;
@@ -81,6 +91,19 @@ void registry_clear(struct registry *reg);
 struct reg_agent *registry_agent_add(struct registry *reg, const char *ns, const char *name,
     void *link);
 void registry_agent_remove(struct registry *reg, struct reg_agent *agent);
+/* Give a local agent its network-wide id (replaces any previous one). */
+void registry_agent_set_gid(struct reg_agent *agent, const char *gid);
+/* Add an agent linked to another node (link == NULL). NULL if a name is
+ * not acceptable. */
+struct reg_agent *registry_remote_add(struct registry *reg, const char *ns, const char *name,
+    const char *gid, const char *node, const char *node_url);
+/* The agent with this network-wide id, local or remote; NULL if none. */
+struct reg_agent *registry_agent_by_gid(const struct registry *reg, const char *gid);
+static inline int
+registry_agent_is_remote(const struct reg_agent *agent)
+{
+	return agent->node != NULL;
+}
 /* Replace the agent's model list; duplicates in the input count once.
  * -1 (and no change) if an entry is not acceptable. now = unix time. */
 int registry_agent_set_models(struct registry *reg, struct reg_agent *agent,
@@ -98,8 +121,13 @@ int registry_foreach_model(const struct registry *reg,
 
 /* Router: among the agents of ns that publish model, the one that got a
  * task longest ago (round robin that survives agents coming and going).
- * NULL if none. */
+ * Local agents first: a remote one only when no local agent has the
+ * model. NULL if none. */
 struct reg_agent *registry_pick_agent(struct registry *reg, const char *ns, size_t nslen,
+    const char *model, size_t modellen);
+/* The same among local agents only (a request another node forwarded
+ * here, IPC_REQ_NO_FORWARD: never forward it again). */
+struct reg_agent *registry_pick_local_agent(struct registry *reg, const char *ns, size_t nslen,
     const char *model, size_t modellen);
 
 #endif

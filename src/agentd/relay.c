@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "agentd.h"
+#include "forward.h"
 #include "link.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -206,6 +207,11 @@ relay_start(struct worker_conn *wc, const struct ipc_msg *msg, struct reg_agent 
 	size_t n = 0;
 	size_t b;
 
+	if (agent->node_url != NULL) {
+		/* an agent of another node: forward.c carries the request there */
+		forward_start(wc, msg, agent->node, agent->node_url);
+		return;
+	}
 	if (msg->u.req_start.method.len >= sizeof(method) ||
 	    msg->u.req_start.path.len >= sizeof(path)) {
 		agentd_request_fail(wc, msg, 400, "invalid_request_error", "invalid_request",
@@ -269,7 +275,7 @@ relay_body(struct worker_conn *wc, const struct ipc_msg *msg)
 	struct relay *r;
 
 	if (pp == NULL)
-		return 0;
+		return forward_body(wc, msg);
 	r = *pp;
 	if (r->task == NULL)
 		return 1;
@@ -295,7 +301,7 @@ relay_cancel(struct worker_conn *wc, uint64_t id)
 	struct relay *r;
 
 	if (pp == NULL)
-		return 0;
+		return forward_cancel(wc, id);
 	r = *pp;
 	log_debug("request %s: cancelled by the client", r->request_id);
 	if (r->task != NULL)
@@ -310,7 +316,7 @@ relay_window(struct worker_conn *wc, uint64_t id, uint32_t credit)
 	struct relay **pp = slot_of(wc, id);
 
 	if (pp == NULL)
-		return 0;
+		return forward_window(wc, id, credit);
 	if ((*pp)->task != NULL)
 		link_task_consumed((*pp)->task, credit);
 	return 1;
@@ -319,6 +325,7 @@ relay_window(struct worker_conn *wc, uint64_t id, uint32_t credit)
 void
 relay_conn_closed(struct worker_conn *wc)
 {
+	forward_conn_closed(wc); /* first: it counts its requests in wc->nrelays */
 	for (size_t i = 0; i < wc->relays_cap; i++) {
 		struct relay *r, *next;
 		for (r = wc->relays[i]; r != NULL; r = next) {

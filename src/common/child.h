@@ -27,6 +27,11 @@ struct child_ctx {
 	int agent_fd;         /* gRPC agent listener (agentd only, else -1) */
 	int ipc_listen_fd;    /* agentd.sock listener (agentd only, else -1) */
 	const char *agentd_path; /* path of agentd.sock (workers connect to it) */
+	/* node.listen (workers only, else -1): the INTERNAL listener for
+	 * requests forwarded by other nodes. A worker knows a listener is
+	 * internal because it gets it here, never in http_fds; its TLS files
+	 * are conf->node.tls_cert/tls_key, and it requires conf->node.secret. */
+	int node_fd;
 };
 
 int worker_main(struct child_ctx *ctx);

@@ -28,7 +28,35 @@
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
-enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS };
+enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS, F_NAMESPACES, F_TOKENS,
+	F_RAGENTS, F_RMODELS };
+
+/*
+ * List entries, described once: the wire width of each member in order
+ * (S = a string, else the byte width of an integer). The decoder checks
+ * entries against this, the *_next() iterators read them with it, and the
+ * encoder writes them with it.
+ */
+#define S 0
+#define ENTRY_MAX_FIELDS 8
+struct entry_spec {
+	const char *what;
+	uint8_t widths[ENTRY_MAX_FIELDS];
+	size_t n;
+};
+static const struct entry_spec spec_header = { "header", { S, S }, 2 };
+static const struct entry_spec spec_model = { "model", { S, S, S, 8, 4 }, 5 };
+static const struct entry_spec spec_namespace = { "namespace", { S, 1 }, 2 };
+static const struct entry_spec spec_token = { "token", { S, S }, 2 };
+static const struct entry_spec spec_ragent = { "remote agent", { S, S, S, S, S, 8 }, 6 };
+static const struct entry_spec spec_rmodel = { "remote model", { S, S, S, 4 }, 4 };
+#undef S
+
+/* One entry's values in spec order: strings and integers in their own arrays. */
+struct entry_vals {
+	struct ipc_str s[ENTRY_MAX_FIELDS];
+	uint64_t u[ENTRY_MAX_FIELDS];
+};
 
 struct field {
 	enum field_kind kind;
@@ -46,6 +74,7 @@ struct field {
 #define CHUNK(m) { _Generic(MEMBER(m), struct ipc_str: F_STR), OFF(m), IPC_MAX_CHUNK }
 #define HEADERS(m) { _Generic(MEMBER(m), struct ipc_list: F_HEADERS), OFF(m), 0 }
 #define MODELS(m) { _Generic(MEMBER(m), struct ipc_list: F_MODELS), OFF(m), 0 }
+#define LIST(kind, m) { _Generic(MEMBER(m), struct ipc_list: kind), OFF(m), 0 }
 
 static const struct field f_HELLO[] = { FLD(hello.version), FLD(hello.role), FLD(hello.slot),
 	FLD(hello.pid), FLD(hello.generation) };
@@ -75,6 +104,15 @@ static const struct field f_RESP_ERROR[] = { FLD(resp_error.id), FLD(resp_error.
 static const struct field f_CANCEL[] = { FLD(cancel.id) };
 static const struct field f_WINDOW[] = { FLD(window.id), FLD(window.credit) };
 static const struct field f_STATUS[] = { FLD(status.served), FLD(status.active) };
+static const struct field f_NAMESPACES[] = { FLD(namespaces.more),
+	LIST(F_NAMESPACES, namespaces.namespaces), LIST(F_TOKENS, namespaces.tokens) };
+static const struct field f_REMOTE_AGENTS[] = { FLD(remote_agents.more),
+	LIST(F_RAGENTS, remote_agents.agents), LIST(F_RMODELS, remote_agents.models) };
+static const struct field f_AGENT_UP[] = { FLD(agent_up.agent_id), FLD(agent_up.ns),
+	FLD(agent_up.name), FLD(agent_up.linked_at), MODELS(agent_up.models) };
+static const struct field f_AGENT_MODELS[] = { FLD(agent_models.agent_id),
+	MODELS(agent_models.models) };
+static const struct field f_AGENT_DOWN[] = { FLD(agent_down.agent_id), FLD(agent_down.reason) };
 
 struct layout {
 	const char *name;
@@ -89,10 +127,37 @@ static const struct layout layouts[IPC_TYPE_MAX] = {
 #undef IPC_LAYOUT
 };
 
-/* Smallest encoded list entries: a header is two empty strings, a model
- * three empty strings, a u64 and a u32. Used to reject absurd counts early. */
-#define HEADER_ENTRY_MIN (4 + 4)
-#define MODEL_ENTRY_MIN (4 + 4 + 4 + 8 + 4)
+static const struct entry_spec *
+spec_of(enum field_kind kind)
+{
+	switch (kind) {
+	case F_HEADERS:
+		return &spec_header;
+	case F_MODELS:
+		return &spec_model;
+	case F_NAMESPACES:
+		return &spec_namespace;
+	case F_TOKENS:
+		return &spec_token;
+	case F_RAGENTS:
+		return &spec_ragent;
+	case F_RMODELS:
+		return &spec_rmodel;
+	default:
+		return NULL;
+	}
+}
+
+/* Smallest encoded entry (every string empty): rejects absurd counts early. */
+static size_t
+entry_min(const struct entry_spec *spec)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < spec->n; i++)
+		n += spec->widths[i] == 0 ? 4 : spec->widths[i];
+	return n;
+}
 
 static const struct layout *
 layout_of(unsigned type)
@@ -181,24 +246,16 @@ get_str(struct reader *r, struct ipc_str *s)
 }
 
 static int
-get_header(struct reader *r, struct ipc_str *name, struct ipc_str *value)
+get_entry(struct reader *r, const struct entry_spec *spec, struct entry_vals *v)
 {
-	if (get_str(r, name) == -1 || get_str(r, value) == -1)
-		return -1;
-	return 0;
-}
+	size_t ns = 0, nu = 0;
 
-static int
-get_model(struct reader *r, struct ipc_model *m)
-{
-	uint64_t created, context_length;
-
-	if (get_str(r, &m->ns) == -1 || get_str(r, &m->name) == -1 ||
-	    get_str(r, &m->kind) == -1 || get_uint(r, 8, &created) == -1 ||
-	    get_uint(r, 4, &context_length) == -1)
-		return -1;
-	m->created = created;
-	m->context_length = (uint32_t)context_length;
+	for (size_t i = 0; i < spec->n; i++) {
+		int rc = spec->widths[i] == 0 ? get_str(r, &v->s[ns++])
+		                              : get_uint(r, spec->widths[i], &v->u[nu++]);
+		if (rc == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -222,8 +279,9 @@ because(const char *fmt, ...)
 static const char *
 get_list(struct reader *r, enum field_kind kind, struct ipc_list *list, const char *tname)
 {
-	const char *what = kind == F_HEADERS ? "header" : "model";
-	size_t min = kind == F_HEADERS ? HEADER_ENTRY_MIN : MODEL_ENTRY_MIN;
+	const struct entry_spec *spec = spec_of(kind);
+	const char *what = spec->what;
+	size_t min = entry_min(spec);
 	uint64_t count;
 
 	if (get_uint(r, 4, &count) == -1)
@@ -233,11 +291,9 @@ get_list(struct reader *r, enum field_kind kind, struct ipc_list *list, const ch
 		    (unsigned long long)count, tname);
 	list->base = r->p;
 	for (uint64_t i = 0; i < count; i++) {
-		struct ipc_str name, value;
-		struct ipc_model model;
-		int rc = kind == F_HEADERS ? get_header(r, &name, &value) : get_model(r, &model);
+		struct entry_vals v;
 
-		if (rc == -1)
+		if (get_entry(r, spec, &v) == -1)
 			return because("%s list entry %llu of %llu runs past the end of %s", what,
 			    (unsigned long long)i + 1, (unsigned long long)count, tname);
 	}
@@ -279,6 +335,10 @@ get_field(struct reader *r, const struct field *f, struct ipc_msg *msg, const ch
 		return NULL;
 	case F_HEADERS:
 	case F_MODELS:
+	case F_NAMESPACES:
+	case F_TOKENS:
+	case F_RAGENTS:
+	case F_RMODELS:
 		return get_list(r, f->kind, member, tname);
 	}
 	return because("bad field table for %s", tname);
@@ -342,13 +402,13 @@ ipc_list_begin(struct ipc_list_iter *it, const struct ipc_list *list)
 	it->left = list->count;
 }
 
-int
-ipc_header_next(struct ipc_list_iter *it, struct ipc_str *name, struct ipc_str *value)
+static int
+entry_next(struct ipc_list_iter *it, const struct entry_spec *spec, struct entry_vals *v)
 {
 	struct reader r = { it->p, it->end };
 
 	/* cannot fail on a decoded list; the check only guards hand-made ones */
-	if (it->left == 0 || get_header(&r, name, value) == -1)
+	if (it->left == 0 || get_entry(&r, spec, v) == -1)
 		return 0;
 	it->p = r.p;
 	it->left--;
@@ -356,15 +416,173 @@ ipc_header_next(struct ipc_list_iter *it, struct ipc_str *name, struct ipc_str *
 }
 
 int
+ipc_header_next(struct ipc_list_iter *it, struct ipc_str *name, struct ipc_str *value)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_header, &v))
+		return 0;
+	*name = v.s[0];
+	*value = v.s[1];
+	return 1;
+}
+
+int
 ipc_model_next(struct ipc_list_iter *it, struct ipc_model *model)
 {
-	struct reader r = { it->p, it->end };
+	struct entry_vals v;
 
-	if (it->left == 0 || get_model(&r, model) == -1)
+	if (!entry_next(it, &spec_model, &v))
 		return 0;
-	it->p = r.p;
-	it->left--;
+	model->ns = v.s[0];
+	model->name = v.s[1];
+	model->kind = v.s[2];
+	model->created = v.u[0];
+	model->context_length = (uint32_t)v.u[1];
 	return 1;
+}
+
+int
+ipc_namespace_next(struct ipc_list_iter *it, struct ipc_namespace *ns)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_namespace, &v))
+		return 0;
+	ns->name = v.s[0];
+	ns->disabled = (uint8_t)v.u[0];
+	return 1;
+}
+
+int
+ipc_token_next(struct ipc_list_iter *it, struct ipc_token *token)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_token, &v))
+		return 0;
+	token->ns = v.s[0];
+	token->hash = v.s[1];
+	return 1;
+}
+
+int
+ipc_remote_agent_next(struct ipc_list_iter *it, struct ipc_remote_agent *a)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_ragent, &v))
+		return 0;
+	a->agent_id = v.s[0];
+	a->ns = v.s[1];
+	a->node = v.s[2];
+	a->node_url = v.s[3];
+	a->name = v.s[4];
+	a->linked_at = v.u[0];
+	return 1;
+}
+
+int
+ipc_remote_model_next(struct ipc_list_iter *it, struct ipc_remote_model *m)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_rmodel, &v))
+		return 0;
+	m->agent_id = v.s[0];
+	m->name = v.s[1];
+	m->kind = v.s[2];
+	m->context_length = (uint32_t)v.u[0];
+	return 1;
+}
+
+/* The values of entry i of the caller's array for a list kind. */
+static void
+entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t i,
+    struct entry_vals *v)
+{
+	switch (kind) {
+	case F_HEADERS:
+		v->s[0] = (struct ipc_str){ l->headers[i].name, l->headers[i].name_len };
+		v->s[1] = (struct ipc_str){ l->headers[i].value, l->headers[i].value_len };
+		break;
+	case F_MODELS:
+		v->s[0] = l->models[i].ns;
+		v->s[1] = l->models[i].name;
+		v->s[2] = l->models[i].kind;
+		v->u[0] = l->models[i].created;
+		v->u[1] = l->models[i].context_length;
+		break;
+	case F_NAMESPACES:
+		v->s[0] = l->namespaces[i].name;
+		v->u[0] = l->namespaces[i].disabled;
+		break;
+	case F_TOKENS:
+		v->s[0] = l->tokens[i].ns;
+		v->s[1] = l->tokens[i].hash;
+		break;
+	case F_RAGENTS:
+		v->s[0] = l->ragents[i].agent_id;
+		v->s[1] = l->ragents[i].ns;
+		v->s[2] = l->ragents[i].node;
+		v->s[3] = l->ragents[i].node_url;
+		v->s[4] = l->ragents[i].name;
+		v->u[0] = l->ragents[i].linked_at;
+		break;
+	case F_RMODELS:
+		v->s[0] = l->rmodels[i].agent_id;
+		v->s[1] = l->rmodels[i].name;
+		v->s[2] = l->rmodels[i].kind;
+		v->u[0] = l->rmodels[i].context_length;
+		break;
+	default:
+		break;
+	}
+}
+
+static size_t
+entry_size(const struct entry_spec *spec, const struct entry_vals *v)
+{
+	size_t n = 0, ns = 0;
+
+	for (size_t i = 0; i < spec->n; i++)
+		n += spec->widths[i] == 0 ? 4 + v->s[ns++].len : spec->widths[i];
+	return n;
+}
+
+size_t
+ipc_model_size(const struct ipc_model *m)
+{
+	struct ipc_encode_lists l = { .models = m, .nmodels = 1 };
+	struct entry_vals v;
+
+	entry_from_lists(F_MODELS, &l, 0, &v);
+	return entry_size(&spec_model, &v);
+}
+
+size_t
+ipc_namespace_size(const struct ipc_namespace *ns)
+{
+	return 4 + ns->name.len + 1;
+}
+
+size_t
+ipc_token_size(const struct ipc_token *t)
+{
+	return 4 + t->ns.len + 4 + t->hash.len;
+}
+
+size_t
+ipc_remote_agent_size(const struct ipc_remote_agent *a)
+{
+	return 5 * 4 + a->agent_id.len + a->ns.len + a->node.len + a->node_url.len + a->name.len +
+	    8;
+}
+
+size_t
+ipc_remote_model_size(const struct ipc_remote_model *m)
+{
+	return 3 * 4 + m->agent_id.len + m->name.len + m->kind.len + 4;
 }
 
 /* ---- encoding ---- */
@@ -442,33 +660,50 @@ put_list(struct writer *w, enum field_kind kind, const struct ipc_list *raw,
 		put_bytes(w, raw->base, raw->len);
 		return;
 	}
-	if (kind == F_HEADERS) {
-		if (lists->headers == NULL && lists->nheaders != 0) {
-			w->bad = 1;
-			return;
-		}
-		put_count(w, lists->nheaders);
-		for (size_t i = 0; i < lists->nheaders && !w->bad; i++) {
-			const struct ipc_header_in *h = &lists->headers[i];
+	const struct entry_spec *spec = spec_of(kind);
+	const void *array;
+	size_t count;
 
-			put_str(w, h->name, h->name_len, 0);
-			put_str(w, h->value, h->value_len, 0);
-		}
-		return;
-	}
-	if (lists->models == NULL && lists->nmodels != 0) {
+	switch (kind) {
+	case F_HEADERS:
+		array = lists->headers, count = lists->nheaders;
+		break;
+	case F_MODELS:
+		array = lists->models, count = lists->nmodels;
+		break;
+	case F_NAMESPACES:
+		array = lists->namespaces, count = lists->nnamespaces;
+		break;
+	case F_TOKENS:
+		array = lists->tokens, count = lists->ntokens;
+		break;
+	case F_RAGENTS:
+		array = lists->ragents, count = lists->nragents;
+		break;
+	case F_RMODELS:
+		array = lists->rmodels, count = lists->nrmodels;
+		break;
+	default:
 		w->bad = 1;
 		return;
 	}
-	put_count(w, lists->nmodels);
-	for (size_t i = 0; i < lists->nmodels && !w->bad; i++) {
-		const struct ipc_model *m = &lists->models[i];
+	if (array == NULL && count != 0) {
+		w->bad = 1;
+		return;
+	}
+	put_count(w, count);
+	for (size_t i = 0; i < count && !w->bad; i++) {
+		struct entry_vals v;
+		size_t ns = 0, nu = 0;
 
-		put_str(w, m->ns.base, m->ns.len, 0);
-		put_str(w, m->name.base, m->name.len, 0);
-		put_str(w, m->kind.base, m->kind.len, 0);
-		put_uint(w, 8, m->created);
-		put_uint(w, 4, m->context_length);
+		entry_from_lists(kind, lists, i, &v);
+		for (size_t f = 0; f < spec->n; f++) {
+			if (spec->widths[f] == 0) {
+				put_str(w, v.s[ns].base, v.s[ns].len, 0);
+				ns++;
+			} else
+				put_uint(w, spec->widths[f], v.u[nu++]);
+		}
 	}
 }
 
@@ -499,6 +734,10 @@ put_fields(struct writer *w, const struct layout *lay, const struct ipc_msg *msg
 			break;
 		case F_HEADERS:
 		case F_MODELS:
+		case F_NAMESPACES:
+		case F_TOKENS:
+		case F_RAGENTS:
+		case F_RMODELS:
 			put_list(w, f->kind, member, lists);
 			break;
 		}

@@ -59,7 +59,12 @@
 	X(RESP_ERROR, 15)  /* agentd -> worker: request failed (OpenAI error) */ \
 	X(CANCEL, 16)      /* worker -> agentd: client went away */              \
 	X(WINDOW, 17)      /* either way: credit for more body bytes */          \
-	X(STATUS, 18)      /* child -> master: counters for supervision */
+	X(STATUS, 18)      /* child -> master: counters for supervision */       \
+	X(NAMESPACES, 19)  /* master -> agentd: namespaces + token hashes (PG) */\
+	X(REMOTE_AGENTS, 20) /* master -> agentd: agents of other live nodes */  \
+	X(AGENT_UP, 21)    /* agentd -> master: an agent linked here */          \
+	X(AGENT_MODELS, 22) /* agentd -> master: its model list changed */       \
+	X(AGENT_DOWN, 23)  /* agentd -> master: it left */
 
 enum ipc_type {
 #define IPC_ENUM(name, val) IPC_##name = val,
@@ -101,6 +106,33 @@ struct ipc_model {
 	uint32_t context_length;/* 0 = unknown */
 };
 
+/* NAMESPACES entries: a namespace, and one token hash of a namespace. */
+struct ipc_namespace {
+	struct ipc_str name;
+	uint8_t disabled;        /* listed but disabled: agents of it are refused */
+};
+struct ipc_token {
+	struct ipc_str ns;
+	struct ipc_str hash;     /* "sha256:<64 lowercase hex>" */
+};
+
+/* REMOTE_AGENTS entries: an agent linked to another node, and one model of
+ * such an agent (models refer to their agent by agent_id). */
+struct ipc_remote_agent {
+	struct ipc_str agent_id; /* "<node>/<boot nonce hex>/<local id>" */
+	struct ipc_str ns;
+	struct ipc_str node;     /* node name */
+	struct ipc_str node_url; /* its internal_url */
+	struct ipc_str name;     /* agent name / peer, for logs */
+	uint64_t linked_at;      /* unix seconds */
+};
+struct ipc_remote_model {
+	struct ipc_str agent_id;
+	struct ipc_str name;
+	struct ipc_str kind;
+	uint32_t context_length;
+};
+
 struct ipc_msg {
 	enum ipc_type type;
 	union {
@@ -133,10 +165,33 @@ struct ipc_msg {
 		/* credit: how many more body bytes the receiver accepts for id */
 		struct { uint64_t id; uint32_t credit; } window;
 		struct { uint64_t served; uint32_t active; } status;
+		/*
+		 * Full snapshots, master -> agentd, possibly in several frames:
+		 * more = 1 on every frame but the last; agentd collects the
+		 * frames and applies the whole list when more = 0 (a full
+		 * replace). namespaces: ipc_namespace, tokens: ipc_token,
+		 * agents: ipc_remote_agent, models: ipc_remote_model.
+		 */
+		struct { uint8_t more; struct ipc_list namespaces; struct ipc_list tokens; } namespaces;
+		struct { uint8_t more; struct ipc_list agents; struct ipc_list models; } remote_agents;
+		/* agentd -> master. models: ipc_model (ns = the agent's namespace,
+		 * created = linked_at). An agent whose model list does not fit one
+		 * frame reports the first ones that fit. */
+		struct {
+			struct ipc_str agent_id, ns, name;
+			uint64_t linked_at;  /* unix seconds */
+			struct ipc_list models;
+		} agent_up;
+		struct { struct ipc_str agent_id; struct ipc_list models; } agent_models;
+		struct { struct ipc_str agent_id; struct ipc_str reason; } agent_down;
 	} u;
 };
 
 #define IPC_REQ_F_STREAM 0x01 /* the client asked for a streamed answer */
+/* The request came from another node (node.listen): use local agents only,
+ * never forward it again (no loops between nodes). */
+#define IPC_REQ_F_NO_FORWARD 0x02
+#define IPC_REQ_NO_FORWARD IPC_REQ_F_NO_FORWARD
 
 /* A header pair or model to encode (C strings or pointer+length). */
 struct ipc_header_in {
@@ -164,8 +219,16 @@ ssize_t ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg, const ch
 struct ipc_encode_lists {
 	const struct ipc_header_in *headers; /* req_start, resp_head */
 	size_t nheaders;
-	const struct ipc_model *models; /* models_list */
+	const struct ipc_model *models; /* models_list, agent_up, agent_models */
 	size_t nmodels;
+	const struct ipc_namespace *namespaces; /* namespaces */
+	size_t nnamespaces;
+	const struct ipc_token *tokens;         /* namespaces */
+	size_t ntokens;
+	const struct ipc_remote_agent *ragents; /* remote_agents */
+	size_t nragents;
+	const struct ipc_remote_model *rmodels; /* remote_agents */
+	size_t nrmodels;
 };
 int ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_lists *lists);
 
@@ -174,6 +237,17 @@ int ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_enco
 void ipc_list_begin(struct ipc_list_iter *it, const struct ipc_list *list);
 int ipc_header_next(struct ipc_list_iter *it, struct ipc_str *name, struct ipc_str *value);
 int ipc_model_next(struct ipc_list_iter *it, struct ipc_model *model);
+int ipc_namespace_next(struct ipc_list_iter *it, struct ipc_namespace *ns);
+int ipc_token_next(struct ipc_list_iter *it, struct ipc_token *token);
+int ipc_remote_agent_next(struct ipc_list_iter *it, struct ipc_remote_agent *agent);
+int ipc_remote_model_next(struct ipc_list_iter *it, struct ipc_remote_model *model);
+
+/* Encoded size of one list entry (to fill frames up to IPC_MAX_PAYLOAD). */
+size_t ipc_model_size(const struct ipc_model *m);
+size_t ipc_namespace_size(const struct ipc_namespace *ns);
+size_t ipc_token_size(const struct ipc_token *t);
+size_t ipc_remote_agent_size(const struct ipc_remote_agent *a);
+size_t ipc_remote_model_size(const struct ipc_remote_model *m);
 
 /* Compare an ipc_str with a C string. */
 int ipc_str_eq(struct ipc_str s, const char *c);

@@ -207,6 +207,79 @@ static const struct cfg_key namespace_keys[] = {
 	{ 0 }
 };
 
+/* Secrets print as "(secret)" so -nv output can be shown to anyone. */
+static void
+print_secret(FILE *fp, const struct cfg_key *k, const void *base)
+{
+	const char *s = *(char *const *)((const char *)base + k->off);
+
+	fputs(s != NULL ? " \"(secret)\"\n" : " ~\n", fp);
+}
+
+/* Node names end up in agent ids "<node>/<nonce>/<id>": the namespace rule. */
+static int
+check_node_name(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *name)
+{
+	if (!cfg_namespace_valid(name, strlen(name)))
+		return cfg_error(ctx, node->line, dotted, "a node name is 1 to 63 of a-z A-Z 0-9 "
+		    ". _ - and starts with a letter or digit");
+	return 0;
+}
+
+/* "h2c://host:port" or "https://host:port", nothing after the port. */
+static int
+check_internal_url(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node,
+    char *value)
+{
+	const char *rest, *why;
+
+	if (strncmp(value, "h2c://", 6) == 0)
+		rest = value + 6;
+	else if (strncmp(value, "https://", 8) == 0)
+		rest = value + 8;
+	else
+		return cfg_error(ctx, node->line, dotted,
+		    "must start with h2c:// or https:// (e.g. h2c://10.0.0.5:7741)");
+	if (strchr(rest, '/') != NULL)
+		return cfg_error(ctx, node->line, dotted, "must be scheme://host:port with no path");
+	if ((why = cfg_check_address(rest)) != NULL)
+		return cfg_error(ctx, node->line, dotted, "%s", why);
+	return 0;
+}
+
+static const struct cfg_key database_keys[] = {
+	{ .name = "url", .type = CFG_STRING, .flags = CFG_SECRET,
+	    CFG_FIELD(struct tl_config, database.url), .print = print_secret },
+	{ .name = "url_file", .type = CFG_STRING, CFG_FIELD(struct tl_config, database.url_file) },
+	{ 0 }
+};
+
+static const struct cfg_key node_tls_keys[] = {
+	{ .name = "cert", .type = CFG_STRING, CFG_FIELD(struct tl_config, node.tls_cert) },
+	{ .name = "key", .type = CFG_STRING, CFG_FIELD(struct tl_config, node.tls_key) },
+	{ 0 }
+};
+
+static const struct cfg_key node_keys[] = {
+	{ .name = "name", .type = CFG_STRING, CFG_FIELD(struct tl_config, node.name),
+	    .check = check_node_name },
+	{ .name = "listen", .type = CFG_STRING, CFG_FIELD(struct tl_config, node.listen),
+	    .check = check_address },
+	{ .name = "tls", .type = CFG_MAPPING, .sub = node_tls_keys },
+	{ .name = "internal_url", .type = CFG_STRING,
+	    CFG_FIELD(struct tl_config, node.internal_url), .check = check_internal_url },
+	{ .name = "secret", .type = CFG_STRING, .flags = CFG_SECRET,
+	    CFG_FIELD(struct tl_config, node.secret), .print = print_secret },
+	{ .name = "secret_file", .type = CFG_STRING,
+	    CFG_FIELD(struct tl_config, node.secret_file) },
+	{ .name = "heartbeat_interval", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, node.heartbeat_interval_ms), .min = 100,
+	    .max = MINUTES(5), .def = "2s" },
+	{ .name = "ttl", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, node.ttl_ms), .min = 500, .max = HOUR(1), .def = "10s" },
+	{ 0 }
+};
+
 static const struct cfg_key top_keys[] = {
 	{ .name = "workers", .type = CFG_UINT, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, workers), .min = 1, .max = WORKERS_MAX, .def = "auto",
@@ -226,8 +299,106 @@ static const struct cfg_key top_keys[] = {
 	    .elem_size = sizeof(struct tl_namespace),
 	    .name_off = offsetof(struct tl_namespace, name),
 	    .sub = namespace_keys, .check = check_namespace, .done = namespace_done },
+	{ .name = "database", .type = CFG_MAPPING, .sub = database_keys },
+	{ .name = "node", .type = CFG_MAPPING, .sub = node_keys },
 	{ 0 }
 };
+
+/*
+ * A secret from a file: its first line, without the line end. The file
+ * must not be empty. Errors name the key that gave the file's path.
+ */
+static int
+read_secret(struct cfg_ctx *ctx, const char *dotted, const char *path, char **out)
+{
+	char err[600], *text, *nl;
+	size_t len;
+
+	if (cfg_read_file(path, 64 * 1024, &text, &len, err, sizeof(err)) == -1)
+		return cfg_error(ctx, cfg_line(ctx->lines, dotted), dotted, "%s", err);
+	if ((nl = strpbrk(text, "\r\n")) != NULL)
+		*nl = '\0';
+	if (text[0] == '\0') {
+		secure_wipe(text, len);
+		free(text);
+		return cfg_error(ctx, cfg_line(ctx->lines, dotted), dotted,
+		    "%s: the first line is empty", path);
+	}
+	*out = xstrdup(text);
+	secure_wipe(text, len);
+	free(text);
+	return 0;
+}
+
+/* database and node: secrets from files or the environment, the keys
+ * PostgreSQL mode needs, and the node name (the host name by default). */
+static int
+resolve_network(struct cfg_ctx *ctx, struct tl_config *conf)
+{
+	const char *env;
+	char host[256];
+
+	if (conf->database.url != NULL && conf->database.url_file != NULL)
+		return cfg_error(ctx, cfg_line(ctx->lines, "database.url_file"),
+		    "database.url_file", "database.url is set too; remove one of them");
+	if (conf->database.url_file != NULL &&
+	    read_secret(ctx, "database.url_file", conf->database.url_file, &conf->database.url) == -1)
+		return -1;
+	if (conf->database.url == NULL && (env = getenv("DATABASE_URL")) != NULL && env[0] != '\0')
+		conf->database.url = xstrdup(env);
+
+	if (conf->node.secret != NULL && conf->node.secret_file != NULL)
+		return cfg_error(ctx, cfg_line(ctx->lines, "node.secret_file"), "node.secret_file",
+		    "node.secret is set too; remove one of them");
+	if (conf->node.secret_file != NULL &&
+	    read_secret(ctx, "node.secret_file", conf->node.secret_file, &conf->node.secret) == -1)
+		return -1;
+	if ((conf->node.tls_cert == NULL) != (conf->node.tls_key == NULL))
+		return cfg_error(ctx, cfg_line(ctx->lines, "node.tls"), "node.tls",
+		    "needs both cert and key");
+	if (conf->node.ttl_ms <= conf->node.heartbeat_interval_ms) {
+		char a[32];
+
+		cfg_format_duration(conf->node.heartbeat_interval_ms, a, sizeof(a));
+		return cfg_error(ctx, cfg_line(ctx->lines, "node.ttl"), "node.ttl",
+		    "must be longer than node.heartbeat_interval (%s)", a);
+	}
+	if (conf->node.name == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "tokilake");
+		host[sizeof(host) - 1] = '\0';
+		if (conf->database.url != NULL && !cfg_namespace_valid(host, strlen(host)))
+			return cfg_error(ctx, cfg_line(ctx->lines, "node"), "node.name",
+			    "the host name \"%s\" is not a valid node name; set node.name", host);
+		conf->node.name = xstrdup(host);
+	}
+	if (conf->node.listen != NULL && conf->agents.listen != NULL &&
+	    strcmp(conf->node.listen, conf->agents.listen) == 0)
+		return cfg_error(ctx, cfg_line(ctx->lines, "node.listen"), "node.listen",
+		    "%s is also agents.listen; use another port", conf->node.listen);
+	for (size_t i = 0; conf->node.listen != NULL && i < conf->http.nlisten; i++)
+		if (strcmp(conf->node.listen, conf->http.listen[i].address) == 0)
+			return cfg_error(ctx, cfg_line(ctx->lines, "node.listen"), "node.listen",
+			    "%s is also http.listen[%zu]; use another port", conf->node.listen, i);
+	if (conf->node.internal_url != NULL &&
+	    (strncmp(conf->node.internal_url, "https://", 8) == 0) != (conf->node.tls_cert != NULL))
+		return cfg_error(ctx, cfg_line(ctx->lines, "node.internal_url"),
+		    "node.internal_url", "must be https:// when node.tls is set and h2c:// "
+		    "when it is not");
+	if (conf->database.url == NULL)
+		return 0;
+	/* PostgreSQL mode: other nodes must be able to reach and trust us */
+	if (conf->node.listen == NULL)
+		return cfg_error(ctx, cfg_line(ctx->lines, "node"), "node.listen",
+		    "is required when a database is configured");
+	if (conf->node.internal_url == NULL)
+		return cfg_error(ctx, cfg_line(ctx->lines, "node"), "node.internal_url",
+		    "is required when a database is configured");
+	if (conf->node.secret == NULL)
+		return cfg_error(ctx, cfg_line(ctx->lines, "node"), "node.secret_file",
+		    "is required when a database is configured (or node.secret)");
+	return 0;
+}
 
 /* Rules between keys, which no single table entry can state. */
 static int
@@ -288,7 +459,8 @@ tl_config_parse(const char *path, const char *text, size_t len, char *err, size_
 	}
 	if ((root = ytree_parse(path, text, len, err, errlen)) == NULL)
 		goto fail;
-	if (cfg_parse_block(&ctx, top_keys, "", root, conf) == -1 || check_rules(&ctx, conf) == -1)
+	if (cfg_parse_block(&ctx, top_keys, "", root, conf) == -1 || check_rules(&ctx, conf) == -1 ||
+	    resolve_network(&ctx, conf) == -1)
 		goto fail;
 	ytree_free(root);
 	return conf;

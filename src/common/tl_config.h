@@ -82,6 +82,27 @@ struct tl_config {
 	struct tl_namespace *namespaces;
 	size_t nnamespaces;
 
+	/* PostgreSQL mode: url is resolved from database.url, database.url_file
+	 * (its first line) or $DATABASE_URL, in that order; NULL = standalone.
+	 * Secrets: never logged, printed as "(secret)". */
+	struct {
+		char *url;
+		char *url_file;
+	} database;
+
+	/* This node in a network of nodes (used in PostgreSQL mode). */
+	struct {
+		char *name;          /* default: the host name */
+		char *listen;        /* internal listener for forwarded requests; NULL = none */
+		char *tls_cert;      /* NULL = h2c on the internal listener */
+		char *tls_key;
+		char *internal_url;  /* "h2c://host:port" or "https://host:port" */
+		char *secret;        /* resolved from node.secret or node.secret_file */
+		char *secret_file;
+		uint32_t heartbeat_interval_ms;
+		uint32_t ttl_ms;     /* a node silent this long is dead */
+	} node;
+
 	struct cfg_lines *lines; /* where each key was seen (tl_config.c only) */
 };
 

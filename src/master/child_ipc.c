@@ -62,9 +62,16 @@ child_ipc_flush(struct child *c)
 int
 child_ipc_send(struct child *c, const struct ipc_msg *msg)
 {
+	return child_ipc_send_lists(c, msg, NULL);
+}
+
+int
+child_ipc_send_lists(struct child *c, const struct ipc_msg *msg,
+    const struct ipc_encode_lists *lists)
+{
 	if (c->ipc.fd == -1)
 		return -1;
-	if (ipc_encode(&c->ipc.out, msg, NULL) == -1) {
+	if (ipc_encode(&c->ipc.out, msg, lists) == -1) {
 		log_warnx("%s (pid %ld): IPC queue full, cannot send %s", c->name, (long)c->pid,
 		    ipc_type_name(msg->type));
 		return -1;

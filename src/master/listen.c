@@ -189,7 +189,7 @@ listen_open_all(const struct tl_config *conf, struct listeners *lis, char *err, 
 	size_t len;
 
 	memset(lis, 0, sizeof(*lis));
-	lis->agent_fd = lis->ipc_fd = -1;
+	lis->agent_fd = lis->ipc_fd = lis->node_fd = -1;
 	lis->nhttp = conf->http.nlisten;
 	lis->http_fds = xcalloc(lis->nhttp ? lis->nhttp : 1, sizeof(int));
 	for (size_t i = 0; i < lis->nhttp; i++)
@@ -206,6 +206,13 @@ listen_open_all(const struct tl_config *conf, struct listeners *lis, char *err, 
 	    cfg_line(conf->lines, "agents.listen"));
 	if ((lis->agent_fd = open_tcp(conf->agents.listen, where, err, errlen, &code)) == -1)
 		goto fail;
+
+	if (conf->node.listen != NULL) {
+		snprintf(where, sizeof(where), "%s:%d: node.listen", conf->path,
+		    cfg_line(conf->lines, "node.listen"));
+		if ((lis->node_fd = open_tcp(conf->node.listen, where, err, errlen, &code)) == -1)
+			goto fail;
+	}
 
 	len = strlen(conf->runtime_dir) + sizeof("/agentd.sock");
 	lis->ipc_path = xmalloc(len);
@@ -237,7 +244,9 @@ listen_close_all(struct listeners *lis)
 		close(lis->agent_fd);
 	if (lis->ipc_fd != -1)
 		close(lis->ipc_fd);
-	lis->agent_fd = lis->ipc_fd = -1;
+	if (lis->node_fd != -1)
+		close(lis->node_fd);
+	lis->agent_fd = lis->ipc_fd = lis->node_fd = -1;
 }
 
 void
@@ -268,8 +277,11 @@ listen_describe(const struct tl_config *conf, char *out, size_t outlen)
 		off += (size_t)snprintf(out + off, outlen - off, "%s (http%s), ",
 		    conf->http.listen[i].address, conf->http.listen[i].tls_cert ? "s" : "");
 	if (off < outlen)
-		snprintf(out + off, outlen - off, "%s (agents%s)", conf->agents.listen,
-		    conf->agents.plaintext ? ", plaintext" : "");
+		off += (size_t)snprintf(out + off, outlen - off, "%s (agents%s)",
+		    conf->agents.listen, conf->agents.plaintext ? ", plaintext" : "");
+	if (conf->node.listen != NULL && off < outlen)
+		snprintf(out + off, outlen - off, ", %s (node, %s)", conf->node.listen,
+		    conf->node.tls_cert != NULL ? "TLS" : "h2c");
 }
 
 /* mkdir -p with mode 0755 for the parts that are missing. */

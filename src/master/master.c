@@ -33,6 +33,12 @@
 
 static struct master master;
 
+struct master *
+master_get(void)
+{
+	return &master;
+}
+
 uint64_t
 master_now_ms(void)
 {
@@ -164,10 +170,12 @@ handle_signals(struct master *m)
 static int
 poll_timeout(const struct master *m, uint64_t now)
 {
-	uint64_t next = spawn_next_timer(m);
+	uint64_t next = spawn_next_timer(m), pg_next = pg_next_timer();
 
 	if (m->reload.active && (next == 0 || m->reload.deadline_ms < next))
 		next = m->reload.deadline_ms;
+	if (pg_next != 0 && (next == 0 || pg_next < next))
+		next = pg_next;
 	if (next == 0)
 		return -1;
 	if (next <= now)
@@ -183,7 +191,7 @@ master_loop(struct master *m)
 	size_t cap = 0;
 
 	for (;;) {
-		size_t n = 1;
+		size_t n = 1, pg_slot = 0;
 		uint64_t now;
 		int rv;
 
@@ -193,7 +201,7 @@ master_loop(struct master *m)
 			free(polled);
 			stop_finish(m);
 		}
-		if (cap < m->nchildren + 1) {
+		if (cap < m->nchildren + 2) {
 			cap = m->nchildren + 8;
 			pfds = xrealloc(pfds, cap * sizeof(*pfds));
 			polled = xrealloc(polled, cap * sizeof(*polled));
@@ -210,6 +218,10 @@ master_loop(struct master *m)
 			polled[n] = c;
 			n++;
 		}
+		if (pg_pollfd(&pfds[n])) {
+			polled[n] = NULL;
+			pg_slot = n++;
+		}
 		rv = poll(pfds, n, poll_timeout(m, master_now_ms()));
 		if (rv == -1 && errno != EINTR)
 			fatal("poll");
@@ -217,6 +229,10 @@ master_loop(struct master *m)
 		for (size_t i = 1; rv > 0 && i < n; i++) {
 			struct child *c = polled[i];
 
+			if (i == pg_slot) {
+				pg_handle_events(pfds[i].revents);
+				continue;
+			}
 			if (pfds[i].revents == 0 || c->ipc.fd != pfds[i].fd)
 				continue;
 			if ((pfds[i].revents & POLLOUT) && child_ipc_flush(c) == -1)
@@ -229,6 +245,7 @@ master_loop(struct master *m)
 		now = master_now_ms();
 		spawn_run_timers(m, now);
 		reload_run_timer(m, now);
+		pg_run_timers(now);
 	}
 }
 
@@ -242,7 +259,7 @@ master_run(const char *config_path)
 
 	m->config_path = config_path;
 	m->pid = getpid();
-	m->lis.agent_fd = m->lis.ipc_fd = -1;
+	m->lis.agent_fd = m->lis.ipc_fd = m->lis.node_fd = -1;
 	log_init("tokilake", LOG_LEVEL_INFO, 0, NULL);
 	log_set_role("master");
 
@@ -280,6 +297,7 @@ master_run(const char *config_path)
 	proctitle_set("master", conf->path);
 	log_info("starting tokilake %s (pid %ld) with %s: %u worker%s", PACKAGE_VERSION,
 	    (long)m->pid, conf->path, conf->workers, conf->workers == 1 ? "" : "s");
+	pg_init(m);
 	spawn_child(m, CHILD_AGENTD, 0, m->generation, conf);
 	for (unsigned i = 1; i <= conf->workers; i++)
 		spawn_child(m, CHILD_WORKER, i, m->generation, conf);

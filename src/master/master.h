@@ -56,6 +56,7 @@ struct listeners {
 	int *http_fds; /* index matches conf->http.listen; -1 once closed */
 	size_t nhttp;
 	int agent_fd;   /* gRPC agent listener */
+	int node_fd;    /* node.listen: internal listener for other nodes; -1 = none */
 	int ipc_fd;     /* agentd.sock listener */
 	char *ipc_path; /* <runtime_dir>/agentd.sock */
 };
@@ -136,6 +137,7 @@ struct master {
 
 /* master.c */
 uint64_t master_now_ms(void);
+struct master *master_get(void);
 int master_run(const char *config_path);
 /* Remember a config so that conf_gc() can free it once unused. */
 void conf_track(struct master *m, struct tl_config *conf, uint64_t generation);
@@ -199,6 +201,9 @@ void pidfile_close_in_child(void);
 void child_ipc_init(struct child_ipc *ipc, int fd);
 void child_ipc_close(struct child_ipc *ipc);
 int child_ipc_send(struct child *c, const struct ipc_msg *msg);
+/* The same for a message with list fields (see ipc_encode). */
+int child_ipc_send_lists(struct child *c, const struct ipc_msg *msg,
+    const struct ipc_encode_lists *lists);
 /* Read what the child sent and hand each frame to master_status_message().
  * Returns 0, or -1 when the channel is closed (EOF, error, bad frame). */
 int child_ipc_read(struct master *m, struct child *c);
@@ -215,6 +220,21 @@ void proctitle_set(const char *role, const char *config_path);
 
 /* tls_check.c */
 int tls_check_config(const struct tl_config *conf, char *err, size_t errlen);
+
+/* pg.c, pg_agents.c: the PostgreSQL connection (see pg.h); no-ops in
+ * standalone mode. */
+struct pollfd;
+void pg_init(struct master *m);
+int pg_pollfd(struct pollfd *pfd);
+void pg_handle_events(short revents);
+uint64_t pg_next_timer(void);
+void pg_run_timers(uint64_t now);
+void pg_close_in_child(struct master *m);
+void pg_shutdown(void);
+/* agentd said HELLO: it has no snapshot and none of the old agents. */
+void pg_agentd_started(struct master *m, struct child *c);
+/* AGENT_UP, AGENT_MODELS, AGENT_DOWN from agentd. */
+void pg_child_message(struct master *m, struct child *c, const struct ipc_msg *msg);
 
 /* token_cmd.c: `tokilake token ...` */
 int token_command(int argc, char **argv);

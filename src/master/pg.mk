@@ -1,1 +1,7 @@
-# src/master: filled in by its part of issue 6
+# PostgreSQL mode (issue 6): the master's database connection (src/master/pg*.c,
+# see src/master/pg.h) and agentd's side of the network (src/agentd/network.c).
+tokilake_SOURCES += \
+	src/master/pg.c src/master/pg.h \
+	src/master/pg_snapshot.c \
+	src/master/pg_agents.c \
+	src/agentd/network.c src/agentd/network.h

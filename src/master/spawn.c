@@ -92,9 +92,13 @@ child_enter(struct master *m, struct child *self, int fd, const void *oldset)
 	if (self->role == CHILD_WORKER) {
 		close(m->lis.agent_fd);
 		close(m->lis.ipc_fd);
-	} else
+	} else {
 		for (size_t i = 0; i < m->lis.nhttp; i++)
 			close(m->lis.http_fds[i]);
+		if (m->lis.node_fd != -1)
+			close(m->lis.node_fd);
+	}
+	pg_close_in_child(m);
 
 	log_init("tokilake", (enum log_level)conf->log.level, conf->log.use_syslog, conf->log.file);
 	log_set_role(self->name);
@@ -111,12 +115,14 @@ child_enter(struct master *m, struct child *self, int fd, const void *oldset)
 		ctx.nhttp_fds = m->lis.nhttp;
 		ctx.agent_fd = -1;
 		ctx.ipc_listen_fd = -1;
+		ctx.node_fd = m->lis.node_fd;
 		rc = worker_main(&ctx);
 	} else {
 		ctx.http_fds = NULL;
 		ctx.nhttp_fds = 0;
 		ctx.agent_fd = m->lis.agent_fd;
 		ctx.ipc_listen_fd = m->lis.ipc_fd;
+		ctx.node_fd = -1;
 		rc = agentd_main(&ctx);
 	}
 #ifdef __SANITIZE_ADDRESS__

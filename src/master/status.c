@@ -38,7 +38,8 @@ on_hello(struct master *m, struct child *c, const struct ipc_msg *msg)
 	}
 	c->hello = 1;
 	log_debug("%s (pid %ld) said hello", c->name, (long)c->pid);
-	(void)m;
+	if (c->role == CHILD_AGENTD)
+		pg_agentd_started(m, c);
 }
 
 static void
@@ -110,6 +111,15 @@ master_status_message(struct master *m, struct child *c, const struct ipc_msg *m
 	case IPC_STATUS:
 		c->served = msg->u.status.served;
 		c->active = msg->u.status.active;
+		break;
+	case IPC_AGENT_UP:
+	case IPC_AGENT_MODELS:
+	case IPC_AGENT_DOWN:
+		if (c->role != CHILD_AGENTD) {
+			protocol_error(c, "agent report from a worker");
+			break;
+		}
+		pg_child_message(m, c, msg);
 		break;
 	default: {
 		char why[64];

@@ -48,6 +48,7 @@ stop_finish(struct master *m)
 {
 	int code = m->exit_code;
 
+	pg_shutdown();
 	listen_close_all(&m->lis);
 	listen_unlink_ipc(&m->lis);
 	listen_free(&m->lis);

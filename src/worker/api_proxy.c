@@ -37,6 +37,7 @@
 #include "client_watch.h"
 #include "ipc.h"
 #include "log.h"
+#include "node_listener.h"
 #include "oai_error.h"
 #include "request_id.h"
 #include "request_json.h"
@@ -561,7 +562,11 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 		return -1;
 	}
 
-	rewrite_model(pr, ns_len, model, model_len, &seg_a, &seg_b);
+	if (wk_node_request(req)) { /* the sending node cut the namespace out already */
+		seg_a = req->entity;
+		seg_b = h2o_iovec_init(NULL, 0);
+	} else
+		rewrite_model(pr, ns_len, model, model_len, &seg_a, &seg_b);
 	wk_agentd_link_register(&pr->p);
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_REQ_START;
@@ -574,6 +579,8 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	m.u.req_start.body_len = seg_a.len + seg_b.len;
 	m.u.req_start.deadline_ms = 0;
 	m.u.req_start.flags = pr->body.stream ? IPC_REQ_F_STREAM : 0;
+	if (wk_node_request(req)) /* from another node: local agents only, no loops */
+		m.u.req_start.flags |= IPC_REQ_F_NO_FORWARD;
 	memset(&lists, 0, sizeof(lists));
 	lists.headers = hdrs;
 	lists.nheaders = n;
@@ -600,7 +607,11 @@ wk_api_proxy(h2o_req_t *req)
 
 	ssize_t cti = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
 
-	if (cti != -1 && req->headers.entries[cti].value.len >= 19 &&
+	if (wk_node_request(req)) {
+		/* forwarded by another node, which parsed the body: the route is in headers */
+		if (wk_node_route(req, &body) != 0)
+			return;
+	} else if (cti != -1 && req->headers.entries[cti].value.len >= 19 &&
 	    h2o_lcstris(req->headers.entries[cti].value.base, 19, H2O_STRLIT("multipart/form-data"))) {
 		/* e.g. audio transcriptions: the model is a form field */
 		if (wk_request_multipart_model(&req->pool, req->entity.base, req->entity.len,

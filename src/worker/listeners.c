@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "node_listener.h"
 #include "tl_config.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -200,7 +201,7 @@ wk_listeners_open(void)
 		l->sock = h2o_evloop_socket_create(wk.loop, wk.cctx->http_fds[i], H2O_SOCKET_FLAG_DONT_READ);
 		l->sock->data = l;
 	}
-	return 0;
+	return wk_node_listener_open();
 }
 
 void
@@ -208,6 +209,7 @@ wk_listeners_start(void)
 {
 	set_watching(1);
 	wk_listeners_throttle();
+	wk_node_listener_start();
 	for (size_t i = 0; i < wk.nlisteners; i++)
 		log_debug("listening on %s%s", wk.listeners[i].conf->address,
 		    wk.listeners[i].ssl_ctx != NULL ? " (TLS)" : "");
@@ -218,6 +220,7 @@ wk_listeners_close(void)
 {
 	h2o_timeout_unlink(&emfile_entry);
 	watching = 0;
+	wk_node_listener_close();
 	for (size_t i = 0; i < wk.nlisteners; i++) {
 		if (wk.listeners[i].sock != NULL) {
 			/* closes our copy of the descriptor; the master and other workers keep theirs */
@@ -231,6 +234,7 @@ void
 wk_listeners_free(void)
 {
 	wk_listeners_close();
+	wk_node_listener_free();
 	for (size_t i = 0; i < wk.nlisteners; i++)
 		if (wk.listeners[i].ssl_ctx != NULL)
 			SSL_CTX_free(wk.listeners[i].ssl_ctx);

@@ -17,6 +17,7 @@
 #include <h2o.h>
 
 #include "api.h"
+#include "node_listener.h"
 #include "oai_error.h"
 #include "request_id.h"
 #include "worker.h"
@@ -86,6 +87,8 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 
 	(void)wk_request_id(req); /* chosen now: every later log line can use it */
 	wk_api_track_active(req);
+	if (wk_node_refused(req)) /* node.listen: the node secret first */
+		return 0;
 
 	if (req->path.len > TARGET_MAX) {
 		wk_oai_send_error(req, 414, "invalid_request_error", NULL, "uri_too_long",

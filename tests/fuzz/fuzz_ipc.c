@@ -95,6 +95,52 @@ require_list(const struct ipc_list *l, int models, const uint8_t *lo, const uint
 	REQUIRE(it.p == l->base + l->len);
 }
 
+/* The snapshot lists: every entry walks and points inside the frame. */
+static void
+require_snapshot(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
+{
+	struct ipc_list_iter it;
+	uint32_t n = 0;
+
+	if (m->type == IPC_NAMESPACES) {
+		struct ipc_namespace ns;
+		struct ipc_token t;
+
+		ipc_list_begin(&it, &m->u.namespaces.namespaces);
+		for (; ipc_namespace_next(&it, &ns); n++)
+			require_inside(ns.name, lo, hi);
+		REQUIRE(n == m->u.namespaces.namespaces.count);
+		ipc_list_begin(&it, &m->u.namespaces.tokens);
+		for (n = 0; ipc_token_next(&it, &t); n++) {
+			require_inside(t.ns, lo, hi);
+			require_inside(t.hash, lo, hi);
+		}
+		REQUIRE(n == m->u.namespaces.tokens.count);
+		return;
+	}
+	{
+		struct ipc_remote_agent a;
+		struct ipc_remote_model rm;
+
+		ipc_list_begin(&it, &m->u.remote_agents.agents);
+		for (; ipc_remote_agent_next(&it, &a); n++) {
+			require_inside(a.agent_id, lo, hi);
+			require_inside(a.ns, lo, hi);
+			require_inside(a.node, lo, hi);
+			require_inside(a.node_url, lo, hi);
+			require_inside(a.name, lo, hi);
+		}
+		REQUIRE(n == m->u.remote_agents.agents.count);
+		ipc_list_begin(&it, &m->u.remote_agents.models);
+		for (n = 0; ipc_remote_model_next(&it, &rm); n++) {
+			require_inside(rm.agent_id, lo, hi);
+			require_inside(rm.name, lo, hi);
+			require_inside(rm.kind, lo, hi);
+		}
+		REQUIRE(n == m->u.remote_agents.models.count);
+	}
+}
+
 static void
 require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 {
@@ -132,6 +178,26 @@ require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 		require_inside(m->u.resp_error.type, lo, hi);
 		require_inside(m->u.resp_error.code, lo, hi);
 		require_inside(m->u.resp_error.message, lo, hi);
+		break;
+	case IPC_NAMESPACES:
+		require_snapshot(m, lo, hi);
+		break;
+	case IPC_REMOTE_AGENTS:
+		require_snapshot(m, lo, hi);
+		break;
+	case IPC_AGENT_UP:
+		require_inside(m->u.agent_up.agent_id, lo, hi);
+		require_inside(m->u.agent_up.ns, lo, hi);
+		require_inside(m->u.agent_up.name, lo, hi);
+		require_list(&m->u.agent_up.models, 1, lo, hi);
+		break;
+	case IPC_AGENT_MODELS:
+		require_inside(m->u.agent_models.agent_id, lo, hi);
+		require_list(&m->u.agent_models.models, 1, lo, hi);
+		break;
+	case IPC_AGENT_DOWN:
+		require_inside(m->u.agent_down.agent_id, lo, hi);
+		require_inside(m->u.agent_down.reason, lo, hi);
 		break;
 	default:
 		break;
@@ -257,6 +323,10 @@ rnd_chunk(void)
 
 static struct ipc_header_in hdrs[32];
 static struct ipc_model models[16];
+static struct ipc_namespace nss[8];
+static struct ipc_token toks[8];
+static struct ipc_remote_agent ragents[6];
+static struct ipc_remote_model rmodels[8];
 
 static void
 rnd_lists(struct ipc_encode_lists *lists)
@@ -273,6 +343,24 @@ rnd_lists(struct ipc_encode_lists *lists)
 		models[i] = (struct ipc_model){ rnd_str(), rnd_str(), rnd_str(), rnd_int(64),
 			(uint32_t)rnd_int(32) };
 	lists->models = models;
+	lists->nnamespaces = rnd_below(nitems(nss) + 1);
+	for (size_t i = 0; i < lists->nnamespaces; i++)
+		nss[i] = (struct ipc_namespace){ rnd_str(), (uint8_t)rnd_int(8) };
+	lists->namespaces = nss;
+	lists->ntokens = rnd_below(nitems(toks) + 1);
+	for (size_t i = 0; i < lists->ntokens; i++)
+		toks[i] = (struct ipc_token){ rnd_str(), rnd_str() };
+	lists->tokens = toks;
+	lists->nragents = rnd_below(nitems(ragents) + 1);
+	for (size_t i = 0; i < lists->nragents; i++)
+		ragents[i] = (struct ipc_remote_agent){ rnd_str(), rnd_str(), rnd_str(), rnd_str(),
+			rnd_str(), rnd_int(64) };
+	lists->ragents = ragents;
+	lists->nrmodels = rnd_below(nitems(rmodels) + 1);
+	for (size_t i = 0; i < lists->nrmodels; i++)
+		rmodels[i] = (struct ipc_remote_model){ rnd_str(), rnd_str(), rnd_str(),
+			(uint32_t)rnd_int(32) };
+	lists->rmodels = rmodels;
 }
 
 /* A random but valid message of a random type. */
@@ -371,6 +459,25 @@ rnd_msg(struct ipc_msg *m, struct ipc_encode_lists *lists)
 	case IPC_STATUS:
 		m->u.status.served = rnd_int(64);
 		m->u.status.active = (uint32_t)rnd_int(32);
+		break;
+	case IPC_NAMESPACES:
+		m->u.namespaces.more = (uint8_t)rnd_int(8);
+		break;
+	case IPC_REMOTE_AGENTS:
+		m->u.remote_agents.more = (uint8_t)rnd_int(8);
+		break;
+	case IPC_AGENT_UP:
+		m->u.agent_up.agent_id = rnd_str();
+		m->u.agent_up.ns = rnd_str();
+		m->u.agent_up.name = rnd_str();
+		m->u.agent_up.linked_at = rnd_int(64);
+		break;
+	case IPC_AGENT_MODELS:
+		m->u.agent_models.agent_id = rnd_str();
+		break;
+	case IPC_AGENT_DOWN:
+		m->u.agent_down.agent_id = rnd_str();
+		m->u.agent_down.reason = rnd_str();
 		break;
 	default:
 		REQUIRE(!"rnd_msg: a type without a generator");

@@ -357,6 +357,13 @@ test_tl_full(void)
 	ns = tl_config_namespace(c, "lab-2.gpu_x:model", 11);
 	CHECK(ns != NULL && ns->ntoken_hashes == 1);
 	CHECK(tl_config_namespace(c, "my-la", 5) == NULL);
+	CHECK_STR(c->database.url, "postgresql://tl@db.example/tokilake");
+	CHECK_STR(c->node.name, "us-1");
+	CHECK_STR(c->node.listen, "10.0.0.5:17741");
+	CHECK_STR(c->node.tls_cert, "/etc/tl-test/node.crt");
+	CHECK_STR(c->node.internal_url, "https://us-1.example:17741");
+	CHECK_STR(c->node.secret, "not-a-real-secret-but-long-enough");
+	CHECK(c->node.heartbeat_interval_ms == 500 && c->node.ttl_ms == 3000);
 
 	/* golden output, then print -> parse -> print is stable */
 	golden = slurp(gpath);
@@ -673,6 +680,129 @@ test_tl_files(void)
 		tl_err(__LINE__, big, n, "t.yaml:1: (top level): file is larger than 262144 bytes");
 		free(big);
 	}
+}
+
+/* Write text to a temporary file; the caller unlinks and frees the path. */
+static char *
+temp_file(const char *text)
+{
+	char *path = xstrdup("/tmp/tl-test-secret.XXXXXX");
+	int fd = mkstemp(path);
+
+	if (fd == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		fprintf(stderr, "cannot write a temporary file\n");
+		exit(1);
+	}
+	close(fd);
+	return path;
+}
+
+/* database and node: PostgreSQL mode, secrets from files and the environment. */
+static void
+test_tl_network(void)
+{
+	char yaml[2048], want[1200], *url_file, *secret_file, *out;
+	struct tl_config *c;
+#define NODE_OK "node:\n  listen: 127.0.0.1:7741\n  internal_url: h2c://127.0.0.1:7741\n" \
+		"  secret: s3cret-s3cret\n  name: us-1\n"
+
+	/* standalone: no database, the node name is the host name */
+	c = TL_OK(PLAIN);
+	if (c != NULL) {
+		CHECK(c->database.url == NULL && c->node.listen == NULL);
+		CHECK(c->node.name != NULL && c->node.name[0] != '\0');
+		CHECK(c->node.heartbeat_interval_ms == 2000 && c->node.ttl_ms == 10000);
+		tl_config_free(c);
+	}
+	c = TL_OK(PLAIN "database:\n  url: postgresql://u@h/db\n" NODE_OK
+		      "  heartbeat_interval: 500ms\n  ttl: 2s\n");
+	if (c != NULL) {
+		CHECK_STR(c->database.url, "postgresql://u@h/db");
+		CHECK_STR(c->node.secret, "s3cret-s3cret");
+		CHECK_STR(c->node.name, "us-1");
+		CHECK(c->node.heartbeat_interval_ms == 500 && c->node.ttl_ms == 2000);
+		/* secrets never show in -nv */
+		out = tl_printed(c);
+		CHECK(strstr(out, "postgresql://") == NULL && strstr(out, "s3cret") == NULL);
+		CHECK(strstr(out, "  url: \"(secret)\"\n") != NULL);
+		CHECK(strstr(out, "  secret: \"(secret)\"\n") != NULL);
+		free(out);
+		tl_config_free(c);
+	}
+
+	/* secrets from files: the first line */
+	url_file = temp_file("postgresql://file@h/db\nsecond line\n");
+	secret_file = temp_file("from-a-file\r\n");
+	snprintf(yaml, sizeof(yaml), PLAIN "database:\n  url_file: %s\nnode:\n"
+	    "  listen: 127.0.0.1:7741\n  internal_url: h2c://127.0.0.1:7741\n"
+	    "  secret_file: %s\n  name: eu-1\n", url_file, secret_file);
+	c = TL_OK(yaml);
+	if (c != NULL) {
+		CHECK_STR(c->database.url, "postgresql://file@h/db");
+		CHECK_STR(c->node.secret, "from-a-file");
+		tl_config_free(c);
+	}
+	/* DATABASE_URL when the file says nothing */
+	setenv("DATABASE_URL", "postgresql://env@h/db", 1);
+	c = TL_OK(PLAIN NODE_OK);
+	if (c != NULL) {
+		CHECK_STR(c->database.url, "postgresql://env@h/db");
+		tl_config_free(c);
+	}
+	/* ... but the file wins */
+	c = TL_OK(PLAIN "database:\n  url: postgresql://file@h/db\n" NODE_OK);
+	if (c != NULL) {
+		CHECK_STR(c->database.url, "postgresql://file@h/db");
+		tl_config_free(c);
+	}
+	TL_ERR(PLAIN, "t.yaml:1: node.listen: is required when a database is configured");
+	unsetenv("DATABASE_URL");
+
+	TL_ERR(PLAIN "database:\n  url: x\n  url_file: /nonexistent\n",
+	    "t.yaml:5: database.url_file: database.url is set too; remove one of them");
+	TL_ERR(PLAIN "database:\n  url_file: /nonexistent/url\n",
+	    "t.yaml:4: database.url_file: /nonexistent/url: cannot read: "
+	    "No such file or directory");
+	unlink(url_file);
+	free(url_file);
+	url_file = temp_file("\nsecond\n");
+	snprintf(yaml, sizeof(yaml), PLAIN "node:\n  secret_file: %s\n", url_file);
+	snprintf(want, sizeof(want), "t.yaml:4: node.secret_file: %s: the first line is empty",
+	    url_file);
+	TL_ERR(yaml, want);
+	unlink(url_file);
+	free(url_file);
+	unlink(secret_file);
+	free(secret_file);
+
+	TL_ERR(PLAIN "database:\n  url: x\nnode:\n  listen: 127.0.0.1:7741\n",
+	    "t.yaml:5: node.internal_url: is required when a database is configured");
+	TL_ERR(PLAIN "database:\n  url: x\nnode:\n  listen: 127.0.0.1:7741\n"
+	       "  internal_url: h2c://a:1\n",
+	    "t.yaml:5: node.secret_file: is required when a database is configured "
+	    "(or node.secret)");
+	TL_ERR(PLAIN "node:\n  internal_url: http://a:1\n",
+	    "t.yaml:4: node.internal_url: must start with h2c:// or https:// "
+	    "(e.g. h2c://10.0.0.5:7741)");
+	TL_ERR(PLAIN "node:\n  internal_url: h2c://a:1/x\n",
+	    "t.yaml:4: node.internal_url: must be scheme://host:port with no path");
+	TL_ERR(PLAIN "node:\n  internal_url: https://a:1\n",
+	    "t.yaml:4: node.internal_url: must be https:// when node.tls is set and h2c:// "
+	    "when it is not");
+	TL_ERR(PLAIN "node:\n  name: us/1\n",
+	    "t.yaml:4: node.name: a node name is 1 to 63 of a-z A-Z 0-9 . _ - and starts with "
+	    "a letter or digit");
+	TL_ERR(PLAIN "node:\n  heartbeat_interval: 5s\n  ttl: 5s\n",
+	    "t.yaml:5: node.ttl: must be longer than node.heartbeat_interval (5s)");
+	TL_ERR(PLAIN "node:\n  tls:\n    cert: /c\n",
+	    "t.yaml:4: node.tls: needs both cert and key");
+	TL_ERR(PLAIN "node:\n  listen: 0.0.0.0:7740\n",
+	    "t.yaml:4: node.listen: 0.0.0.0:7740 is also agents.listen; use another port");
+	TL_ERR(PLAIN "node:\n  listen: 127.0.0.1:8080\n",
+	    "t.yaml:4: node.listen: 127.0.0.1:8080 is also http.listen[0]; use another port");
+	TL_ERR(PLAIN "node:\n  listen: nope\n",
+	    "t.yaml:4: node.listen: must be \"host:port\" or \"[ipv6]:port\" (the port is missing)");
+#undef NODE_OK
 }
 
 static void
@@ -1119,7 +1249,7 @@ test_keys(void)
 
 	/* the lists the documentation check walks */
 	tl_config_keys(count_key, &count);
-	CHECK(count == 34);
+	CHECK(count == 48);
 	count = 0;
 	tm_config_keys(count_key, &count);
 	CHECK(count == 27);
@@ -1322,6 +1452,8 @@ int
 main(int argc, char **argv)
 {
 	log_init("test_config", LOG_LEVEL_WARN, 0, NULL);
+	/* the environment must not switch the tested files to PostgreSQL mode */
+	unsetenv("DATABASE_URL");
 	if (argc > 1 && strcmp(argv[1], "--docs") == 0) {
 		check_docs("etc/tokilake.yaml", "man/tokilake.yaml.5.in", tl_config_keys);
 		check_docs("etc/tokiame.yaml", "man/tokiame.yaml.5.in", tm_config_keys);
@@ -1334,6 +1466,7 @@ main(int argc, char **argv)
 		test_tl_errors();
 		test_tl_files();
 		test_tl_reload();
+		test_tl_network();
 		test_tm_defaults();
 		test_tm_full();
 		test_tm_values();

@@ -59,6 +59,51 @@ pick_str(int v, const char *typical)
 
 static struct ipc_header_in headers_in[40];
 static struct ipc_model models_in[30];
+static struct ipc_namespace namespaces_in[20];
+static struct ipc_token tokens_in[25];
+static struct ipc_remote_agent ragents_in[12];
+static struct ipc_remote_model rmodels_in[33];
+
+/* The PostgreSQL snapshot lists: typical names, or binary bytes and extremes. */
+static void
+fill_snapshot(int v, struct ipc_encode_lists *lists)
+{
+	static const char hash[] =
+	    "sha256:2344b38f1a4212ba735ff8ae31c19c8b15d57f9ad5a783dd62b0723b2ddd74b5";
+
+	lists->nnamespaces = PICK(v, 2, nitems(namespaces_in));
+	for (size_t i = 0; i < lists->nnamespaces; i++) {
+		namespaces_in[i].name = v == 1 ? str_of(i ? "lab" : "team-a", i ? 3 : 6)
+		                               : str_of(long_text + i, i * 3);
+		namespaces_in[i].disabled = v == 1 ? (uint8_t)i : (uint8_t)(i % 2 ? UINT8_MAX : 0);
+	}
+	lists->ntokens = PICK(v, 3, nitems(tokens_in));
+	for (size_t i = 0; i < lists->ntokens; i++) {
+		tokens_in[i].ns = v == 1 ? str_of("team-a", 6) : str_of(long_text + 2 * i, i);
+		tokens_in[i].hash = v == 1 ? str_of(hash, strlen(hash)) : str_of(long_text, 71 + i);
+	}
+	lists->nragents = PICK(v, 2, nitems(ragents_in));
+	for (size_t i = 0; i < lists->nragents; i++) {
+		struct ipc_remote_agent *a = &ragents_in[i];
+
+		a->agent_id = v == 1 ? str_of(i ? "eu-1/9f3a/2" : "eu-1/9f3a/1", 11)
+		                     : str_of(long_text + i, 100 + i);
+		a->ns = v == 1 ? str_of("team-a", 6) : str_of(long_text, i);
+		a->node = v == 1 ? str_of("eu-1", 4) : str_of(long_text + 7, 63);
+		a->node_url = v == 1 ? str_of("h2c://10.0.0.5:7741", 19) : str_of(long_text, 300);
+		a->name = v == 1 ? str_of("gpu-box#1", 9) : str_of(NULL, 0);
+		a->linked_at = i == 0 ? 1700000000 : UINT64_MAX;
+	}
+	lists->nrmodels = PICK(v, 3, nitems(rmodels_in));
+	for (size_t i = 0; i < lists->nrmodels; i++) {
+		struct ipc_remote_model *m = &rmodels_in[i];
+
+		m->agent_id = v == 1 ? str_of("eu-1/9f3a/1", 11) : str_of(long_text + i, i % 7);
+		m->name = v == 1 ? str_of("qwen3:0.6b", 10) : str_of(long_text + 50, i * 13);
+		m->kind = i == 0 ? str_of("", 0) : str_of("embedding", 9);
+		m->context_length = i == 1 ? UINT32_MAX : (uint32_t)(4096 * i);
+	}
+}
 
 static size_t
 fill_headers(int v)
@@ -203,6 +248,37 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		m->u.status.served = PICK(v, 100000, UINT64_MAX);
 		m->u.status.active = PICK(v, 12, UINT32_MAX);
 		break;
+	case IPC_NAMESPACES:
+		m->u.namespaces.more = PICK(v, 1, UINT8_MAX);
+		fill_snapshot(v, lists);
+		lists->namespaces = namespaces_in;
+		lists->tokens = tokens_in;
+		lists->nragents = lists->nrmodels = 0;
+		break;
+	case IPC_REMOTE_AGENTS:
+		m->u.remote_agents.more = PICK(v, 1, UINT8_MAX);
+		fill_snapshot(v, lists);
+		lists->ragents = ragents_in;
+		lists->rmodels = rmodels_in;
+		lists->nnamespaces = lists->ntokens = 0;
+		break;
+	case IPC_AGENT_UP:
+		m->u.agent_up.agent_id = pick_str(v, "us-1/0badc0de/7");
+		m->u.agent_up.ns = pick_str(v, "team-a");
+		m->u.agent_up.name = pick_str(v, "gpu-box#7 (10.1.2.3:55012)");
+		m->u.agent_up.linked_at = PICK(v, 1700000000, UINT64_MAX);
+		lists->models = models_in;
+		lists->nmodels = fill_models(v);
+		break;
+	case IPC_AGENT_MODELS:
+		m->u.agent_models.agent_id = pick_str(v, "us-1/0badc0de/7");
+		lists->models = models_in;
+		lists->nmodels = fill_models(v);
+		break;
+	case IPC_AGENT_DOWN:
+		m->u.agent_down.agent_id = pick_str(v, "us-1/0badc0de/7");
+		m->u.agent_down.reason = pick_str(v, "its token for namespace team-a was revoked");
+		break;
 	default:
 		fprintf(stderr, "make_msg: type %d has no sample: add one\n", type);
 		failures++;
@@ -263,6 +339,90 @@ check_models(const struct ipc_list *l, const struct ipc_encode_lists *lists)
 	}
 	CHECK(i == lists->nmodels);
 	CHECK(it.p == l->base + l->len);
+}
+
+static void
+check_snapshot(const struct ipc_list *nsl, const struct ipc_list *tl, const struct ipc_list *al,
+    const struct ipc_list *ml, const struct ipc_encode_lists *lists)
+{
+	struct ipc_list_iter it;
+	size_t i;
+
+	if (nsl != NULL) {
+		struct ipc_namespace e;
+
+		CHECK(nsl->count == lists->nnamespaces);
+		ipc_list_begin(&it, nsl);
+		for (i = 0; ipc_namespace_next(&it, &e) && i < lists->nnamespaces; i++) {
+			CHECK(str_same(e.name, lists->namespaces[i].name));
+			CHECK(e.disabled == lists->namespaces[i].disabled);
+			CHECK(ipc_namespace_size(&e) == ipc_namespace_size(&lists->namespaces[i]));
+		}
+		CHECK(i == lists->nnamespaces && it.p == nsl->base + nsl->len);
+	}
+	if (tl != NULL) {
+		struct ipc_token e;
+
+		CHECK(tl->count == lists->ntokens);
+		ipc_list_begin(&it, tl);
+		for (i = 0; ipc_token_next(&it, &e) && i < lists->ntokens; i++) {
+			CHECK(str_same(e.ns, lists->tokens[i].ns));
+			CHECK(str_same(e.hash, lists->tokens[i].hash));
+		}
+		CHECK(i == lists->ntokens && it.p == tl->base + tl->len);
+	}
+	if (al != NULL) {
+		struct ipc_remote_agent e;
+
+		CHECK(al->count == lists->nragents);
+		ipc_list_begin(&it, al);
+		for (i = 0; ipc_remote_agent_next(&it, &e) && i < lists->nragents; i++) {
+			const struct ipc_remote_agent *w = &lists->ragents[i];
+
+			CHECK(str_same(e.agent_id, w->agent_id) && str_same(e.ns, w->ns));
+			CHECK(str_same(e.node, w->node) && str_same(e.node_url, w->node_url));
+			CHECK(str_same(e.name, w->name) && e.linked_at == w->linked_at);
+		}
+		CHECK(i == lists->nragents && it.p == al->base + al->len);
+	}
+	if (ml != NULL) {
+		struct ipc_remote_model e;
+
+		CHECK(ml->count == lists->nrmodels);
+		ipc_list_begin(&it, ml);
+		for (i = 0; ipc_remote_model_next(&it, &e) && i < lists->nrmodels; i++) {
+			const struct ipc_remote_model *w = &lists->rmodels[i];
+
+			CHECK(str_same(e.agent_id, w->agent_id) && str_same(e.name, w->name));
+			CHECK(str_same(e.kind, w->kind) && e.context_length == w->context_length);
+		}
+		CHECK(i == lists->nrmodels && it.p == ml->base + ml->len);
+	}
+}
+
+/* The *_size() helpers agree with what the encoder writes. */
+static void
+check_entry_sizes(const struct ipc_msg *in, const struct ipc_encode_lists *lists, size_t frame)
+{
+	size_t want = IPC_HEADER_SIZE + 1 + 4 + 4;
+
+	if (in->type == IPC_NAMESPACES) {
+		for (size_t i = 0; i < lists->nnamespaces; i++)
+			want += ipc_namespace_size(&lists->namespaces[i]);
+		for (size_t i = 0; i < lists->ntokens; i++)
+			want += ipc_token_size(&lists->tokens[i]);
+	} else if (in->type == IPC_REMOTE_AGENTS) {
+		for (size_t i = 0; i < lists->nragents; i++)
+			want += ipc_remote_agent_size(&lists->ragents[i]);
+		for (size_t i = 0; i < lists->nrmodels; i++)
+			want += ipc_remote_model_size(&lists->rmodels[i]);
+	} else if (in->type == IPC_AGENT_MODELS) {
+		want = IPC_HEADER_SIZE + 4 + in->u.agent_models.agent_id.len + 4;
+		for (size_t i = 0; i < lists->nmodels; i++)
+			want += ipc_model_size(&lists->models[i]);
+	} else
+		return;
+	CHECK(frame == want);
 }
 
 /* Field by field: a symmetric bug in the codec cannot hide behind bytes. */
@@ -357,6 +517,31 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 		CHECK(a->u.status.served == b->u.status.served);
 		CHECK(a->u.status.active == b->u.status.active);
 		break;
+	case IPC_NAMESPACES:
+		CHECK(a->u.namespaces.more == b->u.namespaces.more);
+		check_snapshot(&b->u.namespaces.namespaces, &b->u.namespaces.tokens, NULL, NULL,
+		    lists);
+		break;
+	case IPC_REMOTE_AGENTS:
+		CHECK(a->u.remote_agents.more == b->u.remote_agents.more);
+		check_snapshot(NULL, NULL, &b->u.remote_agents.agents, &b->u.remote_agents.models,
+		    lists);
+		break;
+	case IPC_AGENT_UP:
+		CHECK(str_same(a->u.agent_up.agent_id, b->u.agent_up.agent_id));
+		CHECK(str_same(a->u.agent_up.ns, b->u.agent_up.ns));
+		CHECK(str_same(a->u.agent_up.name, b->u.agent_up.name));
+		CHECK(a->u.agent_up.linked_at == b->u.agent_up.linked_at);
+		check_models(&b->u.agent_up.models, lists);
+		break;
+	case IPC_AGENT_MODELS:
+		CHECK(str_same(a->u.agent_models.agent_id, b->u.agent_models.agent_id));
+		check_models(&b->u.agent_models.models, lists);
+		break;
+	case IPC_AGENT_DOWN:
+		CHECK(str_same(a->u.agent_down.agent_id, b->u.agent_down.agent_id));
+		CHECK(str_same(a->u.agent_down.reason, b->u.agent_down.reason));
+		break;
 	default:
 		CHECK(!"type without a comparison");
 	}
@@ -389,6 +574,10 @@ check_prefixes(const uint8_t *frame, size_t len)
 static void
 test_round_trips(void)
 {
+	snprintf(current, sizeof(current), "REQ_START flags");
+	CHECK((IPC_REQ_NO_FORWARD & IPC_REQ_F_STREAM) == 0);
+	CHECK(IPC_REQ_NO_FORWARD <= UINT8_MAX && IPC_REQ_NO_FORWARD == IPC_REQ_F_NO_FORWARD);
+
 	for (size_t t = 0; t < nitems(all_types); t++) {
 		for (int v = 0; v < 3; v++) {
 			struct ipc_msg in, out, again;
@@ -409,6 +598,7 @@ test_round_trips(void)
 				fprintf(stderr, "  reason: %s\n", why);
 			if (n > 0)
 				check_same(&in, &out, &lists);
+			check_entry_sizes(&in, &lists, b.len);
 			check_prefixes(buf_head(&b), b.len);
 
 			/* a decoded message re-encodes to the same bytes (forwarding) */

@@ -226,6 +226,54 @@ test_pick_round_robin(void)
 	registry_clear(&reg);
 }
 
+/* Remote agents (other nodes): listed with the local ones, picked only
+ * when no local agent has the model, never by the local-only router. */
+static void
+test_remote(void)
+{
+	struct registry reg;
+	struct reg_agent *l, *r1, *r2;
+	const struct reg_model_info m[] = { { "llama3", NULL, 0 } };
+	const struct reg_model_info both[] = { { "llama3", NULL, 0 }, { "qwen", "embedding", 512 } };
+
+	registry_init(&reg);
+	r1 = registry_remote_add(&reg, "lab", "gpu#1", "eu-1/00ff/1", "eu-1", "h2c://10.0.0.5:7741");
+	CHECK(r1 != NULL && r1->link == NULL && registry_agent_is_remote(r1));
+	CHECK(registry_remote_add(&reg, "lab", "x", "", "eu-1", "h2c://a:1") == NULL);
+	CHECK(registry_remote_add(&reg, "lab", "x", "g", "eu-1", NULL) == NULL);
+	registry_agent_set_models(&reg, r1, both, 2, 1700000000);
+	CHECK(reg.nremote == 1 && reg.nagents == 1 && reg.nmodels == 2);
+	CHECK(registry_model(&reg, "lab", 3, "qwen", 4) != NULL);
+	CHECK(registry_model(&reg, "lab", 3, "qwen", 4)->created == 1700000000);
+	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == r1);
+	CHECK(registry_pick_local_agent(&reg, "lab", 3, "llama3", 6) == NULL);
+
+	l = registry_agent_add(&reg, "lab", "local#1", (void *)&reg);
+	registry_agent_set_gid(l, "us-1/abcd/1");
+	CHECK(!registry_agent_is_remote(l) && strcmp(l->gid, "us-1/abcd/1") == 0);
+	registry_agent_set_models(&reg, l, m, 1, 1);
+	CHECK(reg.nmodels == 2); /* llama3 listed once for two agents */
+	for (int i = 0; i < 4; i++)
+		CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == l);
+	CHECK(registry_pick_local_agent(&reg, "lab", 3, "llama3", 6) == l);
+	CHECK(registry_pick_agent(&reg, "lab", 3, "qwen", 4) == r1);
+
+	r2 = registry_remote_add(&reg, "lab", "gpu#2", "eu-2/01/1", "eu-2", "https://eu-2:7741");
+	registry_agent_set_models(&reg, r2, both, 2, 1);
+	CHECK(registry_agent_by_gid(&reg, "eu-2/01/1") == r2);
+	CHECK(registry_agent_by_gid(&reg, "us-1/abcd/1") == l);
+	CHECK(registry_agent_by_gid(&reg, "nope") == NULL);
+	/* qwen alternates between the two remote agents */
+	CHECK(registry_pick_agent(&reg, "lab", 3, "qwen", 4) == r2);
+	CHECK(registry_pick_agent(&reg, "lab", 3, "qwen", 4) == r1);
+	registry_agent_remove(&reg, r1);
+	CHECK(reg.nremote == 1);
+	registry_agent_remove(&reg, l);
+	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == r2);
+	registry_clear(&reg);
+	CHECK(reg.nremote == 0 && reg.nagents == 0 && reg.nnamespaces == 0);
+}
+
 static void
 test_many(void)
 {
@@ -269,6 +317,7 @@ main(void)
 	test_add_list_remove();
 	test_refused_names();
 	test_pick_round_robin();
+	test_remote();
 	test_many();
 	if (failures) {
 		fprintf(stderr, "test_registry: %d check(s) failed\n", failures);

@@ -1,0 +1,614 @@
+/*
+ * pg: the connection itself (see pg.h for the file map).
+ *
+ * States: no database (standalone) / waiting to retry / connecting
+ * (PQconnectPoll driven by poll()) / ready. In ready, statements go out
+ * one at a time from a FIFO: the next is sent when the previous one's
+ * last result is in, so replies always match their statement, and the
+ * order of agentd's reports is the order of the writes.
+ *
+ * Failures of the connection (EOF, reset, a query unanswered for
+ * PG_QUERY_TIMEOUT_MS) drop the queue: everything it held is rebuilt
+ * from the master's state on reconnect (pg_agents_resync and a snapshot
+ * reload), so nothing needs replaying. A statement that fails on a live
+ * connection (constraint, syntax) is logged and skipped.
+ *
+ * Reloads are coalesced: a NOTIFY sets a flag; at most one reload of
+ * each kind waits in the queue, and one that was already sent when the
+ * NOTIFY arrived is followed by another.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+
+#include "log.h"
+#include "master.h"
+#include "pg.h"
+#include "xmalloc.h"
+
+#define PG_MAX_PARAMS 8
+/* After a reconnect, let the other nodes reconnect before expiring them. */
+#define PG_SWEEP_GRACE_MS (PG_BACKOFF_MAX_MS + 2000)
+
+enum pg_state { PG_OFF, PG_WAITING, PG_CONNECTING, PG_READY };
+
+struct pg_op {
+	TAILQ_ENTRY(pg_op) entry;
+	const char *what;
+	const char *sql;
+	int nparams;
+	char *params[PG_MAX_PARAMS];
+	pg_done_fn *done;
+	void *arg;
+	int reload; /* 1 namespaces, 2 agents: a snapshot load */
+};
+
+static struct {
+	struct master *m;
+	enum pg_state state;
+	PGconn *conn;
+	PostgresPollingStatusType polling;
+	uint64_t retry_at, connect_deadline;
+	uint32_t backoff_ms;
+	int connected_once;
+	int outage_logged;
+	uint64_t down_since;
+
+	TAILQ_HEAD(pg_op_q, pg_op) ops;
+	struct pg_op *inflight;
+	PGresult *last;         /* last result of the statement in flight */
+	int failed;             /* the statement in flight failed */
+	uint64_t inflight_since;
+	int want_write;         /* output not yet flushed */
+
+	int want_ns, want_agents;     /* a NOTIFY asked for a reload */
+	int queued_ns, queued_agents; /* reloads queued, not yet sent */
+	uint64_t next_heartbeat, next_sweep, expiry_at, ready_since;
+} pg = { .state = PG_OFF };
+
+static void pg_lost(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int
+pg_enabled(void)
+{
+	return pg.state != PG_OFF;
+}
+
+int
+pg_connected(void)
+{
+	return pg.state == PG_READY;
+}
+
+/* libpq's messages end with a newline and may hold several lines. */
+static const char *
+pq_error(void)
+{
+	static char buf[512];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", pg.conn != NULL ? PQerrorMessage(pg.conn) : "");
+	for (char *p = buf; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == ' ')
+		buf[--n] = '\0';
+	return buf[0] != '\0' ? buf : "unknown error";
+}
+
+static void
+op_free(struct pg_op *op)
+{
+	if (op == NULL)
+		return;
+	for (int i = 0; i < op->nparams; i++)
+		free(op->params[i]);
+	free(op);
+}
+
+static void
+queue_clear(void)
+{
+	struct pg_op *op;
+
+	while ((op = TAILQ_FIRST(&pg.ops)) != NULL) {
+		TAILQ_REMOVE(&pg.ops, op, entry);
+		op_free(op);
+	}
+	op_free(pg.inflight);
+	pg.inflight = NULL;
+	PQclear(pg.last);
+	pg.last = NULL;
+	pg.queued_ns = pg.queued_agents = 0;
+	pg.want_write = 0;
+}
+
+/* 250 ms doubling to 10 s, each wait +-25% so nodes do not retry in step. */
+static void
+schedule_retry(void)
+{
+	uint32_t r = 0, jitter;
+
+	pg.backoff_ms = pg.backoff_ms ? pg.backoff_ms * 2 : PG_BACKOFF_MIN_MS;
+	if (pg.backoff_ms > PG_BACKOFF_MAX_MS)
+		pg.backoff_ms = PG_BACKOFF_MAX_MS;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)master_now_ms() * 2654435761u;
+	jitter = pg.backoff_ms / 2;
+	pg.retry_at = master_now_ms() + pg.backoff_ms - pg.backoff_ms / 4 + (jitter ? r % jitter : 0);
+	pg.state = PG_WAITING;
+}
+
+static void
+pg_lost(const char *fmt, ...)
+{
+	char why[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	queue_clear();
+	if (pg.conn != NULL)
+		PQfinish(pg.conn);
+	pg.conn = NULL;
+	if (!pg.outage_logged) {
+		log_warnx("database: %s; serving from the last snapshot and reconnecting", why);
+		pg.outage_logged = 1;
+		pg.down_since = master_now_ms();
+	} else
+		log_debug("database: %s", why);
+	schedule_retry();
+}
+
+static void
+start_connect(void)
+{
+	pg.conn = PQconnectStart(pg.m->conf->database.url);
+	if (pg.conn == NULL) {
+		pg_lost("cannot allocate a connection");
+		return;
+	}
+	if (PQstatus(pg.conn) == CONNECTION_BAD) {
+		pg_lost("cannot connect: %s", pq_error());
+		return;
+	}
+	pg.state = PG_CONNECTING;
+	pg.polling = PGRES_POLLING_WRITING;
+	pg.connect_deadline = master_now_ms() + PG_CONNECT_TIMEOUT_MS;
+}
+
+static void
+on_listen(struct master *m, PGresult *res, void *arg)
+{
+	(void)m;
+	(void)arg;
+	if (res == NULL)
+		pg_lost("LISTEN failed");
+}
+
+static void
+connected(void)
+{
+	char gone[32];
+	uint64_t now = master_now_ms();
+
+	if (PQsetnonblocking(pg.conn, 1) != 0) {
+		pg_lost("cannot make the connection non-blocking: %s", pq_error());
+		return;
+	}
+	pg.state = PG_READY;
+	pg.backoff_ms = 0;
+	pg.ready_since = now;
+	if (pg.outage_logged) {
+		fmt_seconds(gone, sizeof(gone), now - pg.down_since);
+		log_info("database: connected again after %s; resynchronising", gone);
+	} else
+		log_info("database: connected as node %s", pg.m->conf->node.name);
+	pg.outage_logged = 0;
+	pg_query("LISTEN", "LISTEN tokilake", 0, NULL, on_listen, NULL);
+	pg_agents_resync(pg.m, !pg.connected_once);
+	pg.connected_once = 1;
+	pg.want_ns = pg.want_agents = 0;
+	pg_want_reload(1, 1);
+	pg.next_heartbeat = now + pg.m->conf->node.heartbeat_interval_ms;
+	pg.next_sweep = now + PG_SWEEP_GRACE_MS + pg.m->conf->node.ttl_ms;
+}
+
+static void
+connect_step(void)
+{
+	pg.polling = PQconnectPoll(pg.conn);
+	if (pg.polling == PGRES_POLLING_FAILED)
+		pg_lost("cannot connect: %s", pq_error());
+	else if (pg.polling == PGRES_POLLING_OK)
+		connected();
+}
+
+/* ---- the statement queue ---- */
+
+static void
+send_next(void)
+{
+	struct pg_op *op;
+
+	while (pg.state == PG_READY && pg.inflight == NULL && (op = TAILQ_FIRST(&pg.ops)) != NULL) {
+		TAILQ_REMOVE(&pg.ops, op, entry);
+		if (op->reload == 1) {
+			pg.queued_ns--;
+			pg.want_ns = 0;
+		} else if (op->reload == 2) {
+			pg.queued_agents--;
+			pg.want_agents = 0;
+		}
+		if (!PQsendQueryParams(pg.conn, op->sql, op->nparams, NULL,
+		    (const char *const *)op->params, NULL, NULL, 0)) {
+			op_free(op);
+			pg_lost("cannot send a statement: %s", pq_error());
+			return;
+		}
+		pg.inflight = op;
+		pg.failed = 0;
+		pg.inflight_since = master_now_ms();
+		pg.want_write = PQflush(pg.conn) == 1;
+	}
+}
+
+static int
+enqueue(int reload, const char *what, const char *sql, int nparams, const char *const *params,
+    pg_done_fn *done, void *arg)
+{
+	struct pg_op *op;
+
+	if (pg.state != PG_READY)
+		return 0;
+	if (nparams > PG_MAX_PARAMS)
+		fatalx("pg_query %s: %d parameters", what, nparams);
+	op = xcalloc(1, sizeof(*op));
+	op->what = what;
+	op->sql = sql;
+	op->nparams = nparams;
+	for (int i = 0; i < nparams; i++)
+		op->params[i] = params[i] != NULL ? xstrdup(params[i]) : NULL;
+	op->done = done;
+	op->arg = arg;
+	op->reload = reload;
+	if (reload == 1)
+		pg.queued_ns++;
+	else if (reload == 2)
+		pg.queued_agents++;
+	TAILQ_INSERT_TAIL(&pg.ops, op, entry);
+	send_next();
+	return 1;
+}
+
+int
+pg_query(const char *what, const char *sql, int nparams, const char *const *params,
+    pg_done_fn *done, void *arg)
+{
+	return enqueue(0, what, sql, nparams, params, done, arg);
+}
+
+int
+pg_query_reload(int kind, const char *what, const char *sql, int nparams,
+    const char *const *params, pg_done_fn *done, void *arg)
+{
+	return enqueue(kind, what, sql, nparams, params, done, arg);
+}
+
+static void
+queue_reload(int kind)
+{
+	if (pg.state != PG_READY)
+		return;
+	if (kind == 1 && pg.queued_ns == 0)
+		pg_snapshot_load_namespaces();
+	else if (kind == 2 && pg.queued_agents == 0)
+		pg_snapshot_load_agents();
+}
+
+void
+pg_want_reload(int namespaces, int agents)
+{
+	if (namespaces) {
+		pg.want_ns = 1;
+		queue_reload(1);
+	}
+	if (agents) {
+		pg.want_agents = 1;
+		queue_reload(2);
+	}
+}
+
+void
+pg_expiry_in(int64_t ms)
+{
+	uint64_t at = master_now_ms() + (ms > 0 ? (uint64_t)ms : 0) + 20;
+
+	if (pg.expiry_at == 0 || at < pg.expiry_at)
+		pg.expiry_at = at;
+}
+
+/* The statement in flight is complete: hand its result over, send the next. */
+static void
+finish_inflight(void)
+{
+	struct pg_op *op = pg.inflight;
+	PGresult *res = pg.failed ? NULL : pg.last;
+
+	pg.inflight = NULL;
+	if (op->done != NULL)
+		op->done(pg.m, res, op->arg);
+	PQclear(pg.last);
+	pg.last = NULL;
+	/* a NOTIFY that came while this reload ran asks for another */
+	if (op->reload == 1 && pg.want_ns)
+		queue_reload(1);
+	if (op->reload == 2 && pg.want_agents)
+		queue_reload(2);
+	op_free(op);
+	send_next();
+}
+
+static void
+read_results(void)
+{
+	PGnotify *n;
+	int any = 0;
+
+	if (!PQconsumeInput(pg.conn)) {
+		pg_lost("connection lost: %s", pq_error());
+		return;
+	}
+	while (pg.inflight != NULL && !PQisBusy(pg.conn)) {
+		PGresult *res = PQgetResult(pg.conn);
+		ExecStatusType st;
+
+		if (res == NULL) {
+			finish_inflight();
+			if (pg.state != PG_READY)
+				return;
+			continue;
+		}
+		st = PQresultStatus(res);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			char *msg = PQresultErrorMessage(res);
+			size_t len = strlen(msg);
+
+			while (len > 0 && msg[len - 1] == '\n')
+				len--;
+			/* the server going down (class 57P) or the link breaking
+			 * is the outage, logged once by pg_lost() */
+			if (PQstatus(pg.conn) != CONNECTION_OK ||
+			    (state != NULL && strncmp(state, "57P", 3) == 0) ||
+			    (st == PGRES_FATAL_ERROR && state == NULL))
+				log_debug("database: %s failed: %.*s", pg.inflight->what, (int)len, msg);
+			else
+				log_warnx("database: %s failed: %.*s", pg.inflight->what, (int)len, msg);
+			pg.failed = 1;
+		}
+		PQclear(pg.last);
+		pg.last = res;
+	}
+	if (PQstatus(pg.conn) == CONNECTION_BAD) {
+		pg_lost("connection lost: %s", pq_error());
+		return;
+	}
+	while ((n = PQnotifies(pg.conn)) != NULL) {
+		log_debug("database: NOTIFY %s %s", n->relname, n->extra);
+		if (strcmp(n->relname, "tokilake") == 0) {
+			if (strcmp(n->extra, "namespaces") == 0 ||
+			    strcmp(n->extra, "namespace_tokens") == 0)
+				pg.want_ns = 1;
+			else if (strcmp(n->extra, "agents") == 0 ||
+			    strcmp(n->extra, "agent_models") == 0 || strcmp(n->extra, "nodes") == 0)
+				pg.want_agents = 1;
+			else
+				pg.want_ns = pg.want_agents = 1;
+			any = 1;
+		}
+		PQfreemem(n);
+	}
+	if (any)
+		pg_want_reload(pg.want_ns, pg.want_agents);
+}
+
+/* ---- the master's loop ---- */
+
+void
+pg_init(struct master *m)
+{
+	pg.m = m;
+	TAILQ_INIT(&pg.ops);
+	if (m->conf->database.url == NULL) {
+		pg.state = PG_OFF;
+		return;
+	}
+	log_info("PostgreSQL mode: node %s, reachable by other nodes at %s", m->conf->node.name,
+	    m->conf->node.internal_url);
+	start_connect();
+}
+
+int
+pg_pollfd(struct pollfd *pfd)
+{
+	int fd;
+
+	if (pg.conn == NULL || (pg.state != PG_CONNECTING && pg.state != PG_READY) ||
+	    (fd = PQsocket(pg.conn)) < 0)
+		return 0;
+	pfd->fd = fd;
+	pfd->revents = 0;
+	if (pg.state == PG_CONNECTING)
+		pfd->events = pg.polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+	else
+		pfd->events = POLLIN | (pg.want_write ? POLLOUT : 0);
+	return 1;
+}
+
+void
+pg_handle_events(short revents)
+{
+	if (revents == 0 || pg.conn == NULL)
+		return;
+	if (pg.state == PG_CONNECTING) {
+		connect_step();
+		return;
+	}
+	if (pg.state != PG_READY)
+		return;
+	if (revents & POLLOUT) {
+		int r = PQflush(pg.conn);
+
+		if (r == -1) {
+			pg_lost("write failed: %s", pq_error());
+			return;
+		}
+		pg.want_write = r == 1;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		read_results();
+}
+
+uint64_t
+pg_next_timer(void)
+{
+	uint64_t t = 0;
+
+#define EARLIER(x) do { if ((x) != 0 && (t == 0 || (x) < t)) t = (x); } while (0)
+	switch (pg.state) {
+	case PG_WAITING:
+		EARLIER(pg.retry_at);
+		break;
+	case PG_CONNECTING:
+		EARLIER(pg.connect_deadline);
+		break;
+	case PG_READY:
+		EARLIER(pg.next_heartbeat);
+		EARLIER(pg.next_sweep);
+		EARLIER(pg.expiry_at);
+		if (pg.inflight != NULL)
+			EARLIER(pg.inflight_since + PG_QUERY_TIMEOUT_MS);
+		break;
+	default:
+		break;
+	}
+#undef EARLIER
+	return t;
+}
+
+static void heartbeat(struct master *m);
+static void sweep(struct master *m);
+
+void
+pg_run_timers(uint64_t now)
+{
+	switch (pg.state) {
+	case PG_WAITING:
+		if (now >= pg.retry_at)
+			start_connect();
+		break;
+	case PG_CONNECTING:
+		if (now >= pg.connect_deadline)
+			pg_lost("connecting timed out");
+		break;
+	case PG_READY:
+		if (pg.inflight != NULL && now >= pg.inflight_since + PG_QUERY_TIMEOUT_MS) {
+			pg_lost("%s got no answer in %ds", pg.inflight->what,
+			    PG_QUERY_TIMEOUT_MS / 1000);
+			break;
+		}
+		if (now >= pg.next_heartbeat) {
+			pg.next_heartbeat = now + pg.m->conf->node.heartbeat_interval_ms;
+			heartbeat(pg.m);
+		}
+		if (pg.state == PG_READY && now >= pg.next_sweep) {
+			pg.next_sweep = now + pg.m->conf->node.ttl_ms;
+			sweep(pg.m);
+		}
+		if (pg.state == PG_READY && pg.expiry_at != 0 && now >= pg.expiry_at) {
+			pg.expiry_at = 0;
+			pg_want_reload(0, 1);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* A forked child must not touch the connection: close its descriptor
+ * only (PQfinish would say goodbye on the master's behalf). */
+void
+pg_close_in_child(struct master *m)
+{
+	(void)m;
+	if (pg.conn != NULL && PQsocket(pg.conn) >= 0)
+		close(PQsocket(pg.conn));
+}
+
+void
+pg_shutdown(void)
+{
+	queue_clear();
+	if (pg.conn != NULL)
+		PQfinish(pg.conn);
+	pg.conn = NULL;
+	pg.state = PG_OFF;
+	pg_snapshot_free();
+	pg_agents_free();
+}
+
+/* ---- liveness ---- */
+
+static const char sql_heartbeat[] =
+    "WITH n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 RETURNING name), "
+    "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1) "
+    "SELECT count(*) FROM n";
+
+static void
+on_heartbeat(struct master *m, PGresult *res, void *arg)
+{
+	(void)arg;
+	if (res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+		/* someone removed our row (tokilakectl, a sweep after an outage) */
+		log_warnx("database: the row of node %s is gone; writing it again",
+		    m->conf->node.name);
+		pg_agents_resync(m, 0);
+	}
+}
+
+static void
+heartbeat(struct master *m)
+{
+	const char *p[1] = { m->conf->node.name };
+
+	pg_query("heartbeat", sql_heartbeat, 1, p, on_heartbeat, NULL);
+}
+
+/* Nodes silent past the TTL lose their agents rows (and say so once in
+ * events). Any node may do it; doing it twice changes nothing. */
+static const char sql_sweep[] =
+    "WITH dead AS (SELECT name FROM nodes WHERE heartbeat_at < now() - $1::interval "
+    "AND name <> $2), "
+    "d AS (DELETE FROM agents WHERE node IN (SELECT name FROM dead) RETURNING node) "
+    "INSERT INTO events (node, kind, detail) "
+    "SELECT DISTINCT node, 'node_expired', 'no heartbeat for ' || $1 FROM d";
+
+static void
+sweep(struct master *m)
+{
+	char ttl[48];
+	const char *p[2] = { ttl, m->conf->node.name };
+
+	snprintf(ttl, sizeof(ttl), "%u milliseconds", m->conf->node.ttl_ms);
+	pg_query("expiring silent nodes", sql_sweep, 2, p, NULL, NULL);
+}
