@@ -148,6 +148,7 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	a->models = models;
 	a->nmodels = (size_t)n;
 	a->capacity = r->capacity;
+	a->inline_body = r->inline_body;
 	a->linked_at = (uint64_t)time(NULL);
 	a->conn = c;
 	snprintf(a->peer, sizeof(a->peer), "%s", c->peer);

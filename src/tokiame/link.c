@@ -198,6 +198,7 @@ send_register(struct link *l)
 	reg.n_models = ag->nmodels;
 	reg.models = ptrs;
 	reg.capacity = ag->capacity;
+	reg.inline_body = 1; /* task.c takes TaskOffer.body */
 	m.msg_case = TOKILAKE__V1__AGENT_MESSAGE__MSG_REGISTER;
 	m.register_ = &reg;
 	rc = send_agent_message(l, &m);

@@ -271,6 +271,23 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 	TAILQ_INSERT_TAIL(&ag->tasks, t, entry);
 	ag->ntasks++;
 	send_accept(t);
+	if (o->body_inline) {
+		/* the whole body came with the offer: nothing follows on Serve */
+		t->body_received = o->body.len;
+		t->body_end = 1;
+		t->body_inline = 1;
+		if (o->body.len != t->body_size) {
+			task_fail(t, 502, "api_error", "bad_request_body",
+			    "the offer carries %zu body bytes, %llu were announced", o->body.len,
+			    (unsigned long long)t->body_size);
+			return;
+		}
+		if (buf_append(&t->body, o->body.data, o->body.len) == -1) {
+			task_fail(t, 502, "api_error", "bad_request_body",
+			    "the inline body is larger than %d bytes", TASK_BODY_MAX);
+			return;
+		}
+	}
 	if (o->deadline_ms != 0)
 		t->ttfb_deadline_ms = t->started_ms + o->deadline_ms;
 	log_debug("task %llu [%s] offered: %s %s model \"%s\", %llu body bytes",
@@ -307,7 +324,7 @@ serve_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 	}
 	switch (m->msg_case) {
 	case TOKILAKE__V1__TASK_DOWN__MSG_BODY:
-		if (t->body_end) {
+		if (t->body_end || t->body_inline) {
 			h2_fail(call->h2, "task %llu: body bytes after BodyEnd",
 			    (unsigned long long)t->id);
 			rc = -1;
@@ -329,6 +346,12 @@ serve_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 		}
 		break;
 	case TOKILAKE__V1__TASK_DOWN__MSG_BODY_END:
+		if (t->body_inline) {
+			h2_fail(call->h2, "task %llu: BodyEnd after an inline body",
+			    (unsigned long long)t->id);
+			rc = -1;
+			break;
+		}
 		t->body_end = 1;
 		if (t->state != TASK_ENDED && t->body_received != t->body_size)
 			task_fail(t, 502, "api_error", "bad_request_body",

@@ -95,6 +95,7 @@ struct task {
 	uint64_t body_size;
 	uint64_t body_received;
 	int body_end;
+	int body_inline;          /* the body came whole in the offer (POSTFIELDS) */
 	struct buf body;
 
 	CURL *easy;

@@ -291,6 +291,8 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 			pr->is_sse = 1;
 	}
 	pr->state = PX_STREAMING;
+	if (pr->is_sse) /* a stream lasts: watch for the client leaving from now */
+		wk_client_watch_now(pr->watch);
 	timer_arm(pr, &wk.stream_idle);
 	h2o_start_response(req, &pr->gen);
 }
