@@ -70,6 +70,7 @@ struct link_conn {
 	uint64_t reset_window_start_ms;
 	h2o_timeout_entry_t tick;
 	h2o_timeout_entry_t reap; /* teardown runs from here, never mid-callback */
+	h2o_timeout_entry_t flush_soon; /* frames go out once, at the loop turn's end */
 
 	struct link_stream *connect; /* the Connect call, once accepted */
 	char token_hash[80];         /* hash of the token it presented */

@@ -17,6 +17,7 @@
 
 #include "link_internal.h"
 #include "log.h"
+#include "pb_arena.h"
 #include "xmalloc.h"
 
 #define RESP_UNACKED_MAX (256 * 1024)
@@ -375,7 +376,9 @@ link_serve_begin(struct link_stream *s)
 		link_stream_finish(s, GRPC_UNAUTHENTICATED, "Serve needs a registered Connect call");
 		return;
 	}
-	link_stream_respond(s);
+	/* no HEADERS yet: the first body message sends them, and a task whose
+	 * body came inline ends as one Trailers-Only frame (a frame, a write
+	 * and an agent wake-up less per request) */
 }
 
 static struct link_task *
@@ -465,8 +468,9 @@ task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
 void
 link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
 {
+	struct pb_arena arena; /* the message's pieces, freed with this frame */
 	struct link_conn *c = s->conn;
-	Tokilake__V1__TaskUp *m = tokilake__v1__task_up__unpack(NULL, len, msg);
+	Tokilake__V1__TaskUp *m = tokilake__v1__task_up__unpack(pb_arena_init(&arena), len, msg);
 	size_t wire = len + GRPC_PREFIX_SIZE;
 
 	if (m == NULL) {
@@ -495,7 +499,7 @@ link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
 		}
 	} else
 		task_up(s->task, m, wire);
-	tokilake__v1__task_up__free_unpacked(m, NULL);
+	tokilake__v1__task_up__free_unpacked(m, &arena.alloc);
 }
 
 void

@@ -71,6 +71,8 @@ curl_socks_init(struct curl_socks *cs, CURLM *multi)
 void
 curl_socks_free(struct curl_socks *cs)
 {
+	while (cs->nspare > 0)
+		curl_easy_cleanup(cs->spare[--cs->nspare]);
 	free(cs->v);
 	cs->v = NULL;
 	cs->n = cs->cap = 0;
@@ -130,4 +132,27 @@ curl_socks_dispatch(struct curl_socks *cs, const struct pollfd *pfds, size_t n, 
 	}
 	if (cs->deadline_ms <= now_ms() || cs->deadline_ms <= now)
 		curl_socks_kick(cs);
+}
+
+CURL *
+curl_socks_easy(struct curl_socks *cs)
+{
+	CURL *easy;
+
+	if (cs->nspare > 0)
+		return cs->spare[--cs->nspare];
+	if ((easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init failed");
+	return easy;
+}
+
+void
+curl_socks_easy_done(struct curl_socks *cs, CURL *easy)
+{
+	if (cs->nspare == CURL_SOCKS_SPARE_EASY) {
+		curl_easy_cleanup(easy);
+		return;
+	}
+	curl_easy_reset(easy);
+	cs->spare[cs->nspare++] = easy;
 }

@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "link.h"
 #include "log.h"
+#include "pb_arena.h"
 #include "task.h"
 #include "xmalloc.h"
 
@@ -49,7 +50,7 @@ stop_backend(struct task *t)
 
 	if (t->easy != NULL) {
 		curl_multi_remove_handle(ag->multi, t->easy);
-		curl_easy_cleanup(t->easy);
+		curl_socks_easy_done(&ag->cs, t->easy);
 		t->easy = NULL;
 	}
 	if (t->has_slot) {
@@ -313,11 +314,12 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 static int
 serve_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 {
+	struct pb_arena arena; /* the message's pieces, freed with this frame */
 	struct task *t = task_of(call);
 	Tokilake__V1__TaskDown *m;
 	int rc = 0;
 
-	if ((m = tokilake__v1__task_down__unpack(NULL, len, msg)) == NULL) {
+	if ((m = tokilake__v1__task_down__unpack(pb_arena_init(&arena), len, msg)) == NULL) {
 		h2_fail(call->h2, "task %llu: the server sent a message that is not a TaskDown",
 		    (unsigned long long)t->id);
 		return -1;
@@ -362,7 +364,7 @@ serve_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 		log_debug("task %llu: unknown message, ignored", (unsigned long long)t->id);
 		break;
 	}
-	tokilake__v1__task_down__free_unpacked(m, NULL);
+	tokilake__v1__task_down__free_unpacked(m, &arena.alloc);
 	return rc;
 }
 

@@ -322,8 +322,7 @@ task_start_backend(struct task *t)
 	struct curl_slist *hdrs;
 	char *url;
 
-	if ((t->easy = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init failed");
+	t->easy = curl_socks_easy(&ag->cs);
 	url = backend_url(b->conf->url, t->path);
 	hdrs = t->req_headers;
 	if (b->conf->api_key != NULL && b->conf->api_key[0] != '\0') {
