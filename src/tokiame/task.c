@@ -257,7 +257,10 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 	t->state = TASK_NEW;
 	buf_init(&t->body, TASK_BODY_MAX);
 	h2_call_init(&t->call, &serve_ops, TASK_CALL_OUT_MAX);
-	if (link_open_serve(&ag->link, &t->call) == -1) {
+	if (o->body_inline && link_usable(&ag->link)) {
+		/* opened by task_tick, with the answer or after the delay */
+		t->open_deadline_ms = t->started_ms + TASK_OPEN_DELAY_MS;
+	} else if (link_open_serve(&ag->link, &t->call) == -1) {
 		log_warnx("task %llu offered while the link is closing: no Serve call to answer on",
 		    (unsigned long long)o->task_id);
 		h2_call_free(&t->call);
@@ -268,7 +271,8 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 		free(t->model);
 		free(t);
 		return;
-	}
+	} else
+		t->serve_open = 1;
 	TAILQ_INSERT_TAIL(&ag->tasks, t, entry);
 	ag->ntasks++;
 	send_accept(t);
@@ -448,6 +452,16 @@ task_tick(struct agent *ag, uint64_t now)
 	uint64_t next = UINT64_MAX;
 
 	TAILQ_FOREACH(t, &ag->tasks, entry) {
+		if (!t->serve_open) {
+			/* something beyond the accept to say, or waited long enough */
+			if (now >= t->open_deadline_ms || t->head_sent || t->state != TASK_RUNNING ||
+			    t->call.out_eof) {
+				if (link_open_serve(&ag->link, &t->call) == 0)
+					t->serve_open = 1;
+				/* else the link is going: task_abort_all follows */
+			} else if (t->open_deadline_ms < next)
+				next = t->open_deadline_ms;
+		}
 		switch (t->state) {
 		case TASK_RUNNING:
 			if (t->ttfb_deadline_ms != 0 && !t->head_sent && now >= t->ttfb_deadline_ms) {
