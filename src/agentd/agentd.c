@@ -126,6 +126,7 @@ agentd_main(struct child_ctx *ctx)
 	ad.conf = (struct tl_config *)(uintptr_t)ctx->conf;
 	ad.generation = ctx->generation;
 	ad.loop = h2o_evloop_create();
+	ipc_conns_init(ad.loop);
 	registry_init(&ad.registry);
 	TAILQ_INIT(&ad.workers);
 	network_init(&ad);
@@ -159,6 +160,7 @@ agentd_main(struct child_ctx *ctx)
 	forward_shutdown();
 	worker_conns_close_all(&ad, 1, "agentd exiting");
 	agentd_master_close(&ad);
+	ipc_conns_dispose();
 	agentd_signals_close();
 	h2o_evloop_run(ad.loop, 0); /* let h2o free the closed sockets */
 	h2o_evloop_destroy(ad.loop);

@@ -8,6 +8,36 @@
 #include "log.h"
 
 static void on_read(h2o_socket_t *sock, const char *err);
+static void flush(struct ipc_conn *conn);
+
+static h2o_timeout_t turn_end; /* zero delay: runs after this turn's I/O */
+static h2o_loop_t *turn_loop;
+
+void
+ipc_conns_init(h2o_loop_t *loop)
+{
+	h2o_timeout_init(loop, &turn_end, 0);
+	turn_loop = loop;
+}
+
+void
+ipc_conns_dispose(void)
+{
+	if (turn_loop == NULL)
+		return;
+	/* a conn left half-closed must not keep the timer busy */
+	while (!h2o_linklist_is_empty(&turn_end._entries))
+		h2o_timeout_unlink(H2O_STRUCT_FROM_MEMBER(h2o_timeout_entry_t, _link,
+		    turn_end._entries.next));
+	h2o_timeout_dispose(turn_loop, &turn_end);
+	turn_loop = NULL;
+}
+
+static void
+on_turn_end(h2o_timeout_entry_t *entry)
+{
+	flush(H2O_STRUCT_FROM_MEMBER(struct ipc_conn, flush_soon, entry));
+}
 
 void
 ipc_conn_wrap(struct ipc_conn *conn, h2o_socket_t *sock, const char *name, size_t out_max,
@@ -22,6 +52,7 @@ ipc_conn_wrap(struct ipc_conn *conn, h2o_socket_t *sock, const char *name, size_
 	conn->on_msg = on_msg;
 	conn->on_close = on_close;
 	conn->data = data;
+	conn->flush_soon.cb = on_turn_end;
 	h2o_socket_read_start(sock, on_read);
 }
 
@@ -33,8 +64,6 @@ ipc_conn_open(struct ipc_conn *conn, h2o_loop_t *loop, int fd, const char *name,
 
 	ipc_conn_wrap(conn, sock, name, out_max, on_msg, on_close, data);
 }
-
-static void flush(struct ipc_conn *conn);
 
 static void
 on_write(h2o_socket_t *sock, const char *err)
@@ -58,6 +87,8 @@ flush(struct ipc_conn *conn)
 	struct buf tmp;
 	h2o_iovec_t vec;
 
+	if (h2o_timeout_is_linked(&conn->flush_soon))
+		h2o_timeout_unlink(&conn->flush_soon);
 	if (conn->closed || conn->writing || conn->queue.len == 0)
 		return;
 	/* swap: the queue becomes the write in flight, and an empty buffer
@@ -80,7 +111,10 @@ ipc_conn_send(struct ipc_conn *conn, const struct ipc_msg *msg,
 		return -1;
 	if (ipc_encode(&conn->queue, msg, lists) == -1)
 		return -1;
-	flush(conn);
+	if (turn_loop == NULL)
+		flush(conn);
+	else if (!conn->writing && !h2o_timeout_is_linked(&conn->flush_soon))
+		h2o_timeout_link(turn_loop, &turn_end, &conn->flush_soon);
 	return 0;
 }
 
@@ -90,6 +124,8 @@ ipc_conn_close(struct ipc_conn *conn, const char *why)
 	if (conn->closed)
 		return;
 	conn->closed = 1;
+	if (h2o_timeout_is_linked(&conn->flush_soon))
+		h2o_timeout_unlink(&conn->flush_soon);
 	if (why != conn->why)
 		snprintf(conn->why, sizeof(conn->why), "%s", why);
 	/* h2o drops a write still in flight; its buffer is ours to free */

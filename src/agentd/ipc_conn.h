@@ -7,8 +7,11 @@
  * are valid only during the call. A bad frame is our own bug: it is logged
  * loudly with the decoder's reason and the connection is closed.
  *
- * Output: h2o allows one write in flight, so frames queue in a bounded
- * buffer while a write runs and go out together in the next write. When
+ * Output: frames queue in a bounded buffer and are written at the end of
+ * the loop turn (a zero-delay timer), so that everything one event
+ * produced for a peer (a response head, its data and its end) leaves in
+ * one write, not one write per frame. h2o allows one write in flight;
+ * frames queued meanwhile go out together in the next write. When
  * the queue is full, ipc_conn_send() fails and the caller decides (a peer
  * that does not read is closed, never buffered without limit).
  *
@@ -36,6 +39,7 @@ struct ipc_conn {
 	int closing;         /* close once the output is written */
 	int closed;
 	int in_read;
+	h2o_timeout_entry_t flush_soon; /* linked while frames wait for the turn's end */
 	char why[160];
 	char name[48];       /* "worker 2 (pid 123)", "master": for logs */
 	ipc_conn_msg_cb on_msg;
@@ -43,6 +47,11 @@ struct ipc_conn {
 	void *data;
 };
 
+/* The loop whose turns end with the queued writes; dispose before the
+ * loop is destroyed (every conn closed). Without init, writes go out at
+ * once. */
+void ipc_conns_init(h2o_loop_t *loop);
+void ipc_conns_dispose(void);
 /* Wrap an fd (the conn owns it from now on) and start reading. */
 void ipc_conn_open(struct ipc_conn *conn, h2o_loop_t *loop, int fd, const char *name,
     size_t out_max, ipc_conn_msg_cb on_msg, ipc_conn_close_cb on_close, void *data);

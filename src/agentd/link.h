@@ -41,6 +41,7 @@ struct agent_link {
 	uint32_t tasks;       /* tasks this node has open on the link */
 	uint64_t linked_at;   /* unix seconds */
 	int draining;         /* said Goodbye: offer no new tasks */
+	int inline_body;      /* takes small bodies inside TaskOffer (Register) */
 	void *registry_data;  /* for the registry's own use */
 	struct link_conn *conn;
 };
@@ -113,6 +114,9 @@ struct link_task *link_task_offer(struct agent_link *agent, const struct link_ta
  * task's body buffer would pass LINK_TASK_BODY_MAX: the caller grants its
  * producer credit only as on_body_sent reports bytes leaving. */
 #define LINK_TASK_BODY_MAX (1024 * 1024)
+/* Bodies up to this size go to agents that can take them inside the
+ * offer: the offer then waits here until the body is complete. */
+#define LINK_INLINE_BODY_MAX (64 * 1024)
 int link_task_body(struct link_task *t, const uint8_t *data, size_t len, int last);
 /* The client side consumed n bytes of response data: let more in. */
 void link_task_consumed(struct link_task *t, size_t n);

@@ -44,6 +44,7 @@ static struct {
 	uint64_t seq;
 	h2o_timeout_t tick;
 	h2o_timeout_t reap;
+	h2o_timeout_t turn_end; /* zero delay: after this turn's I/O */
 	nghttp2_session_callbacks *cbs;
 	nghttp2_option *opt;
 } srv;
@@ -99,6 +100,8 @@ link_conn_fail(struct link_conn *c, const char *fmt, ...)
 		h2o_socket_read_stop(c->sock);
 	if (h2o_timeout_is_linked(&c->tick))
 		h2o_timeout_unlink(&c->tick);
+	if (h2o_timeout_is_linked(&c->flush_soon))
+		h2o_timeout_unlink(&c->flush_soon);
 	h2o_timeout_link(srv.loop, &srv.reap, &c->reap);
 }
 
@@ -119,6 +122,27 @@ link_conn_close_gracefully(struct link_conn *c)
 	link_conn_flush(c);
 }
 
+static void flush_now(struct link_conn *c);
+
+static void
+on_flush_soon(h2o_timeout_entry_t *entry)
+{
+	flush_now(H2O_STRUCT_FROM_MEMBER(struct link_conn, flush_soon, entry));
+}
+
+/*
+ * Everything a loop turn queued on the session (task offers for several
+ * requests, stream answers, window updates) leaves in one write at the
+ * turn's end, instead of one write per event and the rest a turn later.
+ */
+void
+link_conn_flush(struct link_conn *c)
+{
+	if (c->failed || c->sock == NULL || h2o_timeout_is_linked(&c->flush_soon))
+		return;
+	h2o_timeout_link(srv.loop, &srv.turn_end, &c->flush_soon);
+}
+
 static void
 on_write_done(h2o_socket_t *sock, const char *err)
 {
@@ -133,12 +157,14 @@ on_write_done(h2o_socket_t *sock, const char *err)
 		link_conn_fail(c, "write failed: %s", err);
 		return;
 	}
-	link_conn_flush(c);
+	flush_now(c);
 }
 
-void
-link_conn_flush(struct link_conn *c)
+static void
+flush_now(struct link_conn *c)
 {
+	if (h2o_timeout_is_linked(&c->flush_soon))
+		h2o_timeout_unlink(&c->flush_soon);
 	/* inside mem_recv, on_read flushes once it returns */
 	if (c->failed || c->sock == NULL || c->in_recv)
 		return;
@@ -416,6 +442,8 @@ conn_teardown(struct link_conn *c)
 		h2o_timeout_unlink(&c->tick);
 	if (h2o_timeout_is_linked(&c->reap))
 		h2o_timeout_unlink(&c->reap);
+	if (h2o_timeout_is_linked(&c->flush_soon))
+		h2o_timeout_unlink(&c->flush_soon);
 	if (c->sock != NULL)
 		h2o_socket_close(c->sock);
 	buf_free(&c->wpending);
@@ -501,6 +529,7 @@ on_accept(h2o_socket_t *listener, const char *err)
 		srv.nconns++;
 		c->tick.cb = on_tick;
 		c->reap.cb = on_reap;
+		c->flush_soon.cb = on_flush_soon;
 		h2o_timeout_link(srv.loop, &srv.tick, &c->tick);
 
 		if (srv.nconns > srv.conf->agents.max_agents) {
@@ -549,6 +578,7 @@ link_server_start(h2o_loop_t *loop, int listen_fd, const struct tl_config *conf,
 	h2o_linklist_init_anchor(&srv.conns);
 	h2o_timeout_init(loop, &srv.tick, TICK_MS);
 	h2o_timeout_init(loop, &srv.reap, 0);
+	h2o_timeout_init(loop, &srv.turn_end, 0);
 	init_callbacks();
 	if (!conf->agents.plaintext && (srv.ssl_ctx = load_tls(conf)) == NULL)
 		return -1;
@@ -616,5 +646,6 @@ link_server_destroy(void)
 	}
 	h2o_timeout_dispose(srv.loop, &srv.tick);
 	h2o_timeout_dispose(srv.loop, &srv.reap);
+	h2o_timeout_dispose(srv.loop, &srv.turn_end);
 	link_task_module_shutdown();
 }

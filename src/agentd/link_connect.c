@@ -13,6 +13,7 @@
 
 #include "link_internal.h"
 #include "log.h"
+#include "pb_arena.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -148,6 +149,7 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	a->models = models;
 	a->nmodels = (size_t)n;
 	a->capacity = r->capacity;
+	a->inline_body = r->inline_body;
 	a->linked_at = (uint64_t)time(NULL);
 	a->conn = c;
 	snprintf(a->peer, sizeof(a->peer), "%s", c->peer);
@@ -190,10 +192,11 @@ on_models(struct link_stream *s, Tokilake__V1__ModelUpdate *u)
 void
 link_connect_message(struct link_stream *s, const uint8_t *msg, size_t len)
 {
+	struct pb_arena arena; /* the message's pieces, freed with this frame */
 	struct link_conn *c = s->conn;
 	Tokilake__V1__AgentMessage *m;
 
-	m = tokilake__v1__agent_message__unpack(NULL, len, msg);
+	m = tokilake__v1__agent_message__unpack(pb_arena_init(&arena), len, msg);
 	if (m == NULL) {
 		reject(s, GRPC_INVALID_ARGUMENT, "undecodable AgentMessage");
 		return;
@@ -223,7 +226,7 @@ link_connect_message(struct link_stream *s, const uint8_t *msg, size_t len)
 		break;
 	}
 out:
-	tokilake__v1__agent_message__free_unpacked(m, NULL);
+	tokilake__v1__agent_message__free_unpacked(m, &arena.alloc);
 }
 
 /* The agent half-closed Connect: it is leaving. Running tasks may finish. */

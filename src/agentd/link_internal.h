@@ -70,6 +70,7 @@ struct link_conn {
 	uint64_t reset_window_start_ms;
 	h2o_timeout_entry_t tick;
 	h2o_timeout_entry_t reap; /* teardown runs from here, never mid-callback */
+	h2o_timeout_entry_t flush_soon; /* frames go out once, at the loop turn's end */
 
 	struct link_stream *connect; /* the Connect call, once accepted */
 	char token_hash[80];         /* hash of the token it presented */
@@ -105,6 +106,8 @@ void link_stream_peer_closed(struct link_stream *s);
 /* Answer :status 200 with a data provider (messages follow). */
 int link_stream_respond(struct link_stream *s);
 int link_stream_send(struct link_stream *s, const ProtobufCMessage *msg);
+/* The same for a message packed by the caller (without the gRPC prefix). */
+int link_stream_send_bytes(struct link_stream *s, const uint8_t *msg, size_t len);
 /* Messages were appended to s->out directly: let the data provider run. */
 void link_stream_kick(struct link_stream *s);
 /* End the call with grpc-status; before any response it is Trailers-Only. */

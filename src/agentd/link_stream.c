@@ -185,6 +185,9 @@ link_stream_data(struct link_stream *s, const uint8_t *data, size_t len)
 		else
 			link_serve_message(s, msg, mlen);
 	}
+	/* the loop may stop early: keep what is left past this callback */
+	if (grpc_reader_settle(&s->in) == -1 && !s->trailers_sent)
+		link_stream_finish(s, GRPC_RESOURCE_EXHAUSTED, "message larger than allowed");
 	if (grpc_reader_buffered(&s->in) == 0)
 		grpc_reader_release(&s->in);
 }
@@ -292,6 +295,26 @@ link_stream_send(struct link_stream *s, const ProtobufCMessage *msg)
 		return -1;
 	if (link_stream_respond(s) != 0 || grpc_append_message(&s->out, msg) != 0)
 		return -1;
+	wake(s);
+	return 0;
+}
+
+int
+link_stream_send_bytes(struct link_stream *s, const uint8_t *msg, size_t len)
+{
+	uint8_t *p;
+
+	if (s->trailers_sent || s->finishing || len > UINT32_MAX)
+		return -1;
+	if (link_stream_respond(s) != 0 || (p = buf_reserve(&s->out, GRPC_PREFIX_SIZE + len)) == NULL)
+		return -1;
+	p[0] = 0;
+	p[1] = (uint8_t)(len >> 24);
+	p[2] = (uint8_t)(len >> 16);
+	p[3] = (uint8_t)(len >> 8);
+	p[4] = (uint8_t)len;
+	memcpy(p + GRPC_PREFIX_SIZE, msg, len);
+	buf_commit(&s->out, GRPC_PREFIX_SIZE + len);
 	wake(s);
 	return 0;
 }

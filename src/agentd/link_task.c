@@ -17,6 +17,7 @@
 
 #include "link_internal.h"
 #include "log.h"
+#include "pb_arena.h"
 #include "xmalloc.h"
 
 #define RESP_UNACKED_MAX (256 * 1024)
@@ -39,6 +40,9 @@ struct link_task {
 	uint64_t rx_unconsumed; /* wire bytes received but not given back to the window */
 	uint64_t offered_ms;
 	h2o_timeout_entry_t accept_timer;
+	struct buf held_offer; /* packed TaskOffer waiting for its inline body */
+	int held;
+	uint64_t body_size;    /* announced, for a held offer */
 };
 
 static uint64_t task_seq;
@@ -58,6 +62,7 @@ task_free(struct link_task *t)
 		t->conn->agent->tasks--;
 	h2o_linklist_unlink(&t->link);
 	buf_free(&t->body);
+	buf_free(&t->held_offer);
 	free(t);
 	/* a leaving agent's link closes when its last task is done */
 	if (c->agent != NULL && c->agent->draining && h2o_linklist_is_empty(&c->tasks))
@@ -86,18 +91,38 @@ on_accept_timeout(h2o_timeout_entry_t *entry)
 	task_error(t, 504, "timeout", "agent_timeout", "the agent did not take the request in time");
 }
 
-static void
-copy_headers(Tokilake__V1__Header *store, Tokilake__V1__Header **ptrs,
-    const struct link_task_header *h, size_t n, char **strs)
+/*
+ * The offer's headers as protobuf-c wants them (NUL-terminated strings):
+ * one allocation for the structs, the pointers and the strings together,
+ * freed by the caller with one free().
+ */
+static Tokilake__V1__Header **
+copy_headers(const struct link_task_header *h, size_t n)
 {
+	Tokilake__V1__Header *store, **ptrs;
+	size_t strbytes = 0;
+	char *p;
+	void *block;
+
+	for (size_t i = 0; i < n; i++)
+		strbytes += h[i].name_len + h[i].value_len + 2;
+	block = xmalloc(n * (sizeof(*store) + sizeof(*ptrs)) + strbytes + 1);
+	ptrs = block;
+	store = (Tokilake__V1__Header *)(ptrs + n);
+	p = (char *)(store + n);
 	for (size_t i = 0; i < n; i++) {
 		tokilake__v1__header__init(&store[i]);
-		strs[2 * i] = xstrndup(h[i].name, h[i].name_len);
-		strs[2 * i + 1] = xstrndup(h[i].value, h[i].value_len);
-		store[i].name = strs[2 * i];
-		store[i].value = strs[2 * i + 1];
+		store[i].name = p;
+		memcpy(p, h[i].name, h[i].name_len);
+		p += h[i].name_len;
+		*p++ = '\0';
+		store[i].value = p;
+		memcpy(p, h[i].value, h[i].value_len);
+		p += h[i].value_len;
+		*p++ = '\0';
 		ptrs[i] = &store[i];
 	}
+	return ptrs;
 }
 
 struct link_task *
@@ -107,9 +132,7 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
 	struct link_conn *c = agent->conn;
 	Tokilake__V1__ServerMessage out = TOKILAKE__V1__SERVER_MESSAGE__INIT;
 	Tokilake__V1__TaskOffer offer = TOKILAKE__V1__TASK_OFFER__INIT;
-	Tokilake__V1__Header *hstore;
 	Tokilake__V1__Header **hptrs;
-	char **strs;
 	struct link_task *t;
 	int rc;
 
@@ -127,10 +150,7 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
 	buf_init(&t->body, LINK_TASK_BODY_MAX);
 	t->offered_ms = link_now_ms();
 
-	hstore = xcalloc(req->nheaders ? req->nheaders : 1, sizeof(*hstore));
-	hptrs = xcalloc(req->nheaders ? req->nheaders : 1, sizeof(*hptrs));
-	strs = xcalloc(req->nheaders ? 2 * req->nheaders : 1, sizeof(*strs));
-	copy_headers(hstore, hptrs, req->headers, req->nheaders, strs);
+	hptrs = copy_headers(req->headers, req->nheaders);
 	offer.task_id = t->id;
 	offer.request_id = (char *)req->request_id;
 	offer.method = (char *)req->method;
@@ -142,12 +162,18 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
 	offer.deadline_ms = req->deadline_ms;
 	out.msg_case = TOKILAKE__V1__SERVER_MESSAGE__MSG_OFFER;
 	out.offer = &offer;
-	rc = link_stream_send(c->connect, &out.base);
-	for (size_t i = 0; i < 2 * req->nheaders; i++)
-		free(strs[i]);
-	free(strs);
+	if (agent->inline_body && req->body_size > 0 && req->body_size <= LINK_INLINE_BODY_MAX) {
+		/* packed now, while the strings are ours to read; sent with the
+		 * body once it is complete (send_held) */
+		uint8_t *p = buf_reserve(&t->held_offer, protobuf_c_message_get_packed_size(&offer.base));
+
+		buf_commit(&t->held_offer, protobuf_c_message_pack(&offer.base, p));
+		t->held = 1;
+		t->body_size = req->body_size;
+		rc = 0;
+	} else
+		rc = link_stream_send(c->connect, &out.base);
 	free(hptrs);
-	free(hstore);
 	if (rc != 0) {
 		buf_free(&t->body);
 		free(t);
@@ -156,8 +182,64 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
 	h2o_linklist_insert(&c->tasks, &t->link);
 	agent->tasks++;
 	t->accept_timer.cb = on_accept_timeout;
-	h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
+	if (!t->held)
+		h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
 	return t;
+}
+
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * The offer with its body: ServerMessage{offer = packed TaskOffer +
+ * body_inline (field 9) + body (field 10)}. Protobuf reads fields appended
+ * to a packed message as part of it, so the offer packed at
+ * link_task_offer() time is reused as it is.
+ */
+static int
+send_held(struct link_task *t)
+{
+	struct link_conn *c = t->conn;
+	uint8_t tail[1 + 1 + 1 + 10], head[1 + 10];
+	size_t ntail = 0, nhead = 0, offer_len, blen = t->body.len;
+	struct buf msg;
+	int rc;
+
+	tail[ntail++] = 9 << 3 | 0;  /* body_inline: varint */
+	tail[ntail++] = 1;
+	tail[ntail++] = 10 << 3 | 2; /* body: length-delimited */
+	ntail += put_varint(tail + ntail, blen);
+	offer_len = t->held_offer.len + ntail + blen;
+	head[nhead++] = 2 << 3 | 2;  /* ServerMessage.offer */
+	nhead += put_varint(head + nhead, offer_len);
+
+	buf_init(&msg, 0);
+	if (buf_append(&msg, head, nhead) != 0 ||
+	    buf_append(&msg, buf_head(&t->held_offer), t->held_offer.len) != 0 ||
+	    buf_append(&msg, tail, ntail) != 0 || buf_append(&msg, buf_head(&t->body), blen) != 0)
+		rc = -1;
+	else
+		rc = c->connect != NULL ? link_stream_send_bytes(c->connect, buf_head(&msg), msg.len) : -1;
+	buf_free(&msg);
+	buf_free(&t->held_offer);
+	buf_free(&t->body);
+	t->held = 0;
+	t->body_end_sent = 1; /* implied by body_inline */
+	if (rc != 0)
+		return -1;
+	t->offered_ms = link_now_ms();
+	h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
+	return 0;
 }
 
 /*
@@ -217,9 +299,21 @@ link_task_body(struct link_task *t, const uint8_t *data, size_t len, int last)
 {
 	if (t->body_last)
 		return -1;
+	if (t->held && t->body.len + len > t->body_size)
+		return -1;
 	if (buf_append(&t->body, data, len) != 0)
 		return -1;
 	t->body_last = last;
+	if (t->held) {
+		if (!last)
+			return 0;
+		if (t->body.len != t->body_size || send_held(t) != 0) {
+			task_error(t, 502, "api_error", "agent_unavailable",
+			    "the task could not be offered to the agent");
+			return 0;
+		}
+		return 0;
+	}
 	pump_body(t);
 	return 0;
 }
@@ -282,7 +376,9 @@ link_serve_begin(struct link_stream *s)
 		link_stream_finish(s, GRPC_UNAUTHENTICATED, "Serve needs a registered Connect call");
 		return;
 	}
-	link_stream_respond(s);
+	/* no HEADERS yet: the first body message sends them, and a task whose
+	 * body came inline ends as one Trailers-Only frame (a frame, a write
+	 * and an agent wake-up less per request) */
 }
 
 static struct link_task *
@@ -291,7 +387,7 @@ find_unbound(struct link_conn *c, uint64_t id)
 	for (h2o_linklist_t *n = c->tasks.next; n != &c->tasks; n = n->next) {
 		struct link_task *t = H2O_STRUCT_FROM_MEMBER(struct link_task, link, n);
 		if (t->id == id)
-			return t->stream == NULL ? t : NULL;
+			return t->stream == NULL && !t->held ? t : NULL;
 	}
 	return NULL;
 }
@@ -372,8 +468,9 @@ task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
 void
 link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
 {
+	struct pb_arena arena; /* the message's pieces, freed with this frame */
 	struct link_conn *c = s->conn;
-	Tokilake__V1__TaskUp *m = tokilake__v1__task_up__unpack(NULL, len, msg);
+	Tokilake__V1__TaskUp *m = tokilake__v1__task_up__unpack(pb_arena_init(&arena), len, msg);
 	size_t wire = len + GRPC_PREFIX_SIZE;
 
 	if (m == NULL) {
@@ -402,7 +499,7 @@ link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
 		}
 	} else
 		task_up(s->task, m, wire);
-	tokilake__v1__task_up__free_unpacked(m, NULL);
+	tokilake__v1__task_up__free_unpacked(m, &arena.alloc);
 }
 
 void

@@ -36,7 +36,9 @@ buf_reserve(struct buf *b, size_t n)
 		if (b->len + n <= b->cap)
 			return b->data + b->len;
 	}
-	size_t cap = b->cap ? b->cap : 4096;
+	/* start small: most buffers hold one short message, and blocks under
+	 * about 1 KiB come from malloc's per-thread cache, not its bins */
+	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + n)
 		cap *= 2;
 	b->data = xrealloc(b->data, cap);

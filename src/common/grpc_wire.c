@@ -11,6 +11,8 @@ grpc_reader_init(struct grpc_reader *r, uint32_t max_message_size)
 {
 	/* one whole message plus one maximal HTTP/2 DATA frame in flight */
 	buf_init(&r->in, (size_t)max_message_size + GRPC_PREFIX_SIZE + 16384 + 65536);
+	r->ext = NULL;
+	r->extlen = 0;
 	r->max = max_message_size;
 	r->pending = 0;
 	r->has_pending = 0;
@@ -20,21 +22,56 @@ void
 grpc_reader_free(struct grpc_reader *r)
 {
 	buf_free(&r->in);
+	r->ext = NULL;
+	r->extlen = 0;
 }
 
 static void
 consume_pending(struct grpc_reader *r)
 {
-	if (r->has_pending) {
-		buf_consume(&r->in, GRPC_PREFIX_SIZE + (size_t)r->pending);
-		r->has_pending = 0;
-	}
+	size_t n;
+
+	if (!r->has_pending)
+		return;
+	n = GRPC_PREFIX_SIZE + (size_t)r->pending;
+	r->has_pending = 0;
+	if (r->ext != NULL) {
+		r->ext += n;
+		r->extlen -= n;
+		if (r->extlen == 0)
+			r->ext = NULL;
+	} else
+		buf_consume(&r->in, n);
+}
+
+int
+grpc_reader_settle(struct grpc_reader *r)
+{
+	const uint8_t *p;
+	size_t n;
+
+	consume_pending(r);
+	if (r->ext == NULL)
+		return 0;
+	p = r->ext;
+	n = r->extlen;
+	r->ext = NULL;
+	r->extlen = 0;
+	return buf_append(&r->in, p, n);
 }
 
 int
 grpc_reader_feed(struct grpc_reader *r, const uint8_t *data, size_t len)
 {
-	consume_pending(r);
+	if (grpc_reader_settle(r) == -1)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (r->in.len == 0) {
+		r->ext = data;
+		r->extlen = len;
+		return 0;
+	}
 	return buf_append(&r->in, data, len);
 }
 
@@ -42,43 +79,63 @@ int
 grpc_reader_next(struct grpc_reader *r, const uint8_t **msg, size_t *len, const char **why)
 {
 	const uint8_t *p;
+	size_t avail;
 	uint32_t n;
 
 	consume_pending(r);
-	if (r->in.len < GRPC_PREFIX_SIZE)
-		return 0;
-	p = buf_head(&r->in);
+	if (r->ext != NULL) {
+		p = r->ext;
+		avail = r->extlen;
+	} else {
+		p = buf_head(&r->in);
+		avail = r->in.len;
+	}
+	if (avail < GRPC_PREFIX_SIZE)
+		goto incomplete;
 	if (p[0] != 0) {
 		*why = p[0] == 1 ? "compressed message, but no compression was negotiated"
 				 : "bad message flags";
-		return -1;
+		goto broken;
 	}
 	n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
 	if (n > r->max) {
 		*why = "message larger than the maximum message size";
-		return -1;
+		goto broken;
 	}
-	if (r->in.len - GRPC_PREFIX_SIZE < n)
-		return 0;
+	if (avail - GRPC_PREFIX_SIZE < n)
+		goto incomplete;
 	*msg = p + GRPC_PREFIX_SIZE;
 	*len = n;
 	r->pending = n;
 	r->has_pending = 1;
 	return 1;
+incomplete:
+	/* the frame's bytes die with its callback: keep the partial message */
+	if (grpc_reader_settle(r) == -1) {
+		*why = "message larger than the maximum message size";
+		goto broken;
+	}
+	return 0;
+broken:
+	/* the stream is dead: forget the borrowed bytes, never read them later */
+	r->ext = NULL;
+	r->extlen = 0;
+	return -1;
 }
 
 void
 grpc_reader_release(struct grpc_reader *r)
 {
 	consume_pending(r);
-	if (r->in.len == 0)
+	if (r->in.len == 0 && r->ext == NULL)
 		buf_free(&r->in);
 }
 
 size_t
 grpc_reader_buffered(const struct grpc_reader *r)
 {
-	size_t n = r->in.len;
+	size_t n = r->ext != NULL ? r->extlen : r->in.len;
+
 	if (r->has_pending)
 		n -= GRPC_PREFIX_SIZE + (size_t)r->pending;
 	return n;

@@ -39,8 +39,20 @@ enum grpc_status {
 	GRPC_UNAUTHENTICATED = 16,
 };
 
+/*
+ * Most DATA frames hold whole messages, so the reader first BORROWS the
+ * frame's bytes (ext) and hands out messages that point into them; only
+ * a message cut by a frame boundary is copied into `in`. That saves a
+ * buffer allocation and a copy per message on the hot path. Borrowed
+ * bytes are only valid during the caller's DATA callback:
+ * grpc_reader_next copies what is left when it runs out of whole
+ * messages, and grpc_reader_settle does it for a caller that stops early.
+ * Invariant: ext != NULL only while `in` is empty.
+ */
 struct grpc_reader {
-	struct buf in;      /* unconsumed bytes of the stream */
+	struct buf in;      /* unconsumed bytes of the stream (copied) */
+	const uint8_t *ext; /* borrowed bytes of the current DATA frame, or NULL */
+	size_t extlen;
 	uint32_t max;       /* largest message accepted */
 	uint32_t pending;   /* length of the message handed out by grpc_reader_next, to consume */
 	int has_pending;
@@ -48,14 +60,19 @@ struct grpc_reader {
 
 void grpc_reader_init(struct grpc_reader *r, uint32_t max_message_size);
 void grpc_reader_free(struct grpc_reader *r);
-/* Add bytes from a DATA frame. -1 if they would exceed the bound. */
+/* Add bytes from a DATA frame (borrowed until the frame's callback
+ * returns: see above). -1 if they would exceed the bound. */
 int grpc_reader_feed(struct grpc_reader *r, const uint8_t *data, size_t len);
 /*
- * Next complete message: 1 with *msg and *len (valid until the next call),
- * 0 if none is complete yet, -1 on a protocol error with *why set
- * (compressed message, length over the maximum).
+ * Next complete message: 1 with *msg and *len (valid until the next call,
+ * and not past the DATA callback that fed it), 0 if none is complete yet
+ * (the incomplete rest is now copied), -1 on a protocol error with *why
+ * set (compressed message, length over the maximum, or the bound).
  */
 int grpc_reader_next(struct grpc_reader *r, const uint8_t **msg, size_t *len, const char **why);
+/* Copy borrowed bytes not read yet: call before the DATA callback returns
+ * when grpc_reader_next was not run until it returned 0. -1 over the bound. */
+int grpc_reader_settle(struct grpc_reader *r);
 /* Free the buffer when nothing is buffered (idle streams keep none). */
 void grpc_reader_release(struct grpc_reader *r);
 /* Bytes buffered but not yet returned (for "stream ended mid-message"). */

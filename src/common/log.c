@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,18 @@ static struct {
 	int use_syslog;
 	char *file;
 	int fd; /* stderr or the opened file */
-} logstate = { "tokilake", "", LOG_LEVEL_INFO, 0, NULL, 2 };
+	pid_t pid; /* cached: getpid() is a system call on every line */
+	int buffered;
+	size_t held;            /* bytes of whole lines in hold[] */
+	char hold[16384];
+} logstate = { "tokilake", "", LOG_LEVEL_INFO, 0, NULL, 2, 0, 0, 0, { 0 } };
+
+static void
+refresh_pid(void)
+{
+	logstate.pid = getpid();
+	logstate.held = 0; /* the parent writes what it held, not the child */
+}
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -57,6 +69,14 @@ open_file(void)
 void
 log_init(const char *progname, enum log_level level, int use_syslog, const char *file)
 {
+	static int atfork_done;
+
+	if (!atfork_done) {
+		pthread_atfork(NULL, NULL, refresh_pid);
+		atfork_done = 1;
+	}
+	log_flush();
+	refresh_pid();
 	snprintf(logstate.progname, sizeof(logstate.progname), "%s", progname);
 	logstate.level = level;
 	logstate.use_syslog = use_syslog;
@@ -89,8 +109,25 @@ log_set_level(enum log_level level)
 void
 log_reopen(void)
 {
+	log_flush();
 	if (logstate.file != NULL)
 		open_file();
+}
+
+void
+log_set_buffered(int on)
+{
+	log_flush();
+	logstate.buffered = on;
+}
+
+void
+log_flush(void)
+{
+	if (logstate.held > 0 && write(logstate.fd, logstate.hold, logstate.held) < 0) {
+		/* nowhere left to report it */
+	}
+	logstate.held = 0;
 }
 
 static void
@@ -122,10 +159,21 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		len = snprintf(line, sizeof(line),
 		    "%04d-%02d-%02d %02d:%02d:%02d.%03d %s[%d] %s%s%s: %s\n", tm.tm_year + 1900,
 		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-		    logstate.progname, (int)getpid(), logstate.role, logstate.role[0] ? " " : "",
+		    logstate.progname, (int)logstate.pid, logstate.role, logstate.role[0] ? " " : "",
 		    level_names[level], msg);
 		if (len > (int)sizeof(line) - 1)
 			len = (int)sizeof(line) - 1;
+		/* buffered: whole lines, written in one go by log_flush(); a
+		 * warning or error goes out at once with what came before it */
+		if (logstate.buffered && level >= LOG_LEVEL_INFO) {
+			if (logstate.held + (size_t)len > sizeof(logstate.hold))
+				log_flush();
+			memcpy(logstate.hold + logstate.held, line, (size_t)len);
+			logstate.held += (size_t)len;
+			errno = saved_errno;
+			return;
+		}
+		log_flush();
 		/* one write per line keeps lines of concurrent processes whole */
 		if (write(logstate.fd, line, (size_t)len) < 0) {
 			/* nowhere left to report it */

@@ -22,6 +22,14 @@ void log_set_role(const char *role);
 void log_set_level(enum log_level level);
 /* Reopen the log file after rotation (SIGUSR1). No-op for stderr/syslog. */
 void log_reopen(void);
+/*
+ * Buffered mode (tokiame, which logs a line per task): info and debug
+ * lines are held, whole, until log_flush() (the owner calls it once per
+ * loop turn) or until the buffer is full; warnings and errors flush at
+ * once. Saves a write per line under load.
+ */
+void log_set_buffered(int on);
+void log_flush(void);
 /* Parse "error", "warn", "info", "debug"; returns -1 if unknown. */
 int log_level_parse(const char *s);
 const char *log_level_name(enum log_level level);

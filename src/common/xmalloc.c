@@ -1,6 +1,7 @@
 /* xmalloc: see xmalloc.h. */
 #include "config.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +65,12 @@ secure_wipe(void *p, size_t n)
 	while (n--)
 		*v++ = 0;
 #endif
+}
+
+void
+malloc_tune(void)
+{
+	/* bounded: at most this much free memory stays mapped */
+	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+	mallopt(M_TOP_PAD, 512 * 1024);
 }

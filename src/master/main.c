@@ -86,6 +86,7 @@ main(int argc, char **argv)
 	const char *path = TL_DEFAULT_CONFIG_PATH;
 	int ch, check = 0, verbose = 0;
 
+	malloc_tune(); /* inherited by the workers and agentd */
 	if (argc > 1 && argv[1][0] != '-') {
 		for (const struct command *cmd = commands; cmd->name != NULL; cmd++)
 			if (strcmp(cmd->name, argv[1]) == 0)

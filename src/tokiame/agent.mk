@@ -5,6 +5,7 @@ tokiame_SOURCES += \
 	src/tokiame/api.c src/tokiame/api.h \
 	src/tokiame/backend.c src/tokiame/backend.h \
 	src/tokiame/backoff.c src/tokiame/backoff.h \
+	src/tokiame/curl_socks.c src/tokiame/curl_socks.h \
 	src/tokiame/discover.c src/tokiame/discover.h \
 	src/tokiame/hostport.c src/tokiame/hostport.h \
 	src/tokiame/link.c src/tokiame/link.h \

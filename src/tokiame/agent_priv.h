@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "api.h"
+#include "curl_socks.h"
 #include "link.h"
 #include "tm_config.h"
 
@@ -45,6 +46,7 @@ struct agent {
 	struct tm_config *conf;
 	char agent_id[96];        /* "<hostname>-<6 hex>", fixed for this run */
 	CURLM *multi;
+	struct curl_socks cs;     /* curl's sockets and timer, for our poll() */
 
 	struct link link;
 	struct api api;

@@ -12,6 +12,7 @@
 #include "hostport.h"
 #include "link.h"
 #include "log.h"
+#include "pb_arena.h"
 #include "task.h"
 #include "tokilake.pb-c.h"
 #include "xmalloc.h"
@@ -198,6 +199,7 @@ send_register(struct link *l)
 	reg.n_models = ag->nmodels;
 	reg.models = ptrs;
 	reg.capacity = ag->capacity;
+	reg.inline_body = 1; /* task.c takes TaskOffer.body */
 	m.msg_case = TOKILAKE__V1__AGENT_MESSAGE__MSG_REGISTER;
 	m.register_ = &reg;
 	rc = send_agent_message(l, &m);
@@ -313,11 +315,12 @@ on_registered(struct link *l, const Tokilake__V1__Registered *r)
 static int
 connect_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 {
+	struct pb_arena arena; /* the message's pieces, freed with this frame */
 	struct link *l = link_of(call);
 	Tokilake__V1__ServerMessage *m;
 	int rc = 0;
 
-	m = tokilake__v1__server_message__unpack(NULL, len, msg);
+	m = tokilake__v1__server_message__unpack(pb_arena_init(&arena), len, msg);
 	if (m == NULL) {
 		h2_fail(&l->h2, "the server sent a message that is not a ServerMessage");
 		return -1;
@@ -348,7 +351,7 @@ connect_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 		log_debug("link: unknown server message, ignored");
 		break;
 	}
-	tokilake__v1__server_message__free_unpacked(m, NULL);
+	tokilake__v1__server_message__free_unpacked(m, &arena.alloc);
 	return rc;
 }
 

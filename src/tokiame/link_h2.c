@@ -225,6 +225,7 @@ on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t stream_id, const uint8
 	call->unconsumed += len;
 	while ((r = grpc_reader_next(&call->in, &msg, &mlen, &why)) == 1) {
 		if (call->ops->message(call, msg, mlen) == -1) {
+			grpc_reader_settle(&call->in); /* never keep a pointer into this frame */
 			h2_fail(h2, "stream %d: bad message", stream_id);
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		}
@@ -449,6 +450,10 @@ h2_read(struct h2session *h2)
 			h2_fail(h2, "HTTP/2 protocol error: %s", nghttp2_strerror((int)rv));
 			return -1;
 		}
+		/* a short read drained the socket; what arrives later wakes
+		 * poll() again, so asking once more would only cost an EAGAIN */
+		if ((size_t)n < sizeof(buf) && !tc_pending(h2->tc))
+			return 0;
 	}
 	return 1; /* more may be waiting, even inside the TLS buffers */
 }

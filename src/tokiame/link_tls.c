@@ -375,6 +375,12 @@ tc_read(struct tls_conn *tc, void *buf, size_t len, char *err, size_t errlen)
 	return ssl_failure(tc, r, 1, err, errlen);
 }
 
+int
+tc_pending(const struct tls_conn *tc)
+{
+	return tc->ssl != NULL && SSL_has_pending(tc->ssl);
+}
+
 ssize_t
 tc_write(struct tls_conn *tc, const void *buf, size_t len, char *err, size_t errlen)
 {

@@ -57,6 +57,8 @@ int tc_progress(struct tls_conn *tc, short revents, char *err, size_t errlen);
 short tc_events(const struct tls_conn *tc, int want_write);
 /* >0 bytes, 0 would block, -1 with err (including an orderly close). */
 ssize_t tc_read(struct tls_conn *tc, void *buf, size_t len, char *err, size_t errlen);
+/* 1 if TLS holds decrypted or read-ahead bytes that poll() cannot see. */
+int tc_pending(const struct tls_conn *tc);
 ssize_t tc_write(struct tls_conn *tc, const void *buf, size_t len, char *err, size_t errlen);
 /* "TLSv1.3" or "h2c", for the log. */
 const char *tc_describe(const struct tls_conn *tc);

@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "cli.h"
 #include "log.h"
+#include "xmalloc.h"
 #include "tm_config.h"
 
 /*
@@ -43,6 +44,7 @@ main(int argc, char *argv[])
 	char err[1024];
 	int level, status;
 
+	malloc_tune();
 	switch (tm_cli_parse(argc, argv, &cli)) {
 	case TM_CLI_RUN:
 		break;

@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "link.h"
 #include "log.h"
+#include "pb_arena.h"
 #include "task.h"
 #include "xmalloc.h"
 
@@ -49,7 +50,7 @@ stop_backend(struct task *t)
 
 	if (t->easy != NULL) {
 		curl_multi_remove_handle(ag->multi, t->easy);
-		curl_easy_cleanup(t->easy);
+		curl_socks_easy_done(&ag->cs, t->easy);
 		t->easy = NULL;
 	}
 	if (t->has_slot) {
@@ -256,7 +257,10 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 	t->state = TASK_NEW;
 	buf_init(&t->body, TASK_BODY_MAX);
 	h2_call_init(&t->call, &serve_ops, TASK_CALL_OUT_MAX);
-	if (link_open_serve(&ag->link, &t->call) == -1) {
+	if (o->body_inline && link_usable(&ag->link)) {
+		/* opened by task_tick, with the answer or after the delay */
+		t->open_deadline_ms = t->started_ms + TASK_OPEN_DELAY_MS;
+	} else if (link_open_serve(&ag->link, &t->call) == -1) {
 		log_warnx("task %llu offered while the link is closing: no Serve call to answer on",
 		    (unsigned long long)o->task_id);
 		h2_call_free(&t->call);
@@ -267,10 +271,28 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 		free(t->model);
 		free(t);
 		return;
-	}
+	} else
+		t->serve_open = 1;
 	TAILQ_INSERT_TAIL(&ag->tasks, t, entry);
 	ag->ntasks++;
 	send_accept(t);
+	if (o->body_inline) {
+		/* the whole body came with the offer: nothing follows on Serve */
+		t->body_received = o->body.len;
+		t->body_end = 1;
+		t->body_inline = 1;
+		if (o->body.len != t->body_size) {
+			task_fail(t, 502, "api_error", "bad_request_body",
+			    "the offer carries %zu body bytes, %llu were announced", o->body.len,
+			    (unsigned long long)t->body_size);
+			return;
+		}
+		if (buf_append(&t->body, o->body.data, o->body.len) == -1) {
+			task_fail(t, 502, "api_error", "bad_request_body",
+			    "the inline body is larger than %d bytes", TASK_BODY_MAX);
+			return;
+		}
+	}
 	if (o->deadline_ms != 0)
 		t->ttfb_deadline_ms = t->started_ms + o->deadline_ms;
 	log_debug("task %llu [%s] offered: %s %s model \"%s\", %llu body bytes",
@@ -296,18 +318,19 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 static int
 serve_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 {
+	struct pb_arena arena; /* the message's pieces, freed with this frame */
 	struct task *t = task_of(call);
 	Tokilake__V1__TaskDown *m;
 	int rc = 0;
 
-	if ((m = tokilake__v1__task_down__unpack(NULL, len, msg)) == NULL) {
+	if ((m = tokilake__v1__task_down__unpack(pb_arena_init(&arena), len, msg)) == NULL) {
 		h2_fail(call->h2, "task %llu: the server sent a message that is not a TaskDown",
 		    (unsigned long long)t->id);
 		return -1;
 	}
 	switch (m->msg_case) {
 	case TOKILAKE__V1__TASK_DOWN__MSG_BODY:
-		if (t->body_end) {
+		if (t->body_end || t->body_inline) {
 			h2_fail(call->h2, "task %llu: body bytes after BodyEnd",
 			    (unsigned long long)t->id);
 			rc = -1;
@@ -329,6 +352,12 @@ serve_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 		}
 		break;
 	case TOKILAKE__V1__TASK_DOWN__MSG_BODY_END:
+		if (t->body_inline) {
+			h2_fail(call->h2, "task %llu: BodyEnd after an inline body",
+			    (unsigned long long)t->id);
+			rc = -1;
+			break;
+		}
 		t->body_end = 1;
 		if (t->state != TASK_ENDED && t->body_received != t->body_size)
 			task_fail(t, 502, "api_error", "bad_request_body",
@@ -339,7 +368,7 @@ serve_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 		log_debug("task %llu: unknown message, ignored", (unsigned long long)t->id);
 		break;
 	}
-	tokilake__v1__task_down__free_unpacked(m, NULL);
+	tokilake__v1__task_down__free_unpacked(m, &arena.alloc);
 	return rc;
 }
 
@@ -423,6 +452,16 @@ task_tick(struct agent *ag, uint64_t now)
 	uint64_t next = UINT64_MAX;
 
 	TAILQ_FOREACH(t, &ag->tasks, entry) {
+		if (!t->serve_open) {
+			/* something beyond the accept to say, or waited long enough */
+			if (now >= t->open_deadline_ms || t->head_sent || t->state != TASK_RUNNING ||
+			    t->call.out_eof) {
+				if (link_open_serve(&ag->link, &t->call) == 0)
+					t->serve_open = 1;
+				/* else the link is going: task_abort_all follows */
+			} else if (t->open_deadline_ms < next)
+				next = t->open_deadline_ms;
+		}
 		switch (t->state) {
 		case TASK_RUNNING:
 			if (t->ttfb_deadline_ms != 0 && !t->head_sent && now >= t->ttfb_deadline_ms) {

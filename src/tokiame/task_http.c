@@ -322,8 +322,7 @@ task_start_backend(struct task *t)
 	struct curl_slist *hdrs;
 	char *url;
 
-	if ((t->easy = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init failed");
+	t->easy = curl_socks_easy(&ag->cs);
 	url = backend_url(b->conf->url, t->path);
 	hdrs = t->req_headers;
 	if (b->conf->api_key != NULL && b->conf->api_key[0] != '\0') {
@@ -355,8 +354,14 @@ task_start_backend(struct task *t)
 	else if (strcmp(t->method, "POST") == 0 || strcmp(t->method, "PUT") == 0 ||
 	    strcmp(t->method, "PATCH") == 0 || t->body_size > 0) {
 		curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
-		curl_easy_setopt(t->easy, CURLOPT_READFUNCTION, on_request_body);
-		curl_easy_setopt(t->easy, CURLOPT_READDATA, t);
+		if (t->body_inline) {
+			/* all here: curl sends it with the headers, in one write;
+			 * t->body stays untouched until the transfer is done */
+			curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, (char *)buf_head(&t->body));
+		} else {
+			curl_easy_setopt(t->easy, CURLOPT_READFUNCTION, on_request_body);
+			curl_easy_setopt(t->easy, CURLOPT_READDATA, t);
+		}
 		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_size);
 		if (strcmp(t->method, "POST") != 0)
 			curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, t->method);

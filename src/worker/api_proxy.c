@@ -70,6 +70,7 @@ struct proxy_req {
 	int is_sse;
 	struct client_watch *watch; /* HTTP/1: notices the client hanging up */
 	h2o_timeout_entry_t timer;  /* first byte, then idle gap between chunks */
+	h2o_timeout_entry_t flush_soon; /* data goes out at the loop turn's end */
 };
 
 /* Request headers that are ours or the connection's, not the backend's. */
@@ -148,6 +149,8 @@ flush(struct proxy_req *pr)
 	h2o_iovec_t vec;
 	h2o_send_state_t st;
 
+	if (h2o_timeout_is_linked(&pr->flush_soon))
+		h2o_timeout_unlink(&pr->flush_soon);
 	if (pr->inflight || pr->state != PX_STREAMING)
 		return;
 	if (pr->receiving.len == 0 && !pr->end_pending && !pr->error_pending)
@@ -166,6 +169,25 @@ flush(struct proxy_req *pr)
 	}
 	pr->inflight = 1;
 	h2o_send(pr->req, &vec, vec.len != 0 ? 1 : 0, st);
+}
+
+static void
+on_flush_soon(h2o_timeout_entry_t *entry)
+{
+	flush(H2O_STRUCT_FROM_MEMBER(struct proxy_req, flush_soon, entry));
+}
+
+/*
+ * agentd sends a short answer's head, data and end in one batch: sending
+ * the data at once would make the end wait for h2o's next proceed, a
+ * second write to the client. Data waits for the end of the loop turn
+ * (no delay) and leaves with whatever else the turn brought.
+ */
+static void
+flush_soon(struct proxy_req *pr)
+{
+	if (!pr->inflight && !h2o_timeout_is_linked(&pr->flush_soon))
+		h2o_timeout_link(wk.loop, &wk.ctx.zero_timeout, &pr->flush_soon);
 }
 
 static void
@@ -292,6 +314,8 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 			pr->is_sse = 1;
 	}
 	pr->state = PX_STREAMING;
+	if (pr->is_sse) /* a stream lasts: watch for the client leaving from now */
+		wk_client_watch_now(pr->watch);
 	timer_arm(pr, &wk.stream_idle);
 	h2o_start_response(req, &pr->gen);
 }
@@ -361,7 +385,7 @@ on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
 			break;
 		}
 		timer_arm(pr, &wk.stream_idle);
-		flush(pr);
+		flush_soon(pr);
 		break;
 	case IPC_RESP_END:
 		if (pr->state != PX_STREAMING) {
@@ -430,6 +454,8 @@ on_dispose(void *data)
 
 	wk_client_watch_stop(pr->watch);
 	timer_stop(pr);
+	if (h2o_timeout_is_linked(&pr->flush_soon))
+		h2o_timeout_unlink(&pr->flush_soon);
 	/* the client left before the answer started: tell the agent */
 	if (pr->p.id != 0)
 		log_debug("req %s: client went away before the answer; cancelling", pr->rid);
@@ -663,6 +689,7 @@ wk_api_proxy(h2o_req_t *req)
 	pr->state = PX_WAIT_HEAD;
 	pr->gen.proceed = on_proceed;
 	pr->gen.stop = on_stop;
+	pr->flush_soon.cb = on_flush_soon;
 	pr->p.on_msg = on_msg;
 	pr->p.on_down = on_down;
 	buf_init(&pr->sending, RESP_QUEUE_MAX);

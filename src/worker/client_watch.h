@@ -10,6 +10,11 @@
  * a pipelined request. If bytes arrive without a hang-up (pipelining, a
  * TLS alert) the watch falls back to checking at each sweep.
  *
+ * Most answers from a fast backend are done within a millisecond, and a
+ * watch costs 4 to 5 system calls, so it is armed only once the request
+ * has lasted WK_WATCH_DELAY_MS (or at once with wk_client_watch_now, for
+ * a stream). A client that left earlier is seen when it is armed.
+ *
  * HTTP/2 needs none of this: h2o stops the generator when a stream is
  * reset. wk_client_watch_start() returns NULL for it.
  *
@@ -24,9 +29,13 @@
 
 struct client_watch;
 
+#define WK_WATCH_DELAY_MS 20
+
 /* on_gone runs once, from the loop; the watch is stopped by then. */
 struct client_watch *wk_client_watch_start(h2o_req_t *req, void (*on_gone)(void *data),
     void *data);
+/* Arm it now (the answer is a stream: it will last). Safe on NULL. */
+void wk_client_watch_now(struct client_watch *w);
 /* Safe on NULL. */
 void wk_client_watch_stop(struct client_watch *w);
 /* Check the watches that fell back to polling. */

@@ -1,8 +1,8 @@
 /* request_id: see request_id.h. */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <h2o.h>
 #include <openssl/rand.h>
@@ -23,20 +23,44 @@ sane(const char *s, size_t len)
 	return 1;
 }
 
+/*
+ * Ids must be unique, not secret: a per-process random seed (taken once,
+ * in the worker after fork) and a splitmix64 sequence from it. No system
+ * call per request (getrandom is one; so is RAND_bytes' fork check).
+ */
+static uint64_t id_state;
+static int id_seeded;
+
+static uint64_t
+splitmix64(void)
+{
+	uint64_t z = (id_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 static void
 random_hex(char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[16];
+	uint64_t w[2];
 
-	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd) &&
-	    RAND_bytes(rnd, sizeof(rnd)) != 1)
-		fatalx("no random bytes for a request id");
-	for (size_t i = 0; i < sizeof(rnd); i++) {
-		out[2 * i] = hex[rnd[i] >> 4];
-		out[2 * i + 1] = hex[rnd[i] & 15];
+	if (!id_seeded) {
+		if (RAND_bytes((unsigned char *)&id_state, sizeof(id_state)) != 1)
+			fatalx("no random bytes for request ids");
+		id_seeded = 1;
 	}
-	out[2 * sizeof(rnd)] = '\0';
+	w[0] = splitmix64();
+	w[1] = splitmix64();
+	for (size_t i = 0; i < 16; i++) {
+		unsigned b = (unsigned)(w[i / 8] >> (8 * (i % 8))) & 0xff;
+
+		out[2 * i] = hex[b >> 4];
+		out[2 * i + 1] = hex[b & 15];
+	}
+	out[32] = '\0';
 }
 
 const char *

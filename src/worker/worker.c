@@ -143,6 +143,7 @@ teardown(void)
 	h2o_timeout_dispose(wk.loop, &wk.five_sec);
 	h2o_timeout_dispose(wk.loop, &wk.first_byte);
 	h2o_timeout_dispose(wk.loop, &wk.stream_idle);
+	h2o_timeout_dispose(wk.loop, &wk.watch_delay);
 	if (wk.drain_timeout_ready)
 		h2o_timeout_dispose(wk.loop, &wk.drain_timeout);
 	h2o_config_dispose(&wk.globalconf);
@@ -172,6 +173,7 @@ worker_main(struct child_ctx *cctx)
 	h2o_timeout_init(wk.loop, &wk.five_sec, 5000);
 	h2o_timeout_init(wk.loop, &wk.first_byte, wk.conf->http.first_byte_timeout_ms);
 	h2o_timeout_init(wk.loop, &wk.stream_idle, wk.conf->http.stream_idle_timeout_ms);
+	h2o_timeout_init(wk.loop, &wk.watch_delay, WK_WATCH_DELAY_MS);
 
 	if (wk_signals_init() != 0)
 		return 1;

@@ -41,6 +41,7 @@ struct worker {
 	h2o_timeout_t five_sec; /* agentd answers we wait for, HELLO_ACK */
 	h2o_timeout_t first_byte; /* http.first_byte_timeout: relayed request to head */
 	h2o_timeout_t stream_idle; /* http.stream_idle_timeout: gap between chunks */
+	h2o_timeout_t watch_delay; /* client_watch: arm hang-up watches this late */
 
 	struct listener *listeners;
 	size_t nlisteners;

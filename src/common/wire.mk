@@ -1,0 +1,5 @@
+# grpc_wire's own unit test (the reader's borrow-or-copy reassembly).
+check_PROGRAMS += tests/unit/test_grpc_reader
+TESTS += tests/unit/test_grpc_reader
+tests_unit_test_grpc_reader_SOURCES = tests/unit/test_grpc_reader.c
+tests_unit_test_grpc_reader_LDADD = libtlcommon.a $(PROTOBUFC_LIBS)
