@@ -405,7 +405,12 @@ serve_closed(struct grpc_call *call, uint32_t error_code)
 			log_warnx("task %llu [%s] reset by the server (%s)%s",
 			    (unsigned long long)t->id, rid(t), nghttp2_http2_strerror(error_code),
 			    t->state == TASK_RUNNING ? ": closing the backend request" : "");
-	} else if (call->grpc_status > 0)
+	} else if (call->grpc_status == GRPC_NOT_FOUND)
+		/* cancelled by its client before the Serve call opened (see
+		 * TASK_OPEN_DELAY_MS): the answer had nobody left to go to */
+		log_info("task %llu [%s]: the server dropped it before it was accepted",
+		    (unsigned long long)t->id, rid(t));
+	else if (call->grpc_status > 0)
 		log_warnx("task %llu [%s]: the server ended the Serve call with %s%s%s",
 		    (unsigned long long)t->id, rid(t), grpc_status_name(call->grpc_status),
 		    call->grpc_message[0] ? ": " : "", call->grpc_message);

@@ -7,7 +7,9 @@
 #     agent, a keeps listing b's model;
 #   - PostgreSQL started again: the nodes resync without a restart (a
 #     token created after the restart opens a new agent, seen by a);
-#   - a token revoked in the database: its agent is disconnected on b
+#   - chat completions to both nodes through the PostgreSQL stop and
+#     start: every one answered 200;
+#   - a token revoked with tokilakectl: its agent is disconnected on b
 #     within 1 s, the other agent stays;
 #   - node b killed with SIGKILL: its agents leave a's /v1/models within
 #     node.ttl of its last heartbeat.
@@ -55,6 +57,22 @@ chat_via_b()
 	    -d '{"model":"lab:qwen3:0.6b","messages":[{"role":"user","content":"hi"}]}'
 	[ "$CODE" = 200 ]
 }
+# Load through the whole outage and restart: one client asks a (forwarded
+# to b), one asks b, back to back; every answer must be a 200.
+load_loop()
+{
+	local url=$1 out=$2
+	while [ ! -e "$T/load-stop" ]; do
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 "$url/v1/chat/completions" \
+		    -H 'content-type: application/json' \
+		    -d '{"model":"lab:qwen3:0.6b","messages":[{"role":"user","content":"hi"}]}' >>"$out"
+	done
+}
+load_loop "$(fwd_api a)" "$T/load-a" &
+LOAD_A=$!
+load_loop "$(fwd_api b)" "$T/load-b" &
+LOAD_B=$!
+sleep 0.5
 pg_stop
 t0=$(now_ms)
 wait_until 5 node_log_has a 'database: .*serving from the last snapshot' ||
@@ -74,6 +92,16 @@ t0=$(now_ms)
 wait_until 15 node_log_has a 'database: connected again' || fail "node a did not reconnect"
 wait_until 15 node_log_has b 'database: connected again' || fail "node b did not reconnect"
 log "TIME PostgreSQL start -> both nodes reconnected: $(($(now_ms) - t0)) ms"
+sleep 0.5
+touch "$T/load-stop"
+wait "$LOAD_A" "$LOAD_B"
+for n in a b; do
+	total=$(wc -l <"$T/load-$n")
+	bad=$(grep -vcx 200 "$T/load-$n")
+	log "TIME PostgreSQL stop+start under load, requests to $n: $total answered, $bad not 200 ($(sort "$T/load-$n" | uniq -c | tr -s ' \n' ' '))"
+	[ "$total" -gt 20 ] || fail "only $total requests to $n during the outage"
+	[ "$bad" = 0 ] || fail "$bad requests to $n failed while PostgreSQL restarted"
+done
 "$CTL" -d "$(pg_url)" token new lab >"$T/ctl.out" 2>&1 || fail "token new: $(cat "$T/ctl.out")"
 TOKEN2=$(grep -o 'tlk_[0-9a-f]\{64\}' "$T/ctl.out" | head -n 1)
 [ -n "$TOKEN2" ] || fail "no token in: $(cat "$T/ctl.out")"
@@ -97,14 +125,16 @@ pgq "SELECT count(*) FROM agents WHERE node = 'b'" | grep -qx 2 ||
 # 4. revoke the first token in the database: its agent is disconnected on b
 HASH1=$(printf %s "$TOKEN1" | "$TOKILAKE" token hash 2>/dev/null || printf %s "$TOKEN1" | sha256sum | sed 's/^\([0-9a-f]*\).*/sha256:\1/')
 t0=$(now_ms)
-revoked_at=$(pgq "UPDATE namespace_tokens SET revoked_at = clock_timestamp() WHERE token_hash = '$HASH1' RETURNING (extract(epoch FROM revoked_at) * 1000)::bigint")
+"$CTL" -d "$(pg_url)" token revoke "$HASH1" >"$T/ctl.out" 2>&1 || fail "token revoke: $(cat "$T/ctl.out")"
+revoked_at=$(pgq "SELECT (extract(epoch FROM revoked_at) * 1000)::bigint FROM namespace_tokens WHERE token_hash = '$HASH1'")
+[ -n "$revoked_at" ] || fail "tokilakectl token revoke did not set revoked_at"
 wait_until 3 node_log_has b 'its token for namespace lab was revoked' ||
     fail "node b did not disconnect the agent of the revoked token"
 dt=$(($(now_ms) - t0))
 # the same, from the UPDATE's own clock to b's log line (one clock: loopback)
 line=$(grep -m1 'its token for namespace lab was revoked' "$T/node-b.log")
 at=$(date -d "$(cut -c1-23 <<<"$line")" +%s%3N 2>/dev/null)
-log "TIME token revoked (psql started) -> disconnection seen by the test: $dt ms"
+log "TIME token revoked (tokilakectl started) -> disconnection seen by the test: $dt ms"
 if [ -n "$at" ] && [ -n "$revoked_at" ]; then
 	dt=$((at - revoked_at))
 	log "TIME token revoked (UPDATE commit) -> agent disconnected on b (its log line): $dt ms (bound 1000 ms)"
