@@ -126,6 +126,14 @@ tl_install_deps "$SRC/tests/deps.txt" build test || {
 if [ "$(id -u)" -eq 0 ] && ! id tltest >/dev/null 2>&1; then
 	useradd -r -M -s /usr/sbin/nologin tltest || echo "warning: could not create user tltest"
 fi
+# A root directory closed to other users (a chroot unpacked into a
+# `mktemp -d` directory is mode 700) stops tltest from running anything,
+# PostgreSQL included. A normal system has / at 755 and skips this.
+if [ "$(id -u)" -eq 0 ] && id tltest >/dev/null 2>&1 &&
+    ! runuser -u tltest -- test -x /usr/bin/env 2>/dev/null; then
+	echo "note: user tltest cannot reach /usr/bin (/ is mode $(stat -c %a /)): chmod o+x / so that PostgreSQL can run as tltest"
+	chmod o+x / || echo "warning: chmod o+x / failed; the PostgreSQL tests will fail"
+fi
 echo "ok"
 
 if [ -f "$SRC/config.status" ]; then
