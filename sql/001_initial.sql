@@ -66,7 +66,8 @@ CREATE TABLE agent_models (
 );
 
 -- What happened, for operators. kind: agent_linked, agent_unlinked,
--- models_changed, namespace_added, namespace_disabled, token_added,
+-- models_changed, namespace_added, namespace_disabled, namespace_enabled,
+-- token_added,
 -- token_revoked, node_started, node_expired.
 CREATE TABLE events (
 	id bigserial PRIMARY KEY,

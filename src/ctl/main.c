@@ -40,6 +40,7 @@ usage(FILE *fp)
 	    "       tokilakectl -h | -V | --version\n"
 	    "commands:\n"
 	    "  namespace add NAME | namespace list | namespace disable NAME\n"
+	    "  namespace enable NAME\n"
 	    "  token new NAMESPACE [--label LABEL] | token list [NAMESPACE]\n"
 	    "  token revoke ID | HASH-PREFIX\n"
 	    "  agents [NAMESPACE] | models [NAMESPACE] | nodes\n"

@@ -72,9 +72,20 @@ printf '%s\n' "$OUT" | grep -Eq '^lab +[0-9-]+ [0-9:+]+ +[0-9]{4}-[0-9-]+ [0-9:+
     fail "list after disable: $OUT"
 log "ok: disable"
 
+# -- enable ----------------------------------------------------------------------
+ctl_ok namespace enable lab
+must_contain "$OUT" "namespace lab enabled" "enable"
+[ "$(pgq "SELECT disabled_at IS NULL FROM namespaces WHERE name = 'lab'")" = t ] || fail "disabled_at still set"
+ctl_ok namespace enable lab
+must_contain "$OUT" "was not disabled" "enable twice"
+ctl_rc 1 namespace enable nosuch
+must_contain "$ERR" "no namespace nosuch" "enable unknown"
+ctl_ok token new lab --label after
+log "ok: enable"
+
 # -- events ----------------------------------------------------------------------
 ev=$(pgq "SELECT kind || ' ' || namespace FROM events ORDER BY id" | tr '\n' ',')
-[ "$ev" = "namespace_added lab,namespace_added us-1.gpu_2,namespace_added ${long:1},token_added lab,namespace_disabled lab," ] ||
+[ "$ev" = "namespace_added lab,namespace_added us-1.gpu_2,namespace_added ${long:1},token_added lab,namespace_disabled lab,namespace_enabled lab,token_added lab," ] ||
     fail "events: $ev"
 log "ok: events"
 
