@@ -51,6 +51,8 @@ int pg_query_reload(int kind, const char *what, const char *sql, int nparams,
 void pg_want_reload(int namespaces, int agents);
 /* The agents snapshot says the first remote node expires in ms. */
 void pg_expiry_in(int64_t ms);
+/* node.ttl, stretched for a while after an outage; *grace_left_ms > 0 then. */
+uint32_t pg_live_ttl_ms(uint64_t *grace_left_ms);
 
 /* pg_snapshot.c */
 void pg_snapshot_load_namespaces(void);

@@ -237,8 +237,11 @@ pg_snapshot_load_agents(void)
 	struct master *m = master_get();
 	char ttl[48];
 	const char *p[2] = { m->conf->node.name, ttl };
+	uint64_t grace_left;
 
-	snprintf(ttl, sizeof(ttl), "%u milliseconds", m->conf->node.ttl_ms);
+	snprintf(ttl, sizeof(ttl), "%u milliseconds", pg_live_ttl_ms(&grace_left));
+	if (grace_left > 0) /* load again with the plain TTL when the grace ends */
+		pg_expiry_in((int64_t)grace_left);
 	pg_query_reload(2, "loading remote agents", sql_agents, 2, p, on_agents, NULL);
 }
 
