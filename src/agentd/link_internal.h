@@ -106,8 +106,10 @@ void link_stream_peer_closed(struct link_stream *s);
 /* Answer :status 200 with a data provider (messages follow). */
 int link_stream_respond(struct link_stream *s);
 int link_stream_send(struct link_stream *s, const ProtobufCMessage *msg);
-/* The same for a message packed by the caller (without the gRPC prefix). */
-int link_stream_send_bytes(struct link_stream *s, const uint8_t *msg, size_t len);
+/* The same for a message packed by the caller in pieces (without the gRPC
+ * prefix): the pieces are copied once, straight into the stream's output. */
+struct iovec;
+int link_stream_send_parts(struct link_stream *s, const struct iovec *parts, size_t nparts);
 /* Messages were appended to s->out directly: let the data provider run. */
 void link_stream_kick(struct link_stream *s);
 /* End the call with grpc-status; before any response it is Trailers-Only. */

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "link_internal.h"
 #include "log.h"
@@ -300,10 +301,13 @@ link_stream_send(struct link_stream *s, const ProtobufCMessage *msg)
 }
 
 int
-link_stream_send_bytes(struct link_stream *s, const uint8_t *msg, size_t len)
+link_stream_send_parts(struct link_stream *s, const struct iovec *parts, size_t nparts)
 {
+	size_t len = 0;
 	uint8_t *p;
 
+	for (size_t i = 0; i < nparts; i++)
+		len += parts[i].iov_len;
 	if (s->trailers_sent || s->finishing || len > UINT32_MAX)
 		return -1;
 	if (link_stream_respond(s) != 0 || (p = buf_reserve(&s->out, GRPC_PREFIX_SIZE + len)) == NULL)
@@ -313,7 +317,11 @@ link_stream_send_bytes(struct link_stream *s, const uint8_t *msg, size_t len)
 	p[2] = (uint8_t)(len >> 16);
 	p[3] = (uint8_t)(len >> 8);
 	p[4] = (uint8_t)len;
-	memcpy(p + GRPC_PREFIX_SIZE, msg, len);
+	p += GRPC_PREFIX_SIZE;
+	for (size_t i = 0; i < nparts; i++) {
+		memcpy(p, parts[i].iov_base, parts[i].iov_len);
+		p += parts[i].iov_len;
+	}
 	buf_commit(&s->out, GRPC_PREFIX_SIZE + len);
 	wake(s);
 	return 0;

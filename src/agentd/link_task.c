@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "link_internal.h"
 #include "log.h"
@@ -212,7 +213,6 @@ send_held(struct link_task *t)
 	struct link_conn *c = t->conn;
 	uint8_t tail[1 + 1 + 1 + 10], head[1 + 10];
 	size_t ntail = 0, nhead = 0, offer_len, blen = t->body.len;
-	struct buf msg;
 	int rc;
 
 	tail[ntail++] = 9 << 3 | 0;  /* body_inline: varint */
@@ -223,14 +223,16 @@ send_held(struct link_task *t)
 	head[nhead++] = 2 << 3 | 2;  /* ServerMessage.offer */
 	nhead += put_varint(head + nhead, offer_len);
 
-	buf_init(&msg, 0);
-	if (buf_append(&msg, head, nhead) != 0 ||
-	    buf_append(&msg, buf_head(&t->held_offer), t->held_offer.len) != 0 ||
-	    buf_append(&msg, tail, ntail) != 0 || buf_append(&msg, buf_head(&t->body), blen) != 0)
-		rc = -1;
-	else
-		rc = c->connect != NULL ? link_stream_send_bytes(c->connect, buf_head(&msg), msg.len) : -1;
-	buf_free(&msg);
+	{
+		struct iovec parts[4] = {
+			{ head, nhead },
+			{ buf_head(&t->held_offer), t->held_offer.len },
+			{ tail, ntail },
+			{ buf_head(&t->body), blen },
+		};
+
+		rc = c->connect != NULL ? link_stream_send_parts(c->connect, parts, 4) : -1;
+	}
 	buf_free(&t->held_offer);
 	buf_free(&t->body);
 	t->held = 0;

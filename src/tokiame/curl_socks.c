@@ -130,7 +130,7 @@ curl_socks_dispatch(struct curl_socks *cs, const struct pollfd *pfds, size_t n, 
 			mask |= CURL_CSELECT_ERR;
 		run(cs, pfds[i].fd, mask);
 	}
-	if (cs->deadline_ms <= now_ms() || cs->deadline_ms <= now)
+	if (cs->deadline_ms <= now)
 		curl_socks_kick(cs);
 }
 
