@@ -29,3 +29,6 @@ EXTRA_DIST += \
 	tests/integration/t-crash-loop.sh \
 	tests/run.sh tests/deps.txt tests/deps.sh \
 	quickstart.sh .ci/run
+
+# the unit tests' shared CHECK macro
+EXTRA_DIST += tests/unit/check.h

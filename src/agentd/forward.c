@@ -186,14 +186,15 @@ stream_end(struct fwd_stream *s)
 	(void)worker_send(wc, &msg, NULL);
 }
 
-/* Response headers the worker or h2o sets itself, or that describe our hop. */
+/* Response headers the worker or h2o sets itself, or that describe our hop.
+ * content-length goes on: the worker gives it to h2o (api_proxy.c), so a
+ * forwarded answer is framed as the local one would be. */
 static int
 skip_resp_header(const char *n, size_t len)
 {
 	static const char *const skip[] = {
 		"connection", "keep-alive", "proxy-connection", "te", "trailer",
-		"transfer-encoding", "upgrade", "content-length", "date", "server",
-		"x-request-id",
+		"transfer-encoding", "upgrade", "date", "server", "x-request-id",
 	};
 
 	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)

@@ -45,6 +45,7 @@ static struct {
 	h2o_timeout_t tick;
 	h2o_timeout_t reap;
 	h2o_timeout_t turn_end; /* zero delay: after this turn's I/O */
+	h2o_timeout_t lazy;     /* LINK_LAZY_FINISH_MS */
 	nghttp2_session_callbacks *cbs;
 	nghttp2_option *opt;
 } srv;
@@ -102,6 +103,8 @@ link_conn_fail(struct link_conn *c, const char *fmt, ...)
 		h2o_timeout_unlink(&c->tick);
 	if (h2o_timeout_is_linked(&c->flush_soon))
 		h2o_timeout_unlink(&c->flush_soon);
+	if (h2o_timeout_is_linked(&c->lazy_timer))
+		h2o_timeout_unlink(&c->lazy_timer);
 	h2o_timeout_link(srv.loop, &srv.reap, &c->reap);
 }
 
@@ -123,6 +126,7 @@ link_conn_close_gracefully(struct link_conn *c)
 }
 
 static void flush_now(struct link_conn *c);
+static void on_lazy_timer(h2o_timeout_entry_t *entry);
 
 static void
 on_flush_soon(h2o_timeout_entry_t *entry)
@@ -161,6 +165,34 @@ on_write_done(h2o_socket_t *sock, const char *err)
 }
 
 static void
+submit_lazy(struct link_conn *c)
+{
+	while (!h2o_linklist_is_empty(&c->lazy_finish))
+		link_stream_submit_lazy(H2O_STRUCT_FROM_MEMBER(struct link_stream, lazy_link,
+		    c->lazy_finish.next));
+	if (h2o_timeout_is_linked(&c->lazy_timer))
+		h2o_timeout_unlink(&c->lazy_timer);
+}
+
+static void
+on_lazy_timer(h2o_timeout_entry_t *entry)
+{
+	struct link_conn *c = H2O_STRUCT_FROM_MEMBER(struct link_conn, lazy_timer, entry);
+
+	if (c->failed)
+		return;
+	submit_lazy(c);
+	flush_now(c);
+}
+
+void
+link_conn_hold(struct link_conn *c)
+{
+	if (!c->failed && !h2o_timeout_is_linked(&c->lazy_timer))
+		h2o_timeout_link(srv.loop, &srv.lazy, &c->lazy_timer);
+}
+
+static void
 flush_now(struct link_conn *c)
 {
 	if (h2o_timeout_is_linked(&c->flush_soon))
@@ -168,6 +200,9 @@ flush_now(struct link_conn *c)
 	/* inside mem_recv, on_read flushes once it returns */
 	if (c->failed || c->sock == NULL || c->in_recv)
 		return;
+	/* held ends ride along when something else is written anyway */
+	if (!h2o_linklist_is_empty(&c->lazy_finish) && nghttp2_session_want_write(c->h2))
+		submit_lazy(c);
 	if (c->flushing) {
 		c->flush_again = 1;
 		return;
@@ -444,6 +479,8 @@ conn_teardown(struct link_conn *c)
 		h2o_timeout_unlink(&c->reap);
 	if (h2o_timeout_is_linked(&c->flush_soon))
 		h2o_timeout_unlink(&c->flush_soon);
+	if (h2o_timeout_is_linked(&c->lazy_timer))
+		h2o_timeout_unlink(&c->lazy_timer);
 	if (c->sock != NULL)
 		h2o_socket_close(c->sock);
 	buf_free(&c->wpending);
@@ -516,6 +553,8 @@ on_accept(h2o_socket_t *listener, const char *err)
 		c->created_ms = c->last_rx_ms = link_now_ms();
 		h2o_linklist_init_anchor(&c->streams);
 		h2o_linklist_init_anchor(&c->tasks);
+		h2o_linklist_init_anchor(&c->lazy_finish);
+		c->lazy_timer.cb = on_lazy_timer;
 		buf_init(&c->wpending, 0);
 		buf_init(&c->winflight, 0);
 		sl = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
@@ -579,6 +618,7 @@ link_server_start(h2o_loop_t *loop, int listen_fd, const struct tl_config *conf,
 	h2o_timeout_init(loop, &srv.tick, TICK_MS);
 	h2o_timeout_init(loop, &srv.reap, 0);
 	h2o_timeout_init(loop, &srv.turn_end, 0);
+	h2o_timeout_init(loop, &srv.lazy, LINK_LAZY_FINISH_MS);
 	init_callbacks();
 	if (!conf->agents.plaintext && (srv.ssl_ctx = load_tls(conf)) == NULL)
 		return -1;
@@ -647,5 +687,6 @@ link_server_destroy(void)
 	h2o_timeout_dispose(srv.loop, &srv.tick);
 	h2o_timeout_dispose(srv.loop, &srv.reap);
 	h2o_timeout_dispose(srv.loop, &srv.turn_end);
+	h2o_timeout_dispose(srv.loop, &srv.lazy);
 	link_task_module_shutdown();
 }

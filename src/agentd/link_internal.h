@@ -40,6 +40,8 @@ struct link_stream {
 	int status;           /* grpc-status for the trailers */
 	char message[256];    /* grpc-message for the trailers */
 	int peer_closed;      /* the agent half-closed */
+	int lazy;             /* its OK end waits in conn->lazy_finish */
+	h2o_linklist_t lazy_link;
 
 	struct link_task *task; /* Serve: the task this stream carries */
 };
@@ -71,6 +73,8 @@ struct link_conn {
 	h2o_timeout_entry_t tick;
 	h2o_timeout_entry_t reap; /* teardown runs from here, never mid-callback */
 	h2o_timeout_entry_t flush_soon; /* frames go out once, at the loop turn's end */
+	h2o_linklist_t lazy_finish;     /* streams whose OK end rides the next write */
+	h2o_timeout_entry_t lazy_timer; /* ... or leaves after LINK_LAZY_FINISH_MS */
 
 	struct link_stream *connect; /* the Connect call, once accepted */
 	char token_hash[80];         /* hash of the token it presented */
@@ -86,6 +90,8 @@ h2o_loop_t *link_loop(void);
 
 /* connection (link_conn.c) */
 void link_conn_flush(struct link_conn *c);
+/* A lazy end was queued: make sure it leaves within LINK_LAZY_FINISH_MS. */
+void link_conn_hold(struct link_conn *c);
 /* Tear the connection down with a reason for the log. Safe anywhere: the
  * teardown itself runs from the event loop right after the current event,
  * so the connection stays valid until the caller returns. */
@@ -114,6 +120,16 @@ int link_stream_send_parts(struct link_stream *s, const struct iovec *parts, siz
 void link_stream_kick(struct link_stream *s);
 /* End the call with grpc-status; before any response it is Trailers-Only. */
 void link_stream_finish(struct link_stream *s, int status, const char *message);
+/*
+ * A Serve call that ended well and never answered (a task whose body came
+ * inline): its Trailers-Only frame waits for the connection's next write
+ * (the next task offer, usually) or LINK_LAZY_FINISH_MS. The agent has
+ * nothing left to do with the call, so it needs no wake-up of its own.
+ */
+#define LINK_LAZY_FINISH_MS 10
+void link_stream_finish_lazy(struct link_stream *s);
+/* Submit a held end now (link_conn.c, before it writes). */
+void link_stream_submit_lazy(struct link_stream *s);
 void link_stream_reset(struct link_stream *s, uint32_t error_code);
 /* Give n received bytes back to the flow-control windows. */
 void link_stream_consume(struct link_stream *s, size_t n);

@@ -51,6 +51,15 @@ link_stream_release(struct link_stream *s)
 	link_stream_consume(s, (size_t)s->held);
 }
 
+static void
+drop_lazy(struct link_stream *s)
+{
+	if (s->lazy) {
+		h2o_linklist_unlink(&s->lazy_link);
+		s->lazy = 0;
+	}
+}
+
 void
 link_stream_free(struct link_stream *s)
 {
@@ -71,6 +80,7 @@ link_stream_free(struct link_stream *s)
 		secure_wipe(s->bearer, strlen(s->bearer));
 		free(s->bearer);
 	}
+	drop_lazy(s);
 	grpc_reader_free(&s->in);
 	buf_free(&s->out);
 	h2o_linklist_unlink(&s->link);
@@ -207,21 +217,32 @@ link_stream_peer_closed(struct link_stream *s)
 		link_serve_peer_closed(s);
 }
 
-static void
-submit_trailers(struct link_stream *s)
+/* grpc-status and (when set) grpc-message, into nv; returns how many.
+ * st and msg hold the values and must outlive the submit call. */
+static size_t
+status_nv(const struct link_stream *s, nghttp2_nv *nv, char st[12],
+    char msg[sizeof(((struct link_stream *)0)->message) * 3 + 1])
 {
-	char status[12], msg[sizeof(s->message) * 3 + 1];
-	nghttp2_nv nv[2];
-	size_t n = 1;
+	size_t n = 0;
 
-	snprintf(status, sizeof(status), "%d", s->status);
-	nv[0] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)status, 11, strlen(status),
+	snprintf(st, 12, "%d", s->status);
+	nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)st, 11, strlen(st),
 		NGHTTP2_NV_FLAG_NONE };
 	if (s->message[0] != '\0') {
-		grpc_message_encode(s->message, msg, sizeof(msg));
+		grpc_message_encode(s->message, msg, sizeof(s->message) * 3 + 1);
 		nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-message", (uint8_t *)msg, 12, strlen(msg),
 			NGHTTP2_NV_FLAG_NONE };
 	}
+	return n;
+}
+
+static void
+submit_trailers(struct link_stream *s)
+{
+	char st[12], msg[sizeof(s->message) * 3 + 1];
+	nghttp2_nv nv[2];
+	size_t n = status_nv(s, nv, st, msg);
+
 	nghttp2_submit_trailer(s->conn->h2, s->id, nv, n);
 	s->trailers_sent = 1;
 }
@@ -327,6 +348,22 @@ link_stream_send_parts(struct link_stream *s, const struct iovec *parts, size_t 
 	return 0;
 }
 
+/* Trailers-Only: one HEADERS frame with END_STREAM */
+static void
+submit_trailers_only(struct link_stream *s)
+{
+	char st[12], msg[sizeof(s->message) * 3 + 1];
+	nghttp2_nv nv[4] = {
+		{ (uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE },
+		{ (uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16,
+		    NGHTTP2_NV_FLAG_NONE },
+	};
+	size_t n = 2 + status_nv(s, nv + 2, st, msg);
+
+	nghttp2_submit_response(s->conn->h2, s->id, nv, n, NULL);
+	s->responded = s->trailers_sent = 1;
+}
+
 void
 link_stream_finish(struct link_stream *s, int status, const char *message)
 {
@@ -335,23 +372,7 @@ link_stream_finish(struct link_stream *s, int status, const char *message)
 	s->status = status;
 	snprintf(s->message, sizeof(s->message), "%s", message ? message : "");
 	if (!s->responded) {
-		/* Trailers-Only: one HEADERS frame with END_STREAM */
-		char st[12], msg[sizeof(s->message) * 3 + 1];
-		nghttp2_nv nv[4];
-		size_t n = 0;
-
-		snprintf(st, sizeof(st), "%d", status);
-		nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)"200", 7, 3, 0 };
-		nv[n++] = (nghttp2_nv){ (uint8_t *)"content-type", (uint8_t *)"application/grpc", 12,
-			16, 0 };
-		nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)st, 11, strlen(st), 0 };
-		if (s->message[0] != '\0') {
-			grpc_message_encode(s->message, msg, sizeof(msg));
-			nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-message", (uint8_t *)msg, 12,
-				strlen(msg), 0 };
-		}
-		nghttp2_submit_response(s->conn->h2, s->id, nv, n, NULL);
-		s->responded = s->trailers_sent = 1;
+		submit_trailers_only(s);
 		link_conn_flush(s->conn);
 		return;
 	}
@@ -360,8 +381,37 @@ link_stream_finish(struct link_stream *s, int status, const char *message)
 }
 
 void
+link_stream_finish_lazy(struct link_stream *s)
+{
+	if (s->trailers_sent || s->finishing)
+		return;
+	if (s->responded || s->conn->failed) {
+		link_stream_finish(s, GRPC_OK, NULL);
+		return;
+	}
+	s->status = GRPC_OK;
+	s->message[0] = '\0';
+	s->trailers_sent = 1; /* decided: nothing else goes out on it */
+	s->lazy = 1;
+	h2o_linklist_insert(&s->conn->lazy_finish, &s->lazy_link);
+	link_conn_hold(s->conn);
+}
+
+void
+link_stream_submit_lazy(struct link_stream *s)
+{
+	if (!s->lazy)
+		return;
+	h2o_linklist_unlink(&s->lazy_link);
+	s->lazy = 0;
+	submit_trailers_only(s);
+}
+
+
+void
 link_stream_reset(struct link_stream *s, uint32_t error_code)
 {
+	drop_lazy(s);
 	nghttp2_submit_rst_stream(s->conn->h2, NGHTTP2_FLAG_NONE, s->id, error_code);
 	s->trailers_sent = 1;
 	link_conn_flush(s->conn);

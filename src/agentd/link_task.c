@@ -287,8 +287,11 @@ pump_body(struct link_task *t)
 			if (grpc_append_message(&s->out, &down.base) == 0)
 				t->body_end_sent = 1;
 		}
-		/* one wake-up for everything framed this round */
-		link_stream_kick(s);
+		/* one wake-up for everything framed this round; nothing framed
+		 * (an inline body) answers nothing yet: the call may still end
+		 * as one Trailers-Only frame */
+		if (s->out.len > 0)
+			link_stream_kick(s);
 	} while (t->pump_again);
 	t->pumping = 0;
 	/* last: the callback may end the task (its worker went away) */
@@ -444,7 +447,7 @@ task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
 			task_error(t, 502, "api_error", "agent_error", "the agent sent a bad response");
 			return;
 		}
-		link_stream_finish(s, GRPC_OK, NULL);
+		link_stream_finish_lazy(s);
 		task_free(t);
 		cbs.on_end(ctx);
 		break;
@@ -454,7 +457,7 @@ task_up(struct link_task *t, Tokilake__V1__TaskUp *m, size_t wire)
 		unsigned status = e->status >= 400 && e->status <= 599 ? e->status : 502;
 
 		link_stream_consume(s, wire);
-		link_stream_finish(s, GRPC_OK, NULL);
+		link_stream_finish_lazy(s);
 		task_error(t, status, e->type[0] ? e->type : "api_error",
 		    e->code[0] ? e->code : "backend_error",
 		    e->message[0] ? e->message : "the backend failed");

@@ -130,54 +130,89 @@ log_flush(void)
 	logstate.held = 0;
 }
 
+/*
+ * "YYYY-MM-DD HH:MM:SS" changes once a second: formatted then, not on
+ * every line (localtime_r and a printf of seven fields cost more than
+ * the rest of a task's line).
+ */
+static size_t
+put_time(char *dst)
+{
+	static time_t cached_sec = (time_t)-1;
+	static char cached[64];
+	struct timeval tv;
+	unsigned ms;
+
+	gettimeofday(&tv, NULL);
+	if (tv.tv_sec != cached_sec) {
+		struct tm tm;
+		localtime_r(&tv.tv_sec, &tm);
+		snprintf(cached, sizeof(cached), "%04d-%02d-%02d %02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached_sec = tv.tv_sec;
+	}
+	memcpy(dst, cached, 19);
+	ms = (unsigned)(tv.tv_usec / 1000);
+	dst[19] = '.';
+	dst[20] = (char)('0' + ms / 100);
+	dst[21] = (char)('0' + ms / 10 % 10);
+	dst[22] = (char)('0' + ms % 10);
+	return 23;
+}
+
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
 	int saved_errno = errno;
-	char msg[2048];
-	size_t n;
 
 	if (level > logstate.level)
 		return;
-	n = (size_t)vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	if (with_errno)
-		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved_errno));
-
 	if (logstate.use_syslog) {
 		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+		char msg[2048];
+		size_t n = (size_t)vsnprintf(msg, sizeof(msg), fmt, ap);
+		if (n >= sizeof(msg))
+			n = sizeof(msg) - 1;
+		if (with_errno)
+			snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved_errno));
 		syslog(prio[level], "%s%s%s", logstate.role, logstate.role[0] ? ": " : "", msg);
-	} else {
-		char line[2300];
-		struct timeval tv;
-		struct tm tm;
-		int len;
+		errno = saved_errno;
+		return;
+	}
 
-		gettimeofday(&tv, NULL);
-		localtime_r(&tv.tv_sec, &tm);
-		len = snprintf(line, sizeof(line),
-		    "%04d-%02d-%02d %02d:%02d:%02d.%03d %s[%d] %s%s%s: %s\n", tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-		    logstate.progname, (int)logstate.pid, logstate.role, logstate.role[0] ? " " : "",
-		    level_names[level], msg);
-		if (len > (int)sizeof(line) - 1)
-			len = (int)sizeof(line) - 1;
-		/* buffered: whole lines, written in one go by log_flush(); a
-		 * warning or error goes out at once with what came before it */
-		if (logstate.buffered && level >= LOG_LEVEL_INFO) {
-			if (logstate.held + (size_t)len > sizeof(logstate.hold))
-				log_flush();
-			memcpy(logstate.hold + logstate.held, line, (size_t)len);
-			logstate.held += (size_t)len;
-			errno = saved_errno;
-			return;
-		}
-		log_flush();
-		/* one write per line keeps lines of concurrent processes whole */
-		if (write(logstate.fd, line, (size_t)len) < 0) {
-			/* nowhere left to report it */
-		}
+	/* time, then "prog[pid] role level: ", then the message, each
+	 * written once, straight into the line */
+	char line[2300];
+	size_t len = put_time(line), room;
+	int k;
+
+	k = snprintf(line + len, sizeof(line) - len, " %s[%d] %s%s%s: ", logstate.progname,
+	    (int)logstate.pid, logstate.role, logstate.role[0] ? " " : "", level_names[level]);
+	len += (size_t)k;
+	room = sizeof(line) - len - 1; /* keep one byte for the newline */
+	if ((k = vsnprintf(line + len, room, fmt, ap)) < 0)
+		k = 0;
+	len += (size_t)k < room ? (size_t)k : room - 1;
+	if (with_errno && len < sizeof(line) - 2) {
+		if ((k = snprintf(line + len, sizeof(line) - len - 1, ": %s", strerror(saved_errno))) < 0)
+			k = 0;
+		len += (size_t)k < sizeof(line) - len - 1 ? (size_t)k : sizeof(line) - len - 2;
+	}
+	line[len++] = '\n';
+	/* buffered: whole lines, written in one go by log_flush(); a
+	 * warning or error goes out at once with what came before it */
+	if (logstate.buffered && level >= LOG_LEVEL_INFO) {
+		if (logstate.held + len > sizeof(logstate.hold))
+			log_flush();
+		memcpy(logstate.hold + logstate.held, line, len);
+		logstate.held += len;
+		errno = saved_errno;
+		return;
+	}
+	log_flush();
+	/* one write per line keeps lines of concurrent processes whole */
+	if (write(logstate.fd, line, len) < 0) {
+		/* nowhere left to report it */
 	}
 	errno = saved_errno;
 }

@@ -3,3 +3,4 @@ check_PROGRAMS += tests/unit/test_grpc_reader
 TESTS += tests/unit/test_grpc_reader
 tests_unit_test_grpc_reader_SOURCES = tests/unit/test_grpc_reader.c
 tests_unit_test_grpc_reader_LDADD = libtlcommon.a $(PROTOBUFC_LIBS)
+

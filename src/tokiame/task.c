@@ -78,9 +78,7 @@ task_free(struct task *t)
 	h2_call_free(&t->call);
 	buf_free(&t->body);
 	curl_slist_free_all(t->req_headers);
-	for (size_t i = 0; i < t->nrh * 2; i++)
-		free(t->rh[i]);
-	free(t->rh);
+	buf_free(&t->rh);
 	free(t->request_id);
 	free(t->method);
 	free(t->path);
@@ -256,6 +254,7 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 	t->started_ms = now_ms();
 	t->state = TASK_NEW;
 	buf_init(&t->body, TASK_BODY_MAX);
+	buf_init(&t->rh, RH_MAX_BYTES);
 	h2_call_init(&t->call, &serve_ops, TASK_CALL_OUT_MAX);
 	if (o->body_inline && link_usable(&ag->link)) {
 		/* opened by task_tick, with the answer or after the delay */

@@ -79,6 +79,8 @@ enum task_state {
 
 struct backend;
 
+#define RH_MAX_BYTES (64 * 1024)  /* response headers kept for ResponseHead */
+
 struct task {
 	struct curl_owner owner;      /* first: CURLOPT_PRIVATE points here */
 	TAILQ_ENTRY(task) entry;      /* agent->tasks */
@@ -114,9 +116,8 @@ struct task {
 	uint64_t linger_deadline_ms;
 
 	unsigned status;              /* of the backend's answer */
-	char **rh;                    /* response header names and values, pairs */
+	struct buf rh;                /* response headers: "name\0value\0" each */
 	size_t nrh;
-	size_t rh_bytes;
 	int head_sent;
 	uint64_t resp_bytes;
 	char local_error[256];        /* why a callback aborted the transfer */

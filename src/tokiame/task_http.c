@@ -21,7 +21,6 @@
 
 #define TASK_CHUNK_MAX (64 * 1024)        /* largest chunk message we send */
 #define RH_MAX_HEADERS 100
-#define RH_MAX_BYTES (64 * 1024)
 #define REQ_MAX_HEADERS 100
 #define REQ_MAX_HEADER_BYTES (64 * 1024)
 
@@ -72,20 +71,27 @@ value_ok(const char *s)
 static struct curl_slist *
 add_header(struct curl_slist *l, const char *name, const char *value)
 {
-	size_t n = strlen(name) + strlen(value) + 3;
-	char *line = xmalloc(n);
+	size_t nl = strlen(name), vl = strlen(value), n = nl + vl + 3;
+	char small[512], *line = n <= sizeof(small) ? small : xmalloc(n);
 	struct curl_slist *r;
 
 	/* "Name;" is how curl sends a header with an empty value */
-	if (value[0] == '\0')
-		snprintf(line, n, "%s;", name);
-	else
-		snprintf(line, n, "%s: %s", name, value);
+	memcpy(line, name, nl);
+	if (vl == 0) {
+		line[nl] = ';';
+		line[nl + 1] = '\0';
+	} else {
+		line[nl] = ':';
+		line[nl + 1] = ' ';
+		memcpy(line + nl + 2, value, vl + 1);
+	}
 	r = curl_slist_append(l, line);
 	if (r == NULL)
 		fatalx("curl_slist_append: out of memory");
+	/* curl keeps its own copy; ours may hold a client's secret */
 	secure_wipe(line, n);
-	free(line);
+	if (line != small)
+		free(line);
 	return r;
 }
 
@@ -154,14 +160,22 @@ send_head(struct task *t)
 {
 	Tokilake__V1__TaskUp up = TOKILAKE__V1__TASK_UP__INIT;
 	Tokilake__V1__ResponseHead h = TOKILAKE__V1__RESPONSE_HEAD__INIT;
-	Tokilake__V1__Header *hs = xcalloc(t->nrh ? t->nrh : 1, sizeof(*hs));
-	Tokilake__V1__Header **hp = xcalloc(t->nrh ? t->nrh : 1, sizeof(*hp));
+	Tokilake__V1__Header hs_small[16], *hp_small[16];
+	Tokilake__V1__Header *hs = hs_small, **hp = hp_small;
+	const char *p = (const char *)buf_head(&t->rh);
 	int rc;
 
+	if (t->nrh > 16) {
+		hs = xcalloc(t->nrh, sizeof(*hs));
+		hp = xcalloc(t->nrh, sizeof(*hp));
+	}
+	/* t->rh is complete now: its "name\0value\0" pairs do not move */
 	for (size_t i = 0; i < t->nrh; i++) {
 		tokilake__v1__header__init(&hs[i]);
-		hs[i].name = t->rh[2 * i];
-		hs[i].value = t->rh[2 * i + 1];
+		hs[i].name = (char *)p;
+		p += strlen(p) + 1;
+		hs[i].value = (char *)p;
+		p += strlen(p) + 1;
 		hp[i] = &hs[i];
 	}
 	h.status = t->status;
@@ -170,8 +184,10 @@ send_head(struct task *t)
 	up.msg_case = TOKILAKE__V1__TASK_UP__MSG_HEAD;
 	up.head = &h;
 	rc = h2_call_send(&t->call, &up.base);
-	free(hp);
-	free(hs);
+	if (hp != hp_small) {
+		free(hp);
+		free(hs);
+	}
 	if (rc == -1) {
 		snprintf(t->local_error, sizeof(t->local_error), "cannot queue the response head");
 		return -1;
@@ -183,22 +199,20 @@ send_head(struct task *t)
 static void
 clear_response_headers(struct task *t)
 {
-	for (size_t i = 0; i < t->nrh * 2; i++)
-		free(t->rh[i]);
-	free(t->rh);
-	t->rh = NULL;
+	buf_reset(&t->rh);
 	t->nrh = 0;
-	t->rh_bytes = 0;
 }
 
+/* name: lower case, nl bytes */
 static int
-response_header_dropped(const char *name)
+response_header_dropped(const char *name, size_t nl)
 {
-	static const char *const drop[] = { "connection", "keep-alive", "proxy-connection",
-		"te", "trailer", "transfer-encoding", "upgrade" };
+	static const struct { const char *s; size_t n; } drop[] = { { "connection", 10 },
+		{ "keep-alive", 10 }, { "proxy-connection", 16 }, { "te", 2 }, { "trailer", 7 },
+		{ "transfer-encoding", 17 }, { "upgrade", 7 } };
 
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (strcmp(name, drop[i]) == 0)
+		if (nl == drop[i].n && memcmp(name, drop[i].s, nl) == 0)
 			return 1;
 	return 0;
 }
@@ -249,24 +263,25 @@ on_response_header(char *p, size_t size, size_t n, void *ud)
 	vs = nl + 1;
 	while (vs < ll && (p[vs] == ' ' || p[vs] == '\t'))
 		vs++;
-	if (t->nrh >= RH_MAX_HEADERS || t->rh_bytes + ll > RH_MAX_BYTES) {
+	if (t->nrh >= RH_MAX_HEADERS || t->rh.len + ll + 2 > RH_MAX_BYTES) {
 		snprintf(t->local_error, sizeof(t->local_error),
 		    "the answer has more than %d headers or %d bytes of them", RH_MAX_HEADERS,
 		    RH_MAX_BYTES);
 		return 0;
 	}
-	char *name = xstrndup(p, nl);
-	for (char *c = name; *c != '\0'; c++)
-		*c = (char)tolower((unsigned char)*c);
-	if (response_header_dropped(name)) {
-		free(name);
+	/* "name\0value\0", the name in lower case, straight into t->rh */
+	char *d = (char *)buf_reserve(&t->rh, nl + 1 + (ll - vs) + 1);
+	if (d == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < nl; i++)
+		d[i] = (char)tolower((unsigned char)p[i]);
+	if (response_header_dropped(d, nl))
 		return len;
-	}
-	t->rh = xrealloc(t->rh, (t->nrh + 1) * 2 * sizeof(*t->rh));
-	t->rh[2 * t->nrh] = name;
-	t->rh[2 * t->nrh + 1] = xstrndup(p + vs, ll - vs);
+	d[nl] = '\0';
+	memcpy(d + nl + 1, p + vs, ll - vs);
+	d[nl + 1 + (ll - vs)] = '\0';
+	buf_commit(&t->rh, nl + 1 + (ll - vs) + 1);
 	t->nrh++;
-	t->rh_bytes += ll;
 	return len;
 }
 
@@ -338,6 +353,9 @@ task_start_backend(struct task *t)
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, &t->owner);
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	/* backends are reached directly, never through http_proxy & co.
+	 * (also spares curl five getenv() calls per request) */
+	curl_easy_setopt(t->easy, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -174,7 +174,11 @@ flush(struct proxy_req *pr)
 static void
 on_flush_soon(h2o_timeout_entry_t *entry)
 {
-	flush(H2O_STRUCT_FROM_MEMBER(struct proxy_req, flush_soon, entry));
+	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, flush_soon, entry);
+
+	if (pr->is_sse && pr->state == PX_STREAMING && !pr->end_pending && !pr->error_pending)
+		wk_client_watch_now(pr->watch);
+	flush(pr);
 }
 
 /*
@@ -282,6 +286,22 @@ header_value_ok(const char *s, size_t len)
 	return 1;
 }
 
+/* Content-Length's digits, or SIZE_MAX when absent or not a plain number */
+static size_t
+content_length_parse(const char *s, size_t len)
+{
+	size_t v = 0;
+
+	if (len == 0 || len > 15)
+		return SIZE_MAX;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return SIZE_MAX;
+		v = v * 10 + (size_t)(s[i] - '0');
+	}
+	return v;
+}
+
 static void
 on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 {
@@ -289,6 +309,7 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	struct ipc_list_iter it;
 	struct ipc_str name, value;
 	int status = msg->u.resp_head.status;
+	size_t clen = SIZE_MAX;
 
 	if (status < 200 || status > 599) {
 		proxy_fail(pr, 502, "agent_protocol_error", "the agent answered with an invalid status");
@@ -304,8 +325,11 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 			log_debug("req %s: dropping a malformed response header from the agent", pr->rid);
 			continue;
 		}
-		if (IN_LIST(drop_response_headers, name.base, name.len))
+		if (IN_LIST(drop_response_headers, name.base, name.len)) {
+			if (h2o_memis(name.base, name.len, H2O_STRLIT("content-length")))
+				clen = content_length_parse(value.base, value.len);
 			continue;
+		}
 		n = h2o_strdup(&req->pool, name.base, name.len);
 		v = h2o_strdup(&req->pool, value.base, value.len);
 		h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
@@ -313,10 +337,20 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 		    h2o_lcstris(v.base, 17, H2O_STRLIT("text/event-stream")))
 			pr->is_sse = 1;
 	}
+	/*
+	 * The backend's length, when it gave one, is the client's: no chunked
+	 * encoding. curl delivers exactly that many bytes; an answer cut short
+	 * ends in H2O_SEND_STATE_ERROR, a closed connection, as it must.
+	 */
+	if (clen != SIZE_MAX && !pr->is_sse && status != 204 && status != 304 &&
+	    !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+		req->res.content_length = clen;
 	pr->state = PX_STREAMING;
-	if (pr->is_sse) /* a stream lasts: watch for the client leaving from now */
-		wk_client_watch_now(pr->watch);
 	timer_arm(pr, &wk.stream_idle);
+	/* a stream lasts: its watch is armed at this turn's end, unless the
+	 * whole stream came in this turn (a fast backend), which needs none */
+	if (pr->is_sse)
+		flush_soon(pr);
 	h2o_start_response(req, &pr->gen);
 }
 

@@ -27,6 +27,9 @@ TM_BACKENDS=("{ name: rec, url: \"$REC/v1\", api_key: sk-rec, models: [rec-model
     "{ name: nokey, url: \"@MOCK_URL@/v1\", models: [nokey-model], discover: false }")
 MAX_BODY=16MiB
 BUGS=     # found on the way, reported together at the end
+# a proxy that does not exist: tokiame must reach its backends directly
+# (tokiame(8), ENVIRONMENT), or every request below fails
+TM_ENV="http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9"
 path_up tls
 wait_until 10 path_linked lab:rec-model || fail "lab:rec-model not listed"
 
@@ -65,6 +68,10 @@ check [ "$CODE" = 200 ] "chat 200"
 check [ "$(jbody 'j["object"]')" = chat.completion ] "chat: a chat.completion"
 check [ "$(jbody 'j["model"]')" = "qwen3:0.6b" ] "chat: the backend answered for its own model name"
 check grep -qi '^content-type: application/json' <<<"$HDRS" "chat: application/json"
+# the backend's Content-Length reaches the client: no chunked re-framing
+check [ "$(hdr content-length)" = "$(stat -c %s "$T/body")" ] \
+    "chat: Content-Length $(hdr content-length) is the body's length, as the backend gave it"
+check [ -z "$(hdr transfer-encoding)" ] "chat: not chunked"
 body_exact "$T/chat.json" chat
 
 printf '%s' '{"prompt":"Say hi","model":"lab:qwen3:0.6b","max_tokens":5}' >"$T/compl.json"

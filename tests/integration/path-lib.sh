@@ -144,7 +144,9 @@ tm_write()
 
 tm_start()
 {
-	"$TOKIAME" -c "$T/$1.yaml" >>"$T/tm-$1.log" 2>&1 </dev/null &
+	# TM_ENV: extra VAR=value words for tokiame's environment (env execs it:
+	# the pid stays tokiame's)
+	env ${TM_ENV:-} "$TOKIAME" -c "$T/$1.yaml" >>"$T/tm-$1.log" 2>&1 </dev/null &
 	TM_PID=$!
 	TM_PIDS[$1]=$TM_PID
 	TL_PIDS+=("$TM_PID")

@@ -12,16 +12,7 @@
 #include "backoff.h"
 #include "hostport.h"
 #include "tokilake.pb-c.h"
-
-static int failures;
-
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                              \
-		}                                                                \
-	} while (0)
+#include "check.h"
 
 static void
 url(const char *base, const char *path, const char *want)

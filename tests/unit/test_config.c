@@ -22,16 +22,7 @@
 #include "tl_config.h"
 #include "tm_config.h"
 #include "xmalloc.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
+#include "check.h"
 
 #define CHECK_STR(got, want) check_str(__LINE__, (got), (want))
 

@@ -12,16 +12,7 @@
 #include <string.h>
 
 #include "grpc_wire.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                     \
-		}                                                                       \
-	} while (0)
+#include "check.h"
 
 /* Append a framed message of n bytes, each byte = tag. */
 static size_t

@@ -13,16 +13,7 @@
 #include "ipc.h"
 #include "model_pages.h"
 #include "registry.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                     \
-		}                                                                       \
-	} while (0)
+#include "check.h"
 
 struct sink {
 	struct buf out;

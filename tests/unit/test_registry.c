@@ -11,16 +11,7 @@
 #include <string.h>
 
 #include "registry.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                     \
-		}                                                                       \
-	} while (0)
+#include "check.h"
 
 struct listing {
 	char text[4096];
