@@ -51,6 +51,9 @@ tls_client_ctx(const struct tm_config *conf, char *err, size_t errlen)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	/* our output buffer may move between retries of one SSL_write */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* one read(2) takes what the socket has, not a record header and then
+	 * its body; tc_pending() sees what was read ahead (SSL_has_pending) */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_set_alpn_protos(ctx, alpn_h2, sizeof(alpn_h2)) != 0) {
 		snprintf(err, errlen, "TLS: cannot set ALPN");
 		SSL_CTX_free(ctx);
