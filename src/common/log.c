@@ -22,15 +22,28 @@ static struct {
 	char *file;
 	int fd; /* stderr or the opened file */
 	pid_t pid; /* cached: getpid() is a system call on every line */
+	char prefix[96];  /* " prog[pid] role ", built when one of them changes */
+	size_t prefix_len;
 	int buffered;
 	size_t held;            /* bytes of whole lines in hold[] */
 	char hold[16384];
-} logstate = { "tokilake", "", LOG_LEVEL_INFO, 0, NULL, 2, 0, 0, 0, { 0 } };
+} logstate = { .progname = "tokilake", .level = LOG_LEVEL_INFO, .fd = 2 };
+
+static void
+build_prefix(void)
+{
+	int n = snprintf(logstate.prefix, sizeof(logstate.prefix), " %s[%d] %s%s", logstate.progname,
+	    (int)logstate.pid, logstate.role, logstate.role[0] ? " " : "");
+
+	logstate.prefix_len = n < 0 ? 0 : (size_t)n < sizeof(logstate.prefix) ? (size_t)n :
+	    sizeof(logstate.prefix) - 1;
+}
 
 static void
 refresh_pid(void)
 {
 	logstate.pid = getpid();
+	build_prefix();
 	logstate.held = 0; /* the parent writes what it held, not the child */
 }
 
@@ -78,6 +91,7 @@ log_init(const char *progname, enum log_level level, int use_syslog, const char 
 	log_flush();
 	refresh_pid();
 	snprintf(logstate.progname, sizeof(logstate.progname), "%s", progname);
+	build_prefix();
 	logstate.level = level;
 	logstate.use_syslog = use_syslog;
 	free(logstate.file);
@@ -98,6 +112,7 @@ void
 log_set_role(const char *role)
 {
 	snprintf(logstate.role, sizeof(logstate.role), "%s", role);
+	build_prefix();
 }
 
 void
@@ -186,9 +201,15 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	size_t len = put_time(line), room;
 	int k;
 
-	k = snprintf(line + len, sizeof(line) - len, " %s[%d] %s%s%s: ", logstate.progname,
-	    (int)logstate.pid, logstate.role, logstate.role[0] ? " " : "", level_names[level]);
+	if (logstate.prefix_len == 0) /* a line before log_init() */
+		build_prefix();
+	memcpy(line + len, logstate.prefix, logstate.prefix_len);
+	len += logstate.prefix_len;
+	k = (int)strlen(level_names[level]);
+	memcpy(line + len, level_names[level], (size_t)k);
 	len += (size_t)k;
+	line[len++] = ':';
+	line[len++] = ' ';
 	room = sizeof(line) - len - 1; /* keep one byte for the newline */
 	if ((k = vsnprintf(line + len, room, fmt, ap)) < 0)
 		k = 0;
