@@ -7,9 +7,11 @@ TESTS += \
 	tests/integration/link-grpcio-agent.sh \
 	tests/integration/link-tokiame.sh \
 	tests/integration/link-robustness.sh \
-	tests/integration/link-memory.sh
+	tests/integration/link-memory.sh \
+	tests/integration/link-lazy-status.sh
 
 EXTRA_DIST += \
+	tests/integration/link-lazy-status.sh \
 	tests/integration/link-grpcio-agent.sh \
 	tests/integration/link-tokiame.sh \
 	tests/integration/link-robustness.sh \

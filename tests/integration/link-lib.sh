@@ -169,7 +169,8 @@ link_pass()
 
 # tm_config NAME SERVER TOKEN [YAML LINES...]: extra lines come before
 # backends: (tls:, reconnect:, ...). TM_MODELS (default "qwen3:0.6b") and
-# TM_BACKEND_EXTRA (more keys of the backend) shape the backend.
+# TM_BACKEND_EXTRA (more keys of the backend) shape the backend;
+# TM_HEARTBEAT (default 1s) is its heartbeat_interval.
 tm_config()
 {
 	local name=$1 server=$2 token=$3 api
@@ -181,7 +182,7 @@ tm_config()
 		echo "namespace: ${TM_NS:-lab}"
 		echo "token: $token"
 		echo "api_addr: 127.0.0.1:$api"
-		echo "heartbeat_interval: 1s"
+		echo "heartbeat_interval: ${TM_HEARTBEAT:-1s}"
 		echo "shutdown_timeout: 2s"
 		echo "log: { level: debug }"
 		printf '%s\n' "$@"
