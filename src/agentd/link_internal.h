@@ -40,8 +40,7 @@ struct link_stream {
 	int status;           /* grpc-status for the trailers */
 	char message[256];    /* grpc-message for the trailers */
 	int peer_closed;      /* the agent half-closed */
-	int lazy;             /* its OK end waits in conn->lazy_finish */
-	h2o_linklist_t lazy_link;
+	h2o_linklist_t lazy_link; /* linked: its OK end waits in conn->lazy_finish */
 
 	struct link_task *task; /* Serve: the task this stream carries */
 };

@@ -54,10 +54,8 @@ link_stream_release(struct link_stream *s)
 static void
 drop_lazy(struct link_stream *s)
 {
-	if (s->lazy) {
+	if (h2o_linklist_is_linked(&s->lazy_link))
 		h2o_linklist_unlink(&s->lazy_link);
-		s->lazy = 0;
-	}
 }
 
 void
@@ -217,21 +215,25 @@ link_stream_peer_closed(struct link_stream *s)
 		link_serve_peer_closed(s);
 }
 
-/* grpc-status and (when set) grpc-message, into nv; returns how many.
- * st and msg hold the values and must outlive the submit call. */
+/* grpc-status and grpc-message as text; must outlive the submit call */
+struct status_text {
+	char st[12];
+	char msg[sizeof(((struct link_stream *)0)->message) * 3 + 1];
+};
+
+/* grpc-status and (when set) grpc-message, into nv; returns how many */
 static size_t
-status_nv(const struct link_stream *s, nghttp2_nv *nv, char st[12],
-    char msg[sizeof(((struct link_stream *)0)->message) * 3 + 1])
+status_nv(const struct link_stream *s, nghttp2_nv *nv, struct status_text *t)
 {
 	size_t n = 0;
 
-	snprintf(st, 12, "%d", s->status);
-	nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)st, 11, strlen(st),
+	snprintf(t->st, sizeof(t->st), "%d", s->status);
+	nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)t->st, 11, strlen(t->st),
 		NGHTTP2_NV_FLAG_NONE };
 	if (s->message[0] != '\0') {
-		grpc_message_encode(s->message, msg, sizeof(s->message) * 3 + 1);
-		nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-message", (uint8_t *)msg, 12, strlen(msg),
-			NGHTTP2_NV_FLAG_NONE };
+		grpc_message_encode(s->message, t->msg, sizeof(t->msg));
+		nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-message", (uint8_t *)t->msg, 12,
+			strlen(t->msg), NGHTTP2_NV_FLAG_NONE };
 	}
 	return n;
 }
@@ -239,9 +241,9 @@ status_nv(const struct link_stream *s, nghttp2_nv *nv, char st[12],
 static void
 submit_trailers(struct link_stream *s)
 {
-	char st[12], msg[sizeof(s->message) * 3 + 1];
+	struct status_text t;
 	nghttp2_nv nv[2];
-	size_t n = status_nv(s, nv, st, msg);
+	size_t n = status_nv(s, nv, &t);
 
 	nghttp2_submit_trailer(s->conn->h2, s->id, nv, n);
 	s->trailers_sent = 1;
@@ -352,13 +354,13 @@ link_stream_send_parts(struct link_stream *s, const struct iovec *parts, size_t 
 static void
 submit_trailers_only(struct link_stream *s)
 {
-	char st[12], msg[sizeof(s->message) * 3 + 1];
+	struct status_text t;
 	nghttp2_nv nv[4] = {
 		{ (uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE },
 		{ (uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16,
 		    NGHTTP2_NV_FLAG_NONE },
 	};
-	size_t n = 2 + status_nv(s, nv + 2, st, msg);
+	size_t n = 2 + status_nv(s, nv + 2, &t);
 
 	nghttp2_submit_response(s->conn->h2, s->id, nv, n, NULL);
 	s->responded = s->trailers_sent = 1;
@@ -392,7 +394,6 @@ link_stream_finish_lazy(struct link_stream *s)
 	s->status = GRPC_OK;
 	s->message[0] = '\0';
 	s->trailers_sent = 1; /* decided: nothing else goes out on it */
-	s->lazy = 1;
 	h2o_linklist_insert(&s->conn->lazy_finish, &s->lazy_link);
 	link_conn_hold(s->conn);
 }
@@ -400,13 +401,11 @@ link_stream_finish_lazy(struct link_stream *s)
 void
 link_stream_submit_lazy(struct link_stream *s)
 {
-	if (!s->lazy)
+	if (!h2o_linklist_is_linked(&s->lazy_link))
 		return;
 	h2o_linklist_unlink(&s->lazy_link);
-	s->lazy = 0;
 	submit_trailers_only(s);
 }
-
 
 void
 link_stream_reset(struct link_stream *s, uint32_t error_code)

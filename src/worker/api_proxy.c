@@ -68,6 +68,8 @@ struct proxy_req {
 	int error_pending;    /* break the stream after what is queued */
 	size_t credit;        /* bytes the client took, not yet credited to agentd */
 	int is_sse;
+	int has_clen;         /* the answer went out with the backend's Content-Length, */
+	size_t clen_left;     /* and owes this many more bytes: no more, no fewer */
 	struct client_watch *watch; /* HTTP/1: notices the client hanging up */
 	h2o_timeout_entry_t timer;  /* first byte, then idle gap between chunks */
 	h2o_timeout_entry_t flush_soon; /* data goes out at the loop turn's end */
@@ -343,8 +345,11 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	 * ends in H2O_SEND_STATE_ERROR, a closed connection, as it must.
 	 */
 	if (clen != SIZE_MAX && !pr->is_sse && status != 204 && status != 304 &&
-	    !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+	    !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
 		req->res.content_length = clen;
+		pr->has_clen = 1;
+		pr->clen_left = clen;
+	}
 	pr->state = PX_STREAMING;
 	timer_arm(pr, &wk.stream_idle);
 	/* a stream lasts: its watch is armed at this turn's end, unless the
@@ -413,6 +418,14 @@ on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
 			proxy_fail(pr, 502, "agent_protocol_error", "the agent sent data before a response head");
 			break;
 		}
+		/* h2o trusts Content-Length: a byte more would be read by the
+		 * client as the start of its next answer */
+		if (pr->has_clen && msg->u.resp_data.data.len > pr->clen_left) {
+			proxy_fail(pr, 502, "agent_protocol_error",
+			    "the agent sent more than its Content-Length; answer cut");
+			break;
+		}
+		pr->clen_left -= pr->has_clen ? msg->u.resp_data.data.len : 0;
 		if (buf_append(&pr->receiving, msg->u.resp_data.data.base, msg->u.resp_data.data.len) != 0) {
 			proxy_fail(pr, 502, "client_too_slow",
 			    "the client reads the answer too slowly; answer cut");
@@ -424,6 +437,11 @@ on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
 	case IPC_RESP_END:
 		if (pr->state != PX_STREAMING) {
 			proxy_fail(pr, 502, "agent_protocol_error", "the agent ended an answer it never started");
+			break;
+		}
+		if (pr->has_clen && pr->clen_left != 0) {
+			proxy_fail(pr, 502, "agent_protocol_error",
+			    "the agent's answer ended short of its Content-Length; answer cut");
 			break;
 		}
 		wk_agentd_link_unregister(&pr->p);

@@ -59,9 +59,13 @@ def serve_task(pb, stub, offer, args):
             elif kind == "body_end":
                 break
         say("OFFER", offer.task_id, offer.method, offer.path, offer.model, len(body))
-        up.put(pb.TaskUp(head=pb.ResponseHead(status=200, headers=[
-            pb.Header(name="content-type", value="application/json")])))
         payload = b'{"echo_model":"%s","echo_bytes":%d}' % (offer.model.encode(), len(body))
+        headers = [pb.Header(name="content-type", value="application/json")]
+        if args.content_length_delta is not None:
+            # a Content-Length that may lie by the given number of bytes
+            headers.append(pb.Header(name="content-length",
+                                     value=str(len(payload) + args.content_length_delta)))
+        up.put(pb.TaskUp(head=pb.ResponseHead(status=200, headers=headers)))
         for i in range(0, len(payload), 7):
             up.put(pb.TaskUp(chunk=payload[i:i + 7]))
         up.put(pb.TaskUp(end=pb.TaskEnd()))
@@ -86,6 +90,8 @@ def main():
     ap.add_argument("--models", default="m1")
     ap.add_argument("--register-namespace", help="namespace in Register (default: same)")
     ap.add_argument("--once", action="store_true", help="exit after registering")
+    ap.add_argument("--content-length-delta", type=int,
+                    help="answer with content-length: the echo's length plus this")
     args = ap.parse_args()
     pb, pbg = load_stubs(args.stubs)
 

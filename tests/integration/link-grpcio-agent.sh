@@ -31,7 +31,7 @@ AGENT_OPTS="ping_interval: 1s, ping_timeout: 3s"
 # The agent's arguments for the current mode (TLS or h2c).
 PYTLS=()
 
-# link_one NAME AGENT_ID MODELS: a python agent with the lab token; waits
+# link_one NAME AGENT_ID MODELS [ARGS...]: a python agent with the lab token; waits
 # for REGISTERED and sets the pid in PID_<NAME> and its server id in
 # ID_<NAME>.
 link_one()
@@ -39,7 +39,7 @@ link_one()
 	local name=$1 t0
 	t0=$(now_ms)
 	py_agent "$name" --addr "127.0.0.1:$AGENT_PORT" "${PYTLS[@]}" --namespace lab \
-	    --token "$LAB_TOKEN" --agent-id "$2" --models "$3"
+	    --token "$LAB_TOKEN" --agent-id "$2" --models "$3" "${@:4}"
 	printf -v "PID_$name" %s "$PY_PID"
 	wait_py "$name" '^REGISTERED ' 15
 	printf -v "ID_$name" %s "$(awk '/^REGISTERED /{print $2; exit}' "$T/py-$name.out")"
@@ -174,5 +174,26 @@ wait_until 10 none_alive "$PY_PID" || fail "wrong-token agent still running (h2c
 wait "$PY_PID"
 lcheck test $? = 3 "h2c: wrong token exits 3"
 chat_ok lab:m-plain
+
+# -- Content-Length from the agent: passed on when true; a lie (too short
+# or too long) cuts the answer and closes the connection, so no byte of it
+# can pass for the client's next answer
+link_one cl py-cl m-cl --content-length-delta 0
+link_one short py-short m-short --content-length-delta 5
+link_one long py-long m-long --content-length-delta -5
+wait_until 5 listed lab:m-long || fail "lab:m-long not listed"
+chat lab:m-cl
+lcheck test "$CODE:$(grep -i '^content-length:' <<<"$HDRS" | tr -d ' ' | cut -d: -f2)" = "200:${#BODY}" \
+    "a true Content-Length from the agent reaches the client (${#BODY} bytes)"
+lcheck test -z "$(grep -i '^transfer-encoding:' <<<"$HDRS")" "  ... and the answer is not chunked"
+for kind in short long; do
+	log_mark
+	chat lab:m-$kind
+	lcheck test "$CURL_RC" = 18 "an answer $kind of its Content-Length: the client sees it cut (curl exit $CURL_RC, ${#BODY} bytes)"
+	wait_until 3 in_log "agent_protocol_error|Content-Length" ||
+	    fail "the worker did not log the $kind Content-Length"
+	log "ok: worker said: $(tail -n +"$LOG_FROM" "$T/tokilake.log" | grep -m1 'Content-Length' | cut -c1-200)"
+done
+chat_ok lab:m-cl
 log "took $(ms_since "$T_START") ms"
 link_pass
