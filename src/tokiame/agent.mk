@@ -11,7 +11,8 @@ tokiame_SOURCES += \
 	src/tokiame/link.c src/tokiame/link.h \
 	src/tokiame/link_h2.c src/tokiame/link_h2.h \
 	src/tokiame/link_tls.c src/tokiame/link_tls.h \
-	src/tokiame/task.c src/tokiame/task_http.c src/tokiame/task.h
+	src/tokiame/task.c src/tokiame/task_http.c src/tokiame/task.h \
+	src/tokiame/url_cache.c src/tokiame/url_cache.h
 
 # The real tokiame against a grpcio AgentLink server and a small HTTP
 # backend (both python, the other side only).
@@ -24,6 +25,7 @@ EXTRA_DIST += tests/integration/agent-link.sh \
 check_PROGRAMS += tests/unit/test_agent_util
 TESTS += tests/unit/test_agent_util
 tests_unit_test_agent_util_SOURCES = tests/unit/test_agent_util.c \
-	src/tokiame/backoff.c src/tokiame/backend.c src/tokiame/hostport.c
+	src/tokiame/backoff.c src/tokiame/backend.c src/tokiame/hostport.c \
+	src/tokiame/url_cache.c
 tests_unit_test_agent_util_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/tokiame
 tests_unit_test_agent_util_LDADD = $(COMMON_LIBS) $(CURL_LIBS)

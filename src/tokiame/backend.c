@@ -49,6 +49,7 @@ backends_free(struct agent *ag)
 			free(b->discovered[j]);
 		free(b->discovered);
 		free(b->name);
+		url_cache_free(&b->urls);
 	}
 	free(ag->backends);
 	ag->backends = NULL;

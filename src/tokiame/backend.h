@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 
 #include "tm_config.h"
+#include "url_cache.h"
 
 struct agent;
 struct task;
@@ -48,6 +49,7 @@ struct backend {
 	uint32_t running;           /* tasks holding a slot */
 	TAILQ_HEAD(, task) queue;   /* tasks waiting for a slot */
 	uint32_t nqueued;
+	struct url_cache urls;       /* parsed URLs for curl */
 };
 
 void backends_init(struct agent *ag);

@@ -53,6 +53,10 @@ stop_backend(struct task *t)
 		curl_socks_easy_done(&ag->cs, t->easy);
 		t->easy = NULL;
 	}
+	if (t->url_slot != NULL) {
+		url_cache_put(t->url_slot);
+		t->url_slot = NULL;
+	}
 	if (t->has_slot) {
 		t->be->running--;
 		t->has_slot = 0;

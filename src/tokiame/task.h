@@ -108,6 +108,7 @@ struct task {
 	struct buf body;
 
 	CURL *easy;
+	struct url_slot *url_slot;  /* held while easy may read it */
 	int send_paused;
 	int recv_paused;
 	uint64_t started_ms;

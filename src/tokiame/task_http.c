@@ -348,7 +348,10 @@ task_start_backend(struct task *t)
 		secure_wipe(v, n);
 		free(v);
 	}
+	/* both: curl copies the parsed parts and never prints the URL back */
 	curl_easy_setopt(t->easy, CURLOPT_URL, url);
+	if ((t->url_slot = url_cache_get(&b->urls, url)) != NULL)
+		curl_easy_setopt(t->easy, CURLOPT_CURLU, t->url_slot->uh);
 	free(url);
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, &t->owner);

@@ -1,6 +1,7 @@
 /*
  * test_agent_util: the pure parts of tokiame's agent: back-off delays,
- * backend URL joining, model kind guesses, host:port parsing.
+ * backend URL joining, the parsed-URL cache, model kind guesses,
+ * host:port parsing.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include "backoff.h"
 #include "hostport.h"
 #include "tokilake.pb-c.h"
+#include "url_cache.h"
 #include "check.h"
 
 static void
@@ -24,6 +26,49 @@ url(const char *base, const char *path, const char *want)
 		failures++;
 	}
 	free(got);
+}
+
+/* The same URL shares a slot; held slots are never replaced; a free one
+ * is reused least recently used first; curl's own parser decides. */
+static void
+test_url_cache(void)
+{
+	struct url_cache c = { 0 };
+	struct url_slot *held[URL_CACHE_SLOTS], *a, *b;
+	char u[64];
+	char *part = NULL;
+
+	a = url_cache_get(&c, "http://127.0.0.1:8000/v1/chat/completions");
+	b = url_cache_get(&c, "http://127.0.0.1:8000/v1/chat/completions");
+	CHECK(a != NULL && a == b && a->refs == 2);
+	CHECK(curl_url_get(a->uh, CURLUPART_PATH, &part, 0) == CURLUE_OK &&
+	    strcmp(part, "/v1/chat/completions") == 0);
+	curl_free(part);
+	url_cache_put(a);
+	url_cache_put(b);
+	CHECK(a->refs == 0);
+	CHECK(url_cache_get(&c, "http://[::1") == NULL);
+
+	for (int i = 0; i < URL_CACHE_SLOTS; i++) {
+		snprintf(u, sizeof(u), "http://127.0.0.1:8000/p%d", i);
+		held[i] = url_cache_get(&c, u);
+		CHECK(held[i] != NULL && held[i]->refs == 1);
+	}
+	/* every slot held: the transfer goes without one */
+	CHECK(url_cache_get(&c, "http://127.0.0.1:8000/other") == NULL);
+	CHECK(strcmp(held[3]->url, "http://127.0.0.1:8000/p3") == 0);
+	url_cache_put(held[5]);
+	url_cache_put(held[2]);
+	a = url_cache_get(&c, "http://127.0.0.1:8000/other");
+	CHECK(a == held[2]); /* p2 was used before p5 */
+	CHECK(a != NULL && strcmp(a->url, "http://127.0.0.1:8000/other") == 0);
+	url_cache_put(a);
+	for (int i = 0; i < URL_CACHE_SLOTS; i++)
+		if (i != 2 && i != 5)
+			url_cache_put(held[i]);
+	url_cache_free(&c);
+	for (int i = 0; i < URL_CACHE_SLOTS; i++)
+		CHECK(c.slot[i].url == NULL && c.slot[i].uh == NULL);
 }
 
 static void
@@ -98,6 +143,7 @@ int
 main(void)
 {
 	test_url();
+	test_url_cache();
 	test_kind();
 	test_hostport();
 	test_backoff();
