@@ -225,10 +225,17 @@ struct status_text {
 static size_t
 status_nv(const struct link_stream *s, nghttp2_nv *nv, struct status_text *t)
 {
-	size_t n = 0;
+	size_t n = 0, len;
 
-	snprintf(t->st, sizeof(t->st), "%d", s->status);
-	nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)t->st, 11, strlen(t->st),
+	/* gRPC codes are 0..16: the digits by hand, not through printf */
+	if (s->status >= 0 && s->status < 100) {
+		len = s->status < 10 ? 1 : 2;
+		t->st[0] = (char)(s->status < 10 ? '0' + s->status : '0' + s->status / 10);
+		t->st[1] = (char)('0' + s->status % 10);
+		t->st[len] = '\0';
+	} else
+		len = (size_t)snprintf(t->st, sizeof(t->st), "%d", s->status);
+	nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)t->st, 11, len,
 		NGHTTP2_NV_FLAG_NONE };
 	if (s->message[0] != '\0') {
 		grpc_message_encode(s->message, t->msg, sizeof(t->msg));

@@ -19,6 +19,7 @@
 #include "link_internal.h"
 #include "log.h"
 #include "pb_arena.h"
+#include "task_up_wire.h"
 #include "xmalloc.h"
 
 #define RESP_UNACKED_MAX (256 * 1024)
@@ -475,9 +476,15 @@ link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
 {
 	struct pb_arena arena; /* the message's pieces, freed with this frame */
 	struct link_conn *c = s->conn;
-	Tokilake__V1__TaskUp *m = tokilake__v1__task_up__unpack(pb_arena_init(&arena), len, msg);
+	Tokilake__V1__TaskUp *m, peeked;
+	Tokilake__V1__TaskEnd end;
 	size_t wire = len + GRPC_PREFIX_SIZE;
 
+	if (s->task != NULL && task_up_peek(msg, len, &peeked, &end)) {
+		task_up(s->task, &peeked, wire);
+		return;
+	}
+	m = tokilake__v1__task_up__unpack(pb_arena_init(&arena), len, msg);
 	if (m == NULL) {
 		link_stream_consume(s, wire);
 		log_warnx("agent %s: undecodable TaskUp on stream %d", c->agent->agent_id, s->id);

@@ -218,12 +218,9 @@ relay_start(struct worker_conn *wc, const struct ipc_msg *msg, struct reg_agent 
 		    "request method or path too long");
 		return;
 	}
-	snprintf(method, sizeof(method), "%.*s", (int)msg->u.req_start.method.len,
-	    msg->u.req_start.method.base);
-	snprintf(path, sizeof(path), "%.*s", (int)msg->u.req_start.path.len,
-	    msg->u.req_start.path.base);
-	snprintf(model, sizeof(model), "%.*s", (int)msg->u.req_start.model.len,
-	    msg->u.req_start.model.base);
+	ipc_str_copy(method, sizeof(method), msg->u.req_start.method);
+	ipc_str_copy(path, sizeof(path), msg->u.req_start.path);
+	ipc_str_copy(model, sizeof(model), msg->u.req_start.model);
 	ipc_list_begin(&it, &msg->u.req_start.headers);
 	while (n < MAX_FWD_HEADERS && ipc_header_next(&it, &name, &value)) {
 		h[n].name = name.base;
@@ -236,9 +233,10 @@ relay_start(struct worker_conn *wc, const struct ipc_msg *msg, struct reg_agent 
 	r = xcalloc(1, sizeof(*r));
 	r->wc = wc;
 	r->id = msg->u.req_start.id;
-	snprintf(r->request_id, sizeof(r->request_id), "%.*s",
-	    (int)(msg->u.req_start.request_id.len < 128 ? msg->u.req_start.request_id.len : 128),
-	    msg->u.req_start.request_id.base);
+	struct ipc_str rid = msg->u.req_start.request_id;
+	if (rid.len > 128)
+		rid.len = 128;
+	ipc_str_copy(r->request_id, sizeof(r->request_id), rid);
 	memset(&req, 0, sizeof(req));
 	req.request_id = r->request_id;
 	req.method = method;

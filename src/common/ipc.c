@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <endian.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -198,11 +199,26 @@ width_of(enum field_kind kind)
 	}
 }
 
+/* Every message walks these a few dozen times: the fixed widths get a
+ * load or store and a byte swap instead of a loop. */
 static uint64_t
 be_load(const uint8_t *p, size_t width)
 {
+	uint16_t v16;
+	uint32_t v32;
 	uint64_t v = 0;
 
+	switch (width) {
+	case 2:
+		memcpy(&v16, p, 2);
+		return be16toh(v16);
+	case 4:
+		memcpy(&v32, p, 4);
+		return be32toh(v32);
+	case 8:
+		memcpy(&v, p, 8);
+		return be64toh(v);
+	}
 	for (size_t i = 0; i < width; i++)
 		v = v << 8 | p[i];
 	return v;
@@ -211,6 +227,23 @@ be_load(const uint8_t *p, size_t width)
 static void
 be_store(uint8_t *p, size_t width, uint64_t v)
 {
+	uint16_t v16;
+	uint32_t v32;
+
+	switch (width) {
+	case 2:
+		v16 = htobe16((uint16_t)v);
+		memcpy(p, &v16, 2);
+		return;
+	case 4:
+		v32 = htobe32((uint32_t)v);
+		memcpy(p, &v32, 4);
+		return;
+	case 8:
+		v = htobe64(v);
+		memcpy(p, &v, 8);
+		return;
+	}
 	for (size_t i = 0; i < width; i++)
 		p[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
 }
@@ -619,10 +652,17 @@ put_bytes(struct writer *w, const void *src, size_t n)
 static void
 put_uint(struct writer *w, size_t width, uint64_t v)
 {
-	uint8_t b[8];
-
-	be_store(b, width, v);
-	put_bytes(w, b, width);
+	if (w->bad)
+		return;
+	if (width > IPC_MAX_PAYLOAD - w->size) {
+		w->bad = 1;
+		return;
+	}
+	if (w->p != NULL) {
+		be_store(w->p, width, v);
+		w->p += width;
+	}
+	w->size += width;
 }
 
 static void
@@ -769,4 +809,18 @@ ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_l
 	assert(!w.bad && w.size == size);
 	buf_commit(out, IPC_HEADER_SIZE + size);
 	return 0;
+}
+
+size_t
+ipc_str_copy(char *dst, size_t size, struct ipc_str s)
+{
+	const char *nul;
+	size_t n = s.len < size - 1 ? s.len : size - 1;
+
+	if (n > 0 && (nul = memchr(s.base, '\0', n)) != NULL)
+		n = (size_t)(nul - s.base);
+	if (n > 0)
+		memcpy(dst, s.base, n);
+	dst[n] = '\0';
+	return n;
 }

@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "log.h"
 #include "task.h"
+#include "task_up_wire.h"
 #include "xmalloc.h"
 
 #define TASK_CHUNK_MAX (64 * 1024)        /* largest chunk message we send */
@@ -299,17 +300,15 @@ on_response_body(char *p, size_t size, size_t n, void *ud)
 		return CURL_WRITEFUNC_PAUSE;
 	}
 	for (size_t off = 0; off < len;) {
-		Tokilake__V1__TaskUp up = TOKILAKE__V1__TASK_UP__INIT;
 		size_t k = len - off < TASK_CHUNK_MAX ? len - off : TASK_CHUNK_MAX;
-		up.msg_case = TOKILAKE__V1__TASK_UP__MSG_CHUNK;
-		up.chunk.data = (uint8_t *)p + off;
-		up.chunk.len = k;
-		if (h2_call_send(&t->call, &up.base) == -1) {
+		/* TaskUp { chunk } written directly: no generic protobuf pack */
+		if (task_up_append_chunk(&t->call.out, (const uint8_t *)p + off, k) == -1) {
 			snprintf(t->local_error, sizeof(t->local_error), "output buffer overflow");
 			return 0;
 		}
 		off += k;
 	}
+	h2_call_wake(&t->call);
 	t->resp_bytes += len;
 	return len;
 }

@@ -1143,6 +1143,18 @@ test_helpers(void)
 	CHECK(!ipc_str_eq(str_of(NULL, 0), "a"));
 	CHECK(ipc_str_eq(str_of("a\0b", 1), "a"));
 
+	snprintf(current, sizeof(current), "ipc_str_copy");
+	{
+		char d[4];
+
+		CHECK(ipc_str_copy(d, sizeof(d), str_of("abc", 3)) == 3 && strcmp(d, "abc") == 0);
+		CHECK(ipc_str_copy(d, sizeof(d), str_of("abcdef", 6)) == 3 && strcmp(d, "abc") == 0);
+		CHECK(ipc_str_copy(d, sizeof(d), str_of("ab", 1)) == 1 && strcmp(d, "a") == 0);
+		CHECK(ipc_str_copy(d, sizeof(d), str_of("a\0b", 3)) == 1 && strcmp(d, "a") == 0);
+		CHECK(ipc_str_copy(d, sizeof(d), str_of(NULL, 0)) == 0 && d[0] == '\0');
+		CHECK(ipc_str_copy(d, 1, str_of("abc", 3)) == 0 && d[0] == '\0');
+	}
+
 	snprintf(current, sizeof(current), "iterators on an empty list");
 	ipc_list_begin(&it, &empty);
 	CHECK(!ipc_header_next(&it, &n, &v));
