@@ -221,21 +221,27 @@ struct status_text {
 	char msg[sizeof(((struct link_stream *)0)->message) * 3 + 1];
 };
 
+/* the codes gRPC defines (0..16) without printf; anything else printed */
+static const char *
+status_digits(int status, struct status_text *t)
+{
+	static const char codes[][3] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+		"10", "11", "12", "13", "14", "15", "16" };
+
+	if (status >= 0 && status < (int)(sizeof(codes) / sizeof(codes[0])))
+		return codes[status];
+	snprintf(t->st, sizeof(t->st), "%d", status);
+	return t->st;
+}
+
 /* grpc-status and (when set) grpc-message, into nv; returns how many */
 static size_t
 status_nv(const struct link_stream *s, nghttp2_nv *nv, struct status_text *t)
 {
-	size_t n = 0, len;
+	const char *st = status_digits(s->status, t);
+	size_t n = 0;
 
-	/* gRPC codes are 0..16: the digits by hand, not through printf */
-	if (s->status >= 0 && s->status < 100) {
-		len = s->status < 10 ? 1 : 2;
-		t->st[0] = (char)(s->status < 10 ? '0' + s->status : '0' + s->status / 10);
-		t->st[1] = (char)('0' + s->status % 10);
-		t->st[len] = '\0';
-	} else
-		len = (size_t)snprintf(t->st, sizeof(t->st), "%d", s->status);
-	nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)t->st, 11, len,
+	nv[n++] = (nghttp2_nv){ (uint8_t *)"grpc-status", (uint8_t *)st, 11, strlen(st),
 		NGHTTP2_NV_FLAG_NONE };
 	if (s->message[0] != '\0') {
 		grpc_message_encode(s->message, t->msg, sizeof(t->msg));
@@ -342,11 +348,7 @@ link_stream_send_parts(struct link_stream *s, const struct iovec *parts, size_t 
 		return -1;
 	if (link_stream_respond(s) != 0 || (p = buf_reserve(&s->out, GRPC_PREFIX_SIZE + len)) == NULL)
 		return -1;
-	p[0] = 0;
-	p[1] = (uint8_t)(len >> 24);
-	p[2] = (uint8_t)(len >> 16);
-	p[3] = (uint8_t)(len >> 8);
-	p[4] = (uint8_t)len;
+	grpc_put_prefix(p, (uint32_t)len);
 	p += GRPC_PREFIX_SIZE;
 	for (size_t i = 0; i < nparts; i++) {
 		memcpy(p, parts[i].iov_base, parts[i].iov_len);

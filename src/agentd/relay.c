@@ -233,10 +233,8 @@ relay_start(struct worker_conn *wc, const struct ipc_msg *msg, struct reg_agent 
 	r = xcalloc(1, sizeof(*r));
 	r->wc = wc;
 	r->id = msg->u.req_start.id;
-	struct ipc_str rid = msg->u.req_start.request_id;
-	if (rid.len > 128)
-		rid.len = 128;
-	ipc_str_copy(r->request_id, sizeof(r->request_id), rid);
+	/* at most 128 bytes of it, as the worker's ids are */
+	ipc_str_copy(r->request_id, 128 + 1, msg->u.req_start.request_id);
 	memset(&req, 0, sizeof(req));
 	req.request_id = r->request_id;
 	req.method = method;

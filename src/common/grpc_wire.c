@@ -151,11 +151,7 @@ grpc_append_message(struct buf *out, const ProtobufCMessage *msg)
 		return -1;
 	if ((p = buf_reserve(out, GRPC_PREFIX_SIZE + n)) == NULL)
 		return -1;
-	p[0] = 0;
-	p[1] = (uint8_t)(n >> 24);
-	p[2] = (uint8_t)(n >> 16);
-	p[3] = (uint8_t)(n >> 8);
-	p[4] = (uint8_t)n;
+	grpc_put_prefix(p, (uint32_t)n);
 	protobuf_c_message_pack(msg, p + GRPC_PREFIX_SIZE);
 	buf_commit(out, GRPC_PREFIX_SIZE + n);
 	return 0;

@@ -21,6 +21,18 @@
 
 #define GRPC_PREFIX_SIZE 5
 
+/* The prefix of one uncompressed message of len bytes: a zero flag byte,
+ * then the length, big-endian. */
+static inline void
+grpc_put_prefix(uint8_t *p, uint32_t len)
+{
+	p[0] = 0;
+	p[1] = (uint8_t)(len >> 24);
+	p[2] = (uint8_t)(len >> 16);
+	p[3] = (uint8_t)(len >> 8);
+	p[4] = (uint8_t)len;
+}
+
 /* Status codes we use (grpc/doc/statuscodes.md). */
 enum grpc_status {
 	GRPC_OK = 0,

@@ -232,12 +232,12 @@ struct ipc_encode_lists {
 };
 int ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_lists *lists);
 
-/* Walk a decoded list. Return 1 with the next entry, 0 at the end. The
- * decoder already validated every entry, so these cannot fail. */
 /* s as a C string in dst (size > 0): cut at size - 1 bytes or at a NUL,
  * like snprintf's "%.*s" but without the format engine. Returns the length. */
 size_t ipc_str_copy(char *dst, size_t size, struct ipc_str s);
 
+/* Walk a decoded list. Return 1 with the next entry, 0 at the end. The
+ * decoder already validated every entry, so these cannot fail. */
 void ipc_list_begin(struct ipc_list_iter *it, const struct ipc_list *list);
 int ipc_header_next(struct ipc_list_iter *it, struct ipc_str *name, struct ipc_str *value);
 int ipc_model_next(struct ipc_list_iter *it, struct ipc_model *model);

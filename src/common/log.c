@@ -29,14 +29,20 @@ static struct {
 	char hold[16384];
 } logstate = { .progname = "tokilake", .level = LOG_LEVEL_INFO, .fd = 2 };
 
+/* What (v)snprintf put into room bytes, given what it returned (it
+ * writes at most room - 1 and a NUL; room >= 1). */
+static size_t
+written(int k, size_t room)
+{
+	return k < 0 ? 0 : (size_t)k < room ? (size_t)k : room - 1;
+}
+
 static void
 build_prefix(void)
 {
-	int n = snprintf(logstate.prefix, sizeof(logstate.prefix), " %s[%d] %s%s", logstate.progname,
-	    (int)logstate.pid, logstate.role, logstate.role[0] ? " " : "");
-
-	logstate.prefix_len = n < 0 ? 0 : (size_t)n < sizeof(logstate.prefix) ? (size_t)n :
-	    sizeof(logstate.prefix) - 1;
+	logstate.prefix_len = written(snprintf(logstate.prefix, sizeof(logstate.prefix),
+	    " %s[%d] %s%s", logstate.progname, (int)logstate.pid, logstate.role,
+	    logstate.role[0] ? " " : ""), sizeof(logstate.prefix));
 }
 
 static void
@@ -198,26 +204,23 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	/* time, then "prog[pid] role level: ", then the message, each
 	 * written once, straight into the line */
 	char line[2300];
-	size_t len = put_time(line), room;
-	int k;
+	size_t len = put_time(line), room, k;
 
 	if (logstate.prefix_len == 0) /* a line before log_init() */
 		build_prefix();
 	memcpy(line + len, logstate.prefix, logstate.prefix_len);
 	len += logstate.prefix_len;
-	k = (int)strlen(level_names[level]);
-	memcpy(line + len, level_names[level], (size_t)k);
-	len += (size_t)k;
+	k = strlen(level_names[level]);
+	memcpy(line + len, level_names[level], k);
+	len += k;
 	line[len++] = ':';
 	line[len++] = ' ';
-	room = sizeof(line) - len - 1; /* keep one byte for the newline */
-	if ((k = vsnprintf(line + len, room, fmt, ap)) < 0)
-		k = 0;
-	len += (size_t)k < room ? (size_t)k : room - 1;
-	if (with_errno && len < sizeof(line) - 2) {
-		if ((k = snprintf(line + len, sizeof(line) - len - 1, ": %s", strerror(saved_errno))) < 0)
-			k = 0;
-		len += (size_t)k < sizeof(line) - len - 1 ? (size_t)k : sizeof(line) - len - 2;
+	/* room keeps one byte for the newline */
+	room = sizeof(line) - len - 1;
+	len += written(vsnprintf(line + len, room, fmt, ap), room);
+	if (with_errno) {
+		room = sizeof(line) - len - 1;
+		len += written(snprintf(line + len, room, ": %s", strerror(saved_errno)), room);
 	}
 	line[len++] = '\n';
 	/* buffered: whole lines, written in one go by log_flush(); a

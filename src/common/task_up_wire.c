@@ -50,7 +50,7 @@ int
 task_up_append_chunk(struct buf *out, const uint8_t *data, size_t len)
 {
 	uint8_t *p;
-	size_t nv = 1, body, i = 0;
+	size_t nv = 1, body, i = GRPC_PREFIX_SIZE;
 
 	for (uint64_t v = len; v >= 0x80; v >>= 7)
 		nv++;
@@ -60,11 +60,7 @@ task_up_append_chunk(struct buf *out, const uint8_t *data, size_t len)
 	body = 1 + nv + len;
 	if ((p = buf_reserve(out, GRPC_PREFIX_SIZE + body)) == NULL)
 		return -1;
-	p[i++] = 0;
-	p[i++] = (uint8_t)(body >> 24);
-	p[i++] = (uint8_t)(body >> 16);
-	p[i++] = (uint8_t)(body >> 8);
-	p[i++] = (uint8_t)body;
+	grpc_put_prefix(p, (uint32_t)body);
 	p[i++] = KEY_CHUNK;
 	for (uint64_t v = len; v >= 0x80; v >>= 7)
 		p[i++] = (uint8_t)(v | 0x80);

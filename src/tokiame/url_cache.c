@@ -1,4 +1,6 @@
 /* url_cache: see url_cache.h. */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 

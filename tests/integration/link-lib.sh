@@ -50,6 +50,20 @@ link_setup()
 	log "temp dir $T"
 }
 
+# link_setup_with_tokiame: the start of a test of the real tokiame against
+# the mock (mock-lib.sh sourced first): skip without either binary, then
+# link_setup, the certificates, and the mock serving qwen3:0.6b. T_START is
+# taken just before the mock starts.
+link_setup_with_tokiame()
+{
+	[ -x "$TOKIAME" ] || skip "no tokiame binary at $TOKIAME"
+	[ -x "$MOCK" ] || skip "no mock at $MOCK"
+	link_setup
+	link_certs
+	T_START=$(now_ms)
+	mock_start mock -m "qwen3:0.6b"
+}
+
 # EC keys: a fraction of the time RSA takes.
 link_certs()
 {

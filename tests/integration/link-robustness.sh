@@ -22,12 +22,7 @@
 . "$top_srcdir/tests/mock/mock-lib.sh"
 . "$(dirname "$0")/link-lib.sh"
 
-[ -x "$TOKIAME" ] || skip "no tokiame binary at $TOKIAME"
-[ -x "$MOCK" ] || skip "no mock at $MOCK"
-link_setup
-link_certs
-T_START=$(now_ms)
-mock_start mock -m "qwen3:0.6b"
+link_setup_with_tokiame
 link_token lab
 NAMESPACES_YAML="  lab: { tokens: [\"$HASH\"] }"
 AGENT_OPTS="max_streams_per_agent: 4, ping_interval: 1s, ping_timeout: 3s"
