@@ -20,6 +20,10 @@
 #include "xmalloc.h"
 #include "tm_config.h"
 
+/* the token is the namespace's key: whoever reads the file can be its agent */
+#define LOOSE_TOKEN_FMT "%s is readable or writable by group or others (mode %04o): " \
+	"anyone who reads it can link as this namespace; chmod 600 it"
+
 /*
  * The default file may be absent: flags and TOKIAME_TOKEN are enough to
  * run. A file named with -c must exist.
@@ -67,6 +71,9 @@ main(int argc, char *argv[])
 	}
 
 	if (cli.check_only) {
+		if (conf->token_file_loose_mode != 0)
+			fprintf(stderr, "tokiame: warning: " LOOSE_TOKEN_FMT "\n", conf->token_file,
+			    conf->token_file_loose_mode);
 		/* the effective config on stdout, the verdict on stderr */
 		if (cli.verbose)
 			tm_config_print(stdout, conf);
@@ -79,6 +86,8 @@ main(int argc, char *argv[])
 	level = cli.verbose ? LOG_LEVEL_DEBUG : conf->log.level;
 	conf->log.level = level;
 	log_init("tokiame", (enum log_level)level, conf->log.use_syslog, conf->log.file);
+	if (conf->token_file_loose_mode != 0)
+		log_warnx(LOOSE_TOKEN_FMT, conf->token_file, conf->token_file_loose_mode);
 	status = tokiame_run(conf);
 	tm_config_free(conf);
 	return status;

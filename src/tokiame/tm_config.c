@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cfg_table.h"
 #include "cfg_value.h"
@@ -263,6 +264,7 @@ finish_error(const struct tm_config *conf, char *err, size_t errlen, const char 
 static int
 read_token_file(struct tm_config *conf, char *err, size_t errlen)
 {
+	struct stat st;
 	char why[512];
 	char *text;
 	size_t len;
@@ -287,6 +289,8 @@ read_token_file(struct tm_config *conf, char *err, size_t errlen)
 	conf->token = xstrdup(text);
 	secure_wipe(text, len);
 	free(text);
+	if (stat(conf->token_file, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		conf->token_file_loose_mode = st.st_mode & 07777;
 	return 0;
 }
 

@@ -36,6 +36,9 @@ struct tm_config {
 	char *namespace;
 	char *token;         /* secret; NULL until resolved */
 	char *token_file;
+	/* token_file's permission bits when group or others may read or
+	 * write it (tokiame warns: the token is the namespace's key), else 0 */
+	unsigned token_file_loose_mode;
 	char *api_addr;      /* local health/status API */
 	struct {
 		char *ca_file;        /* NULL = system CAs */

@@ -144,6 +144,19 @@ no_secret "TOKIAME_TOKEN"
 run -t -c "$T/notoken.yaml" --token-file "$T/does-not-exist"
 expect 2 "--token-file naming a missing file"
 
+# a token file others may read is a leaked key waiting to happen: warn
+chmod 600 "$T/token"
+run -t -c "$T/notoken.yaml" --token-file "$T/token"
+expect 0 "--token-file mode 600" && { has err "warning" && fail "mode 600: warned: $(cat "$T/err")"; }
+chmod 644 "$T/token"
+run -t -c "$T/notoken.yaml" --token-file "$T/token"
+expect 0 "--token-file mode 644" && {
+	has err "warning: $T/token is readable or writable by group or others (mode 0644)" ||
+	    fail "mode 644: no warning: $(cat "$T/err")"
+}
+no_secret "--token-file mode 644"
+chmod 600 "$T/token"
+
 # --- errors name file and line
 cat >"$T/unknown.yaml" <<EOT
 server: 127.0.0.1:7443
