@@ -61,7 +61,7 @@ pg_setup()
 	mkdir -p "$PG_DIR" || fail "cannot create $PG_DIR"
 	if [ "$(id -u)" -eq 0 ]; then
 		owner=$(pg_os_user) ||
-		    skip "PostgreSQL cannot run as root, and there is no user to run it as (none of tltest, postgres exists, and useradd failed)"
+		    skip "PostgreSQL cannot run as root, and no unprivileged user can run $PG_BIN/postgres here (tltest and postgres are missing and useradd failed, or they cannot reach it: / is mode $(stat -c %a /); tests/run.sh fixes both)"
 		command -v runuser >/dev/null || fail "runuser not found (util-linux)"
 		# the owner must reach $T/pg; $T itself stays closed to listing
 		chmod 711 "$T" || fail "cannot chmod $T"
