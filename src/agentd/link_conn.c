@@ -9,6 +9,16 @@
  * into nghttp2_session_mem_recv. Teardown is always deferred to a
  * zero-delay timer: nghttp2 sessions cannot be deleted from their own
  * callbacks, and no caller has to wonder whether its pointer survived.
+ *
+ * Stages of a connection, and what exists in each: accepted (socket; TLS
+ * handshake running in TLS mode: no session yet), session (nghttp2 server
+ * session: created after the handshake, or at once in h2c mode),
+ * preface (the agent's HTTP/2 preface and first SETTINGS read:
+ * handshake_done), registered (c->agent). Every timer and callback checks
+ * the stage it needs: a stranger can hold a connection at any of them.
+ * Until handshake_done only agents.handshake_timeout applies (no PING
+ * without a session); closes before it are logged through a log_burst,
+ * since anyone can open such connections by the thousand.
  */
 #include "config.h"
 
@@ -23,6 +33,7 @@
 
 #include "link_internal.h"
 #include "log.h"
+#include "log_burst.h"
 #include "xmalloc.h"
 
 #define WRITE_HIGH_WATER (256 * 1024)
@@ -32,6 +43,9 @@
 #define MAX_RESETS_PER_WINDOW 200
 #define STREAM_WINDOW (1024 * 1024)
 #define CONN_WINDOW (16 * 1024 * 1024)
+/* closes before the handshake: a few lines a second, then one summary */
+#define EARLY_LOG_PER_WINDOW 10
+#define EARLY_LOG_WINDOW_MS 1000
 
 static struct {
 	h2o_loop_t *loop;
@@ -46,6 +60,9 @@ static struct {
 	h2o_timeout_t reap;
 	h2o_timeout_t turn_end; /* zero delay: after this turn's I/O */
 	h2o_timeout_t lazy;     /* LINK_LAZY_FINISH_MS */
+	h2o_timeout_t early_log; /* EARLY_LOG_WINDOW_MS: the summary of early closes */
+	h2o_timeout_entry_t early_summary;
+	struct log_burst early;
 	nghttp2_session_callbacks *cbs;
 	nghttp2_option *opt;
 } srv;
@@ -85,6 +102,7 @@ link_server_count(void)
 }
 
 static void conn_teardown(struct link_conn *c);
+static void log_early_close(struct link_conn *c, const char *reason);
 
 void
 link_conn_fail(struct link_conn *c, const char *fmt, ...)
@@ -119,6 +137,11 @@ link_conn_close_gracefully(struct link_conn *c)
 {
 	if (c->close_after_flush || c->failed)
 		return;
+	if (c->h2 == NULL) {
+		/* nothing to say goodbye with before the session exists */
+		link_conn_fail(c, "closed");
+		return;
+	}
 	nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
 	    nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR, NULL, 0);
 	c->close_after_flush = 1;
@@ -198,7 +221,7 @@ flush_now(struct link_conn *c)
 	if (h2o_timeout_is_linked(&c->flush_soon))
 		h2o_timeout_unlink(&c->flush_soon);
 	/* inside mem_recv, on_read flushes once it returns */
-	if (c->failed || c->sock == NULL || c->in_recv)
+	if (c->failed || c->sock == NULL || c->h2 == NULL || c->in_recv)
 		return;
 	/* held ends ride along when something else is written anyway */
 	if (!h2o_linklist_is_empty(&c->lazy_finish) && nghttp2_session_want_write(c->h2))
@@ -315,6 +338,8 @@ on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 	struct link_conn *c = user;
 	struct link_stream *s;
 
+	/* nghttp2 checked the magic and takes SETTINGS as the first frame */
+	c->handshake_done = 1;
 	switch (frame->hd.type) {
 	case NGHTTP2_HEADERS:
 		if ((s = stream_of(h2, frame->hd.stream_id)) == NULL)
@@ -422,6 +447,17 @@ on_tick(h2o_timeout_entry_t *entry)
 		link_conn_fail(c, "%s", c->close_after_flush ? "closed" : "session finished");
 		return;
 	}
+	if (!c->handshake_done) {
+		/* no session yet in TLS mode: nothing to PING, only a deadline */
+		if (now - c->created_ms >= conf->agents.handshake_timeout_ms) {
+			link_conn_fail(c, "no %s within %u ms (agents.handshake_timeout)",
+			    c->h2 == NULL ? "TLS handshake" : "HTTP/2 preface",
+			    conf->agents.handshake_timeout_ms);
+			return;
+		}
+		h2o_timeout_link(srv.loop, &srv.tick, &c->tick);
+		return;
+	}
 
 	if (c->agent == NULL && now - c->created_ms >= REGISTER_TIMEOUT_MS) {
 		link_conn_fail(c, "did not register within %d s", REGISTER_TIMEOUT_MS / 1000);
@@ -456,8 +492,10 @@ conn_teardown(struct link_conn *c)
 	if (c->agent != NULL)
 		log_info("agent %s of namespace %s (%s) unlinked: %s", c->agent->agent_id,
 		    c->agent->ns, c->peer, reason);
-	else
+	else if (c->handshake_done)
 		log_info("agent link %s closed before registering: %s", c->peer, reason);
+	else
+		log_early_close(c, reason);
 	link_tasks_fail_all(c, reason);
 	if (c->agent != NULL) {
 		if (srv.hooks.agent_down != NULL)
@@ -491,6 +529,31 @@ conn_teardown(struct link_conn *c)
 }
 
 static void
+on_early_summary(h2o_timeout_entry_t *entry)
+{
+	unsigned long n = log_burst_take(&srv.early, link_now_ms());
+
+	(void)entry;
+	if (n > 0)
+		log_info("%lu more agent connections closed before their handshake (not logged "
+		    "one by one)", n);
+	if (srv.early.suppressed > 0)
+		h2o_timeout_link(srv.loop, &srv.early_log, &srv.early_summary);
+}
+
+/* One line per connection while they are few; a count when they are many. */
+static void
+log_early_close(struct link_conn *c, const char *reason)
+{
+	if (log_burst_allow(&srv.early, link_now_ms())) {
+		log_info("agent link %s closed before its handshake: %s", c->peer, reason);
+		return;
+	}
+	if (!h2o_timeout_is_linked(&srv.early_summary))
+		h2o_timeout_link(srv.loop, &srv.early_log, &srv.early_summary);
+}
+
+static void
 session_start(struct link_conn *c)
 {
 	nghttp2_settings_entry iv[] = {
@@ -518,15 +581,16 @@ on_handshake(h2o_socket_t *sock, const char *err)
 	struct link_conn *c = sock->data;
 	h2o_iovec_t proto;
 
+	/* the connection failed meanwhile (close_all, reload): teardown is due */
+	if (c->failed)
+		return;
 	if (err != NULL) {
-		log_warnx("agent link %s: TLS handshake failed: %s", c->peer, err);
-		link_conn_fail(c, "TLS handshake failed");
+		link_conn_fail(c, "TLS handshake failed: %s", err);
 		return;
 	}
 	proto = h2o_socket_ssl_get_selected_protocol(sock);
 	if (!h2o_memis(proto.base, proto.len, H2O_STRLIT("h2"))) {
-		log_warnx("agent link %s: client did not negotiate ALPN h2", c->peer);
-		link_conn_fail(c, "no ALPN h2");
+		link_conn_fail(c, "the client did not negotiate ALPN h2");
 		return;
 	}
 	session_start(c);
@@ -572,9 +636,8 @@ on_accept(h2o_socket_t *listener, const char *err)
 		h2o_timeout_link(srv.loop, &srv.tick, &c->tick);
 
 		if (srv.nconns > srv.conf->agents.max_agents) {
-			log_warnx("agent link %s refused: %zu links, agents.max_agents is %u",
-			    c->peer, srv.nconns - 1, srv.conf->agents.max_agents);
-			link_conn_fail(c, "too many agents");
+			link_conn_fail(c, "refused: %zu links, agents.max_agents is %u",
+			    srv.nconns - 1, srv.conf->agents.max_agents);
 			continue;
 		}
 		if (srv.ssl_ctx != NULL)
@@ -619,6 +682,9 @@ link_server_start(h2o_loop_t *loop, int listen_fd, const struct tl_config *conf,
 	h2o_timeout_init(loop, &srv.reap, 0);
 	h2o_timeout_init(loop, &srv.turn_end, 0);
 	h2o_timeout_init(loop, &srv.lazy, LINK_LAZY_FINISH_MS);
+	h2o_timeout_init(loop, &srv.early_log, EARLY_LOG_WINDOW_MS);
+	srv.early_summary.cb = on_early_summary;
+	srv.early = (struct log_burst)LOG_BURST_INIT(EARLY_LOG_PER_WINDOW, EARLY_LOG_WINDOW_MS);
 	init_callbacks();
 	if (!conf->agents.plaintext && (srv.ssl_ctx = load_tls(conf)) == NULL)
 		return -1;
@@ -688,5 +754,8 @@ link_server_destroy(void)
 	h2o_timeout_dispose(srv.loop, &srv.reap);
 	h2o_timeout_dispose(srv.loop, &srv.turn_end);
 	h2o_timeout_dispose(srv.loop, &srv.lazy);
+	if (h2o_timeout_is_linked(&srv.early_summary))
+		h2o_timeout_unlink(&srv.early_summary);
+	h2o_timeout_dispose(srv.loop, &srv.early_log);
 	link_task_module_shutdown();
 }

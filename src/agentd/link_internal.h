@@ -66,6 +66,7 @@ struct link_conn {
 	uint64_t linger_since_ms; /* all sent after GOAWAY: wait for the agent to close */
 
 	uint64_t created_ms, last_rx_ms, ping_sent_ms;
+	int handshake_done;   /* TLS done (if any) and the HTTP/2 preface read */
 	int ping_outstanding;
 	unsigned resets_in_window;
 	uint64_t reset_window_start_ms;

@@ -1,0 +1,10 @@
+# Issue 12, hostile-input tests of the listeners (helper "A"): strangers
+# on the agent listener and on the node listener (silent, half-open and
+# slow handshakes, garbage, oversized frames, header lists and messages,
+# floods) while a real tokiame answers chat completions.
+TESTS += \
+	tests/integration/hostile-agent-listener.sh
+EXTRA_DIST += \
+	tests/integration/hostile-lib.sh \
+	tests/integration/hostile_conns.py \
+	tests/integration/hostile-agent-listener.sh
