@@ -3,8 +3,10 @@
 # slow handshakes, garbage, oversized frames, header lists and messages,
 # floods) while a real tokiame answers chat completions.
 TESTS += \
-	tests/integration/hostile-agent-listener.sh
+	tests/integration/hostile-agent-listener.sh \
+	tests/integration/hostile-node-listener.sh
 EXTRA_DIST += \
+	tests/integration/hostile-node-listener.sh \
 	tests/integration/hostile-lib.sh \
 	tests/integration/hostile_conns.py \
 	tests/integration/hostile-agent-listener.sh

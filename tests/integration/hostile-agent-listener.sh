@@ -43,7 +43,7 @@ run_cases()
 	# handshake timeout (2 s); the crash of defect 1 came at ping_interval
 	log_mark
 	hostile "$mode-silent" $a --mode silent --hold 8
-	chats_while_hostile "$MODEL"
+	chats_while_hostile chat_ok "$MODEL"
 	hostile_check "$mode-silent"
 	first=$(hostile_first_ms "$mode-silent")
 	lcheck test "${first:-0}" -ge 1500 "$mode: the silent connection was held past ping_interval (closed after $first ms)"
@@ -70,7 +70,7 @@ run_cases()
 	hostile "$mode-grpc-big-unauth" $a ${tls:+--tls --ca "$T/ca.crt"} --mode grpc-big \
 	    --stubs "$T/gen" --token "tlk_$(printf '%064d' 7)" --size 40000 --hold 5 \
 	    --expect UNAUTHENTICATED
-	chats_while_hostile "$MODEL"
+	chats_while_hostile chat_ok "$MODEL"
 	for c in many slow-preface half-open garbage bad-preface big-frame big-headers \
 	    grpc-big grpc-big-unauth; do
 		hostile_check "$mode-$c"
