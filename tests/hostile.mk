@@ -10,3 +10,11 @@ EXTRA_DIST += \
 	tests/integration/hostile-lib.sh \
 	tests/integration/hostile_conns.py \
 	tests/integration/hostile-agent-listener.sh
+
+# The same on agentd's outgoing forward links: a peer node that never
+# finishes its handshake. A PostgreSQL test (fwd-lib.sh, pg-lib.sh): it
+# runs, skips or fails exactly like the other forwarding tests.
+TESTS += \
+	tests/integration/hostile-fwd-peer.sh
+EXTRA_DIST += \
+	tests/integration/hostile-fwd-peer.sh

@@ -38,6 +38,11 @@ Modes (--tls: speak TLS where the mode needs it):
   body-big     (node listener) POST with content-length --size, body sent
                in full: authorization from --secret (may be wrong);
                expects a refusal (4xx status or RST_STREAM), never 200
+  blackhole    a SERVER on --addr that plays a dead peer node for --hold
+               seconds: it accepts and says nothing (with --tls and
+               --cert/--key: it completes the TLS handshake, ALPN h2, and
+               then says nothing, not even SETTINGS). Prints ACCEPTED
+               lines as peers come.
 """
 import argparse
 import os
@@ -46,6 +51,7 @@ import select
 import socket
 import ssl
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -341,6 +347,46 @@ def mode_grpc_big(args):
     finish(code == args.expect, "status %s, expected %s" % (code, args.expect))
 
 
+def mode_blackhole(args):
+    host, port = args.addr.rsplit(":", 1)
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, int(port)))
+    ls.listen(64)
+    ctx = None
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        ctx.set_alpn_protocols(["h2"])
+    held = []
+    say("LISTENING", args.addr, "tls" if ctx else "tcp")
+
+    def handshake(c):
+        try:
+            c.settimeout(10)
+            t = ctx.wrap_socket(c, server_side=True)
+            say("HANDSHAKE done, alpn", t.selected_alpn_protocol())
+            held.append(t)
+        except (OSError, ssl.SSLError) as e:
+            say("HANDSHAKE failed", e)
+
+    end = time.monotonic() + args.hold
+    n = 0
+    while time.monotonic() < end:
+        r, _, _ = select.select([ls], [], [], 0.5)
+        if not r:
+            continue
+        c, peer = ls.accept()
+        n += 1
+        say("ACCEPTED", n, "%s:%d" % peer)
+        if ctx:
+            threading.Thread(target=handshake, args=(c,), daemon=True).start()
+        else:
+            held.append(c)
+    say("RESULT ok held %d connections" % n)
+    sys.exit(0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--addr", required=True)
@@ -355,12 +401,14 @@ def main():
     ap.add_argument("--secret", default="")
     ap.add_argument("--size", type=int, default=64 * 1024)
     ap.add_argument("--expect", default="RESOURCE_EXHAUSTED")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     args = ap.parse_args()
     modes = {"silent": mode_silent, "slow-hello": mode_slow_hello,
              "slow-preface": mode_slow_preface, "half-open": mode_simple,
              "garbage": mode_simple, "bad-preface": mode_simple, "big-frame": mode_simple,
              "big-headers": mode_big_headers, "body-big": mode_body_big,
-             "grpc-big": mode_grpc_big}
+             "grpc-big": mode_grpc_big, "blackhole": mode_blackhole}
     if args.mode not in modes:
         say("RESULT fail unknown mode", args.mode)
         sys.exit(2)
