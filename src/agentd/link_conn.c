@@ -339,7 +339,10 @@ on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 	struct link_stream *s;
 
 	/* nghttp2 checked the magic and takes SETTINGS as the first frame */
-	c->handshake_done = 1;
+	if (!c->handshake_done) {
+		c->handshake_done = 1;
+		c->handshake_done_ms = link_now_ms();
+	}
 	switch (frame->hd.type) {
 	case NGHTTP2_HEADERS:
 		if ((s = stream_of(h2, frame->hd.stream_id)) == NULL)
@@ -459,7 +462,7 @@ on_tick(h2o_timeout_entry_t *entry)
 		return;
 	}
 
-	if (c->agent == NULL && now - c->created_ms >= REGISTER_TIMEOUT_MS) {
+	if (c->agent == NULL && now - c->handshake_done_ms >= REGISTER_TIMEOUT_MS) {
 		link_conn_fail(c, "did not register within %d s", REGISTER_TIMEOUT_MS / 1000);
 		return;
 	}

@@ -67,6 +67,7 @@ struct link_conn {
 
 	uint64_t created_ms, last_rx_ms, ping_sent_ms;
 	int handshake_done;   /* TLS done (if any) and the HTTP/2 preface read */
+	uint64_t handshake_done_ms; /* the register deadline counts from here */
 	int ping_outstanding;
 	unsigned resets_in_window;
 	uint64_t reset_window_start_ms;

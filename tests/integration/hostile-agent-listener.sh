@@ -9,7 +9,8 @@
 # timeout (one, then 300 at once); a ClientHello one byte a second (TLS)
 # or the HTTP/2 preface one byte a second; half-open (FIN at once);
 # garbage; an HTTP/1.1 request instead of the preface; a frame past
-# SETTINGS_MAX_FRAME_SIZE; a 256 KiB header list; a gRPC message past
+# SETTINGS_MAX_FRAME_SIZE; the preface and SETTINGS and then no request
+# (closed by the register deadline, 10 s); a 256 KiB header list; a gRPC message past
 # max_message_size from an authenticated agent (RESOURCE_EXHAUSTED) and
 # with a wrong token (UNAUTHENTICATED).
 #
@@ -64,6 +65,7 @@ run_cases()
 	hostile "$mode-garbage" $a $tls --mode garbage --hold 5
 	hostile "$mode-bad-preface" $a $tls --mode bad-preface --hold 5
 	hostile "$mode-big-frame" $a $tls --mode big-frame --hold 5
+	hostile "$mode-preface-only" $a $tls --mode preface-only --hold 15
 	hostile "$mode-big-headers" $a $tls --mode big-headers --hold 5
 	hostile "$mode-grpc-big" $a ${tls:+--tls --ca "$T/ca.crt"} --mode grpc-big \
 	    --stubs "$T/gen" --token "$TOKEN" --size 40000 --hold 5
@@ -72,9 +74,11 @@ run_cases()
 	    --expect UNAUTHENTICATED
 	chats_while_hostile chat_ok "$MODEL"
 	for c in many slow-preface half-open garbage bad-preface big-frame big-headers \
-	    grpc-big grpc-big-unauth; do
+	    grpc-big grpc-big-unauth preface-only; do
 		hostile_check "$mode-$c"
 	done
+	in_log "agentd info: agent link 127\\.0\\.0\\.1:[0-9]+ closed before registering: did not register within 10 s" ||
+	    fail "$mode: no register timeout logged for the connection that only sent its preface"
 	if [ -n "$tls" ]; then
 		hostile_check "$mode-slow-hello"
 		hostile_check "$mode-plain-garbage"

@@ -26,6 +26,8 @@ Modes (--tls: speak TLS where the mode needs it):
   half-open    connect, then shut down our write side at once
   garbage      4 KiB of random bytes (after the handshake with --tls)
   bad-preface  an HTTP/1.1 request where the HTTP/2 preface belongs
+  preface-only the preface and SETTINGS, PINGs answered, and never a
+               request: the register deadline must close it
   big-frame    preface, SETTINGS, then a frame header announcing 1 MiB
                (past SETTINGS_MAX_FRAME_SIZE): GOAWAY and close expected
   big-headers  preface, SETTINGS, then a request whose header list is
@@ -227,6 +229,9 @@ def mode_simple(args):
     elif args.mode == "bad-preface":
         _, ok, ms = one_shot(args, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
                              "an HTTP/1.1 request instead of the preface")
+    elif args.mode == "preface-only":
+        _, ok, ms = one_shot(args, h2.PREFACE + h2.settings_frame(),
+                             "the preface and SETTINGS, then nothing but PING answers")
     elif args.mode == "big-frame":
         c, ok, ms = one_shot(args, h2.PREFACE + h2.settings_frame() +
                              b"\x10\x00\x00\x00\x04\x00\x00\x00\x01" + b"\0" * 16384,
@@ -407,6 +412,7 @@ def main():
     modes = {"silent": mode_silent, "slow-hello": mode_slow_hello,
              "slow-preface": mode_slow_preface, "half-open": mode_simple,
              "garbage": mode_simple, "bad-preface": mode_simple, "big-frame": mode_simple,
+             "preface-only": mode_simple,
              "big-headers": mode_big_headers, "body-big": mode_body_big,
              "grpc-big": mode_grpc_big, "blackhole": mode_blackhole}
     if args.mode not in modes:
