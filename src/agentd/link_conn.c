@@ -17,8 +17,10 @@
  * handshake_done), registered (c->agent). Every timer and callback checks
  * the stage it needs: a stranger can hold a connection at any of them.
  * Until handshake_done only agents.handshake_timeout applies (no PING
- * without a session); closes before it are logged through a log_burst,
- * since anyone can open such connections by the thousand.
+ * without a session). What is logged about a connection that never
+ * registered (its close, a refused token) goes through one log_burst
+ * (link_stranger_may_log): anyone can open such connections by the
+ * thousand, and the log must not grow with them.
  */
 #include "config.h"
 
@@ -43,9 +45,9 @@
 #define MAX_RESETS_PER_WINDOW 200
 #define STREAM_WINDOW (1024 * 1024)
 #define CONN_WINDOW (16 * 1024 * 1024)
-/* closes before the handshake: a few lines a second, then one summary */
-#define EARLY_LOG_PER_WINDOW 10
-#define EARLY_LOG_WINDOW_MS 1000
+/* lines about unregistered connections: a few a second, then one summary */
+#define STRANGER_LOG_PER_WINDOW 10
+#define STRANGER_LOG_WINDOW_MS 1000
 
 static struct {
 	h2o_loop_t *loop;
@@ -60,9 +62,9 @@ static struct {
 	h2o_timeout_t reap;
 	h2o_timeout_t turn_end; /* zero delay: after this turn's I/O */
 	h2o_timeout_t lazy;     /* LINK_LAZY_FINISH_MS */
-	h2o_timeout_t early_log; /* EARLY_LOG_WINDOW_MS: the summary of early closes */
-	h2o_timeout_entry_t early_summary;
-	struct log_burst early;
+	h2o_timeout_t stranger_log; /* STRANGER_LOG_WINDOW_MS: the summary */
+	h2o_timeout_entry_t stranger_summary;
+	struct log_burst stranger;
 	nghttp2_session_callbacks *cbs;
 	nghttp2_option *opt;
 } srv;
@@ -102,7 +104,6 @@ link_server_count(void)
 }
 
 static void conn_teardown(struct link_conn *c);
-static void log_early_close(struct link_conn *c, const char *reason);
 
 void
 link_conn_fail(struct link_conn *c, const char *fmt, ...)
@@ -495,10 +496,9 @@ conn_teardown(struct link_conn *c)
 	if (c->agent != NULL)
 		log_info("agent %s of namespace %s (%s) unlinked: %s", c->agent->agent_id,
 		    c->agent->ns, c->peer, reason);
-	else if (c->handshake_done)
-		log_info("agent link %s closed before registering: %s", c->peer, reason);
-	else
-		log_early_close(c, reason);
+	else if (link_stranger_may_log())
+		log_info("agent link %s closed before %s: %s", c->peer,
+		    c->handshake_done ? "registering" : "its handshake", reason);
 	link_tasks_fail_all(c, reason);
 	if (c->agent != NULL) {
 		if (srv.hooks.agent_down != NULL)
@@ -532,28 +532,26 @@ conn_teardown(struct link_conn *c)
 }
 
 static void
-on_early_summary(h2o_timeout_entry_t *entry)
+on_stranger_summary(h2o_timeout_entry_t *entry)
 {
-	unsigned long n = log_burst_take(&srv.early, link_now_ms());
+	unsigned long n = log_burst_take(&srv.stranger, link_now_ms());
 
 	(void)entry;
 	if (n > 0)
-		log_info("%lu more agent connections closed before their handshake (not logged "
-		    "one by one)", n);
-	if (srv.early.suppressed > 0)
-		h2o_timeout_link(srv.loop, &srv.early_log, &srv.early_summary);
+		log_info("%lu more lines about agent connections that never registered not "
+		    "logged one by one (closed before their handshake or Register, or refused)", n);
+	if (srv.stranger.suppressed > 0)
+		h2o_timeout_link(srv.loop, &srv.stranger_log, &srv.stranger_summary);
 }
 
-/* One line per connection while they are few; a count when they are many. */
-static void
-log_early_close(struct link_conn *c, const char *reason)
+int
+link_stranger_may_log(void)
 {
-	if (log_burst_allow(&srv.early, link_now_ms())) {
-		log_info("agent link %s closed before its handshake: %s", c->peer, reason);
-		return;
-	}
-	if (!h2o_timeout_is_linked(&srv.early_summary))
-		h2o_timeout_link(srv.loop, &srv.early_log, &srv.early_summary);
+	if (log_burst_allow(&srv.stranger, link_now_ms()))
+		return 1;
+	if (!h2o_timeout_is_linked(&srv.stranger_summary))
+		h2o_timeout_link(srv.loop, &srv.stranger_log, &srv.stranger_summary);
+	return 0;
 }
 
 static void
@@ -685,9 +683,10 @@ link_server_start(h2o_loop_t *loop, int listen_fd, const struct tl_config *conf,
 	h2o_timeout_init(loop, &srv.reap, 0);
 	h2o_timeout_init(loop, &srv.turn_end, 0);
 	h2o_timeout_init(loop, &srv.lazy, LINK_LAZY_FINISH_MS);
-	h2o_timeout_init(loop, &srv.early_log, EARLY_LOG_WINDOW_MS);
-	srv.early_summary.cb = on_early_summary;
-	srv.early = (struct log_burst)LOG_BURST_INIT(EARLY_LOG_PER_WINDOW, EARLY_LOG_WINDOW_MS);
+	h2o_timeout_init(loop, &srv.stranger_log, STRANGER_LOG_WINDOW_MS);
+	srv.stranger_summary.cb = on_stranger_summary;
+	srv.stranger = (struct log_burst)LOG_BURST_INIT(STRANGER_LOG_PER_WINDOW,
+	    STRANGER_LOG_WINDOW_MS);
 	init_callbacks();
 	if (!conf->agents.plaintext && (srv.ssl_ctx = load_tls(conf)) == NULL)
 		return -1;
@@ -757,8 +756,8 @@ link_server_destroy(void)
 	h2o_timeout_dispose(srv.loop, &srv.reap);
 	h2o_timeout_dispose(srv.loop, &srv.turn_end);
 	h2o_timeout_dispose(srv.loop, &srv.lazy);
-	if (h2o_timeout_is_linked(&srv.early_summary))
-		h2o_timeout_unlink(&srv.early_summary);
-	h2o_timeout_dispose(srv.loop, &srv.early_log);
+	if (h2o_timeout_is_linked(&srv.stranger_summary))
+		h2o_timeout_unlink(&srv.stranger_summary);
+	h2o_timeout_dispose(srv.loop, &srv.stranger_log);
 	link_task_module_shutdown();
 }

@@ -100,6 +100,10 @@ void link_conn_fail(struct link_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Send GOAWAY and close once everything queued is written. */
 void link_conn_close_gracefully(struct link_conn *c);
+/* 1 if a line about a connection that never registered may be written
+ * now; 0 if it is only counted (a summary follows): strangers must not
+ * be able to flood the log. */
+int link_stranger_may_log(void);
 
 /* streams (link_stream.c) */
 struct link_stream *link_stream_new(struct link_conn *c, int32_t id);
