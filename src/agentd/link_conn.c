@@ -20,7 +20,11 @@
  * without a session). What is logged about a connection that never
  * registered (its close, a refused token) goes through one log_burst
  * (link_stranger_may_log): anyone can open such connections by the
- * thousand, and the log must not grow with them.
+ * thousand, and the log must not grow with them. For the same reason a
+ * full listener (agents.max_agents) makes room by closing its OLDEST
+ * unregistered connection rather than refusing the new one: strangers
+ * holding every slot would otherwise keep agents out; a real agent
+ * registers within milliseconds of its accept and is never the oldest.
  */
 #include "config.h"
 
@@ -56,6 +60,7 @@ static struct {
 	const struct tl_config *conf;
 	struct link_hooks hooks;
 	h2o_linklist_t conns;
+	h2o_linklist_t strangers; /* connections that have not registered, oldest first */
 	size_t nconns;
 	uint64_t seq;
 	h2o_timeout_t tick;
@@ -522,6 +527,8 @@ conn_teardown(struct link_conn *c)
 		h2o_timeout_unlink(&c->flush_soon);
 	if (h2o_timeout_is_linked(&c->lazy_timer))
 		h2o_timeout_unlink(&c->lazy_timer);
+	if (h2o_linklist_is_linked(&c->stranger_link))
+		h2o_linklist_unlink(&c->stranger_link);
 	if (c->sock != NULL)
 		h2o_socket_close(c->sock);
 	buf_free(&c->wpending);
@@ -542,6 +549,27 @@ on_stranger_summary(h2o_timeout_entry_t *entry)
 		    "logged one by one (closed before their handshake or Register, or refused)", n);
 	if (srv.stranger.suppressed > 0)
 		h2o_timeout_link(srv.loop, &srv.stranger_log, &srv.stranger_summary);
+}
+
+void
+link_conn_registered(struct link_conn *c)
+{
+	if (h2o_linklist_is_linked(&c->stranger_link))
+		h2o_linklist_unlink(&c->stranger_link);
+}
+
+/* The oldest unregistered connection still alive, other than c; NULL if none. */
+static struct link_conn *
+oldest_stranger(struct link_conn *c)
+{
+	for (h2o_linklist_t *n = srv.strangers.next; n != &srv.strangers; n = n->next) {
+		struct link_conn *o = H2O_STRUCT_FROM_MEMBER(struct link_conn, stranger_link, n);
+
+		/* the failed ones leave at the end of this loop turn */
+		if (o != c && !o->failed)
+			return o;
+	}
+	return NULL;
 }
 
 int
@@ -630,6 +658,7 @@ on_accept(h2o_socket_t *listener, const char *err)
 			snprintf(c->peer, sizeof(c->peer), "%.*s:%d", (int)hl, host,
 			    h2o_socket_getport((struct sockaddr *)&ss));
 		h2o_linklist_insert(&srv.conns, &c->link);
+		h2o_linklist_insert(&srv.strangers, &c->stranger_link);
 		srv.nconns++;
 		c->tick.cb = on_tick;
 		c->reap.cb = on_reap;
@@ -637,9 +666,16 @@ on_accept(h2o_socket_t *listener, const char *err)
 		h2o_timeout_link(srv.loop, &srv.tick, &c->tick);
 
 		if (srv.nconns > srv.conf->agents.max_agents) {
-			link_conn_fail(c, "refused: %zu links, agents.max_agents is %u",
-			    srv.nconns - 1, srv.conf->agents.max_agents);
-			continue;
+			struct link_conn *old = oldest_stranger(c);
+
+			if (old == NULL) {
+				link_conn_fail(c, "refused: %zu links, agents.max_agents is %u",
+				    srv.nconns - 1, srv.conf->agents.max_agents);
+				continue;
+			}
+			link_conn_fail(old, "closed to make room for a new connection: "
+			    "agents.max_agents (%u) reached and it had not registered",
+			    srv.conf->agents.max_agents);
 		}
 		if (srv.ssl_ctx != NULL)
 			h2o_socket_ssl_handshake(sock, srv.ssl_ctx, NULL, on_handshake);
@@ -679,6 +715,7 @@ link_server_start(h2o_loop_t *loop, int listen_fd, const struct tl_config *conf,
 	srv.conf = conf;
 	srv.hooks = *hooks;
 	h2o_linklist_init_anchor(&srv.conns);
+	h2o_linklist_init_anchor(&srv.strangers);
 	h2o_timeout_init(loop, &srv.tick, TICK_MS);
 	h2o_timeout_init(loop, &srv.reap, 0);
 	h2o_timeout_init(loop, &srv.turn_end, 0);

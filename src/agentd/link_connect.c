@@ -156,6 +156,7 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	a->conn = c;
 	snprintf(a->peer, sizeof(a->peer), "%s", c->peer);
 	c->agent = a;
+	link_conn_registered(c);
 
 	if (gethostname(node, sizeof(node)) != 0)
 		snprintf(node, sizeof(node), "tokilake");

@@ -51,6 +51,7 @@ struct link_conn {
 	char peer[64];
 	uint64_t seq;
 	h2o_linklist_t link; /* in the server's list */
+	h2o_linklist_t stranger_link; /* in the server's unregistered list, oldest first */
 	h2o_linklist_t streams;
 	unsigned nstreams;
 
@@ -104,6 +105,9 @@ void link_conn_close_gracefully(struct link_conn *c);
  * now; 0 if it is only counted (a summary follows): strangers must not
  * be able to flood the log. */
 int link_stranger_may_log(void);
+/* Register succeeded: the connection is no stranger any more (it can no
+ * longer be closed to make room for a new one). */
+void link_conn_registered(struct link_conn *c);
 
 /* streams (link_stream.c) */
 struct link_stream *link_stream_new(struct link_conn *c, int32_t id);

@@ -12,7 +12,9 @@
 # SETTINGS_MAX_FRAME_SIZE; the preface and SETTINGS and then no request
 # (closed by the register deadline, 10 s); a 256 KiB header list; a gRPC message past
 # max_message_size from an authenticated agent (RESOURCE_EXHAUSTED) and
-# with a wrong token (UNAUTHENTICATED).
+# with a wrong token (UNAUTHENTICATED). agents.max_agents is 400: while
+# 410 silent strangers hold every slot, a real agent must still register
+# (the oldest stranger makes room; on main it was refused).
 #
 # Each: the connection is closed within a bound, agentd says why (once
 # per connection, at most 10 lines a second for the 300), the chat
@@ -29,7 +31,7 @@ link_setup_with_tokiame
 link_stubs
 link_token lab
 NAMESPACES_YAML="  lab: { tokens: [\"$HASH\"] }"
-AGENT_OPTS="ping_interval: 1s, ping_timeout: 3s, handshake_timeout: 2s, max_message_size: 16KiB"
+AGENT_OPTS="ping_interval: 1s, ping_timeout: 3s, handshake_timeout: 2s, max_message_size: 16KiB, max_agents: 400"
 MODEL=lab:qwen3:0.6b
 BACKOFF="reconnect: { initial: 200ms, max: 2s }"
 
@@ -52,6 +54,18 @@ run_cases()
 	    fail "$mode: agentd did not log the handshake timeout"
 	log "ok: $mode: $(tail -n +"$LOG_FROM" "$T/tokilake.log" | grep -m1 'closed before its handshake' | cut -d' ' -f4-)"
 	same_pids "$before"
+
+	# strangers in every slot of agents.max_agents (400): a real agent
+	# still gets in, by closing the oldest of them
+	log_mark
+	hostile "$mode-full" $a --mode silent --count 410 --hold 8
+	wait_until 5 in_log "closed to make room for a new connection" ||
+	    fail "$mode: 410 silent connections and max_agents 400: nothing closed to make room"
+	hostile "$mode-register" $a ${tls:+--tls --ca "$T/ca.crt"} --mode grpc-big \
+	    --stubs "$T/gen" --token "$TOKEN" --expect REGISTERED --hold 5
+	hostile_check "$mode-register"
+	chats_while_hostile chat_ok "$MODEL"
+	hostile_check "$mode-full"
 
 	# the same 300 times at once, while the other cases run
 	log_mark

@@ -36,7 +36,9 @@ Modes (--tls: speak TLS where the mode needs it):
   grpc-big     (grpcio, --stubs) Connect with --token, a Register, then a
                ModelUpdate of --size bytes: expects RESOURCE_EXHAUSTED;
                with a wrong token, the same big Register at once:
-               expects UNAUTHENTICATED
+               expects UNAUTHENTICATED; with --expect REGISTERED, a
+               legitimate agent: Connect and a small Register, answered
+               by Registered
   body-big     (node listener) POST with content-length --size, body sent
                in full: authorization from --secret (may be wrong);
                expects a refusal (4xx status or RST_STREAM), never 200
@@ -335,6 +337,8 @@ def mode_grpc_big(args):
     def gen():
         if args.expect == "UNAUTHENTICATED":
             yield big_reg
+        elif args.expect == "REGISTERED":
+            yield reg_small
         else:
             yield reg_small
             time.sleep(0.5)
@@ -345,6 +349,10 @@ def mode_grpc_big(args):
     try:
         for m in stub.Connect(gen(), metadata=md, timeout=args.hold):
             say("GOT", m.WhichOneof("msg"))
+            if m.WhichOneof("msg") == "registered" and args.expect == "REGISTERED":
+                code = "REGISTERED"
+                say("STATUS REGISTERED as", m.registered.agent_id)
+                break
     except grpc.RpcError as e:
         code = e.code().name
         say("STATUS", code, (e.details() or "")[:120])
