@@ -73,6 +73,7 @@ run_cases()
 	if [ -n "$tls" ]; then
 		hostile "$mode-slow-hello" $a --mode slow-hello --hold 10
 		hostile "$mode-plain-garbage" $a --mode garbage --hold 5
+		hostile "$mode-no-alpn" $a --mode no-alpn --hold 5
 	fi
 	hostile "$mode-slow-preface" $a $tls --mode slow-preface --hold 10
 	hostile "$mode-half-open" $a --mode half-open --hold 5
@@ -96,6 +97,7 @@ run_cases()
 	if [ -n "$tls" ]; then
 		hostile_check "$mode-slow-hello"
 		hostile_check "$mode-plain-garbage"
+		hostile_check "$mode-no-alpn"
 		in_log "closed before its handshake: no TLS handshake within" ||
 		    fail "$mode: no handshake timeout logged for the slow ClientHello"
 	fi

@@ -111,6 +111,7 @@ run_cases()
 	log_mark
 	hostile "$mode-many" $a --mode silent --count 300 --hold 20
 	[ -n "$tls" ] && hostile "$mode-slow-hello" $a --mode slow-hello --hold 10
+	[ -n "$tls" ] && hostile "$mode-no-alpn" $a --mode no-alpn --hold 5
 	hostile "$mode-slow-preface" $a $tls --mode slow-preface --hold 10
 	hostile "$mode-half-open" $a --mode half-open --hold 5
 	hostile "$mode-garbage" $a $tls --mode garbage --hold 5
@@ -134,6 +135,7 @@ run_cases()
 		hostile_check "$mode-$c"
 	done
 	[ -n "$tls" ] && hostile_check "$mode-slow-hello"
+	[ -n "$tls" ] && hostile_check "$mode-no-alpn"
 	# each worker has its own bound: two workers
 	EARLY_MAX=44 early_lines_bounded "warn: node listener: connection from .* closed before its handshake"
 	if [ "$(log_count 'node listener: connection from .* closed before its handshake')" -lt 300 ]; then

@@ -26,6 +26,8 @@ Modes (--tls: speak TLS where the mode needs it):
   half-open    connect, then shut down our write side at once
   garbage      4 KiB of random bytes (after the handshake with --tls)
   bad-preface  an HTTP/1.1 request where the HTTP/2 preface belongs
+  no-alpn      (TLS port) a TLS handshake offering only ALPN http/1.1:
+               the listener speaks HTTP/2 only and must close it
   preface-only the preface and SETTINGS, PINGs answered, and never a
                request: the register deadline must close it
   big-frame    preface, SETTINGS, then a frame header announcing 1 MiB
@@ -200,6 +202,23 @@ def mode_slow_preface(args):
     t0 = time.monotonic()
     s = dial(args)
     ok = trickle(s, h2.PREFACE, t0, args.hold, "HTTP/2 preface")
+    ms = int((time.monotonic() - t0) * 1000)
+    say("CLOSED %d/1 first_ms %d last_ms %d" % (1 if ok else 0, ms, ms))
+    finish(ok, "closed after %d ms" % ms)
+
+
+def mode_no_alpn(args):
+    t0 = time.monotonic()
+    ctx = tls_client_ctx()
+    ctx.set_alpn_protocols(["http/1.1"])
+    try:
+        s = ctx.wrap_socket(raw(args.addr), server_hostname="localhost")
+    except (OSError, ssl.SSLError) as e:
+        # refusing in the handshake itself is a close too
+        say("SENT a ClientHello offering http/1.1 only; handshake refused:", e)
+        finish(True, "closed in the handshake")
+    say("SENT a ClientHello offering http/1.1 only; selected:", s.selected_alpn_protocol())
+    ok = closed_by_peer(s, args.hold)
     ms = int((time.monotonic() - t0) * 1000)
     say("CLOSED %d/1 first_ms %d last_ms %d" % (1 if ok else 0, ms, ms))
     finish(ok, "closed after %d ms" % ms)
@@ -420,7 +439,7 @@ def main():
     modes = {"silent": mode_silent, "slow-hello": mode_slow_hello,
              "slow-preface": mode_slow_preface, "half-open": mode_simple,
              "garbage": mode_simple, "bad-preface": mode_simple, "big-frame": mode_simple,
-             "preface-only": mode_simple,
+             "preface-only": mode_simple, "no-alpn": mode_no_alpn,
              "big-headers": mode_big_headers, "body-big": mode_body_big,
              "grpc-big": mode_grpc_big, "blackhole": mode_blackhole}
     if args.mode not in modes:
