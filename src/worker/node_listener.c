@@ -187,6 +187,12 @@ check_preface(struct node_hs *hs)
 	}
 	if (n < PREFACE_LEN)
 		return 1; /* more to come, within the deadline */
+	if (wk.state != WORKER_RUNNING) {
+		/* a connection h2o takes now would miss the drain's GOAWAY and
+		 * hold the worker until its drain timeout */
+		hs_close(hs, "the worker is stopping");
+		return 0;
+	}
 	h2o_socket_read_stop(sock);
 	hs_free(hs);
 	sock->data = NULL;
