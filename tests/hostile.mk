@@ -7,7 +7,7 @@ TESTS += \
 	tests/integration/hostile-node-listener.sh
 EXTRA_DIST += \
 	tests/integration/hostile-node-listener.sh \
-	tests/integration/hostile-lib.sh \
+	tests/integration/hostile-link-lib.sh \
 	tests/integration/hostile_conns.py \
 	tests/integration/hostile-agent-listener.sh
 

@@ -14,7 +14,7 @@
 # PING timeout, 10 s, then a 502), a says why in its log, requests to b
 # itself answer 200 meanwhile, and no process of node a was respawned.
 . "$(dirname "$0")/fwd-lib.sh"
-. "$(dirname "$0")/hostile-lib.sh"
+. "$(dirname "$0")/hostile-link-lib.sh"
 
 FWD_TLS=1
 fwd_setup

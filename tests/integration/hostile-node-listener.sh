@@ -22,7 +22,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/mock/mock-lib.sh"
 . "$(dirname "$0")/link-lib.sh"
-. "$(dirname "$0")/hostile-lib.sh"
+. "$(dirname "$0")/hostile-link-lib.sh"
 
 link_setup_with_tokiame
 link_token lab

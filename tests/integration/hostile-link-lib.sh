@@ -1,4 +1,4 @@
-# hostile-lib.sh: helpers for the hostile-input tests of the listeners
+# hostile-link-lib.sh: helpers for the hostile-input tests of the listeners
 # (sourced after lib.sh and link-lib.sh).
 #
 #   pids_snapshot               "master workers agentd" of the node, sorted
