@@ -565,8 +565,8 @@ forward_start(struct worker_conn *wc, const struct ipc_msg *msg, const char *nod
 		worker_conn_protocol_error(wc, "REQ_START for an id already in flight");
 		return;
 	}
-	if ((p = fwd_peer_get(wc->ad->loop, node, node_url,
-	    conf->http.idle_timeout_ms, why, sizeof(why))) == NULL ||
+	if ((p = fwd_peer_get(wc->ad->loop, node, node_url, conf->http.idle_timeout_ms,
+	    conf->node.handshake_timeout_ms, why, sizeof(why))) == NULL ||
 	    p->h2 == NULL) {
 		log_warnx("cannot forward to node %s: %s", node ? node : "?",
 		    p == NULL ? why : "no HTTP/2 session");

@@ -34,7 +34,9 @@ struct fwd_peer {
 	h2o_socket_t *sock;
 	nghttp2_session *h2;
 	int connected;        /* socket (and TLS) up: output may be written */
-	int ever_connected;
+	int ever_connected;   /* the peer spoke HTTP/2 (its SETTINGS came) */
+	uint64_t tcp_up_ms;   /* TCP connected: the handshake deadline runs from here */
+	uint32_t handshake_ms; /* node.handshake_timeout: TLS and the peer's SETTINGS */
 	struct buf wpending;  /* session output not yet handed to the socket */
 	struct buf winflight; /* bytes h2o_socket_write is sending */
 	int writing;
@@ -62,9 +64,10 @@ uint64_t fwd_now_ms(void);
 h2o_loop_t *fwd_loop(void);
 /* The connection for this URL, made (and connecting) when needed. NULL
  * with why set if the URL is unusable. idle_timeout_ms: our own
- * http.idle_timeout, a hint for how often to PING. */
+ * http.idle_timeout, a hint for how often to PING; handshake_ms:
+ * node.handshake_timeout, for a new connection. */
 struct fwd_peer *fwd_peer_get(h2o_loop_t *loop, const char *node, const char *url,
-    uint32_t idle_timeout_ms, char *why, size_t whylen);
+    uint32_t idle_timeout_ms, uint32_t handshake_ms, char *why, size_t whylen);
 void fwd_peer_flush(struct fwd_peer *p);
 /* Flush from the event loop, right after the current event. */
 void fwd_peer_kick(struct fwd_peer *p);

@@ -17,6 +17,13 @@
  * (it skips the host name under TLS 1.3): the name goes into the
  * context's verify parameters, so OpenSSL fails the handshake itself.
  *
+ * Stages: connecting (TCP; CONNECT_TIMEOUT_MS), handshaking (TLS for
+ * https://, then the peer's first SETTINGS: both within
+ * node.handshake_timeout of the TCP connect, so a peer that accepts and
+ * then says nothing cannot hold requests until the PING timeout), and
+ * up. Until the peer's SETTINGS came, its requests count as never having
+ * reached it (503, like a refused connection).
+ *
  * Liveness: a connection silent for PING_EVERY_MS (or half our own
  * http.idle_timeout, if shorter: the peers usually share it) gets a PING
  * and fails when no answer comes within PING_TIMEOUT_MS. The PINGs also
@@ -227,6 +234,8 @@ on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 {
 	struct fwd_peer *p = user;
 
+	if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
+		p->ever_connected = 1; /* the handshake is over */
 	switch (frame->hd.type) {
 	case NGHTTP2_GOAWAY:
 		if (p->goaway)
@@ -278,7 +287,14 @@ on_tick(h2o_timeout_entry_t *entry)
 	struct fwd_peer *p = H2O_STRUCT_FROM_MEMBER(struct fwd_peer, tick, entry);
 	uint64_t now = fwd_now_ms();
 
-	if (!p->connected) {
+	if (p->tcp_up_ms != 0 && !p->ever_connected) {
+		if (now - p->tcp_up_ms >= p->handshake_ms) {
+			fwd_peer_fail(p, "no %s within %u ms of connecting (node.handshake_timeout)",
+			    p->connected ? "HTTP/2 SETTINGS from the peer" : "TLS handshake",
+			    p->handshake_ms);
+			return;
+		}
+	} else if (!p->connected) {
 		if (now - p->created_ms >= CONNECT_TIMEOUT_MS) {
 			fwd_peer_fail(p, "could not connect within %d ms", CONNECT_TIMEOUT_MS);
 			return;
@@ -308,7 +324,6 @@ static void
 session_up(struct fwd_peer *p)
 {
 	p->connected = 1;
-	p->ever_connected = 1;
 	p->last_rx_ms = fwd_now_ms();
 	log_debug("node %s: connected to %s", p->node, p->url);
 	h2o_socket_read_start(p->sock, on_read);
@@ -349,6 +364,7 @@ on_connect(h2o_socket_t *sock, const char *err)
 		fwd_peer_fail(p, "cannot connect: %s", err);
 		return;
 	}
+	p->tcp_up_ms = fwd_now_ms();
 	if (p->tls)
 		h2o_socket_ssl_handshake(sock, p->ssl_ctx, p->host, on_handshake);
 	else
@@ -490,7 +506,8 @@ ensure_ready(h2o_loop_t *loop)
 }
 
 static struct fwd_peer *
-peer_new(const char *node, const char *url, uint32_t idle_timeout_ms, char *why, size_t whylen)
+peer_new(const char *node, const char *url, uint32_t idle_timeout_ms, uint32_t handshake_ms,
+    char *why, size_t whylen)
 {
 	nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
@@ -535,6 +552,7 @@ peer_new(const char *node, const char *url, uint32_t idle_timeout_ms, char *why,
 	buf_init(&p->winflight, 0);
 	p->created_ms = p->idle_since_ms = p->last_rx_ms = fwd_now_ms();
 	p->ping_every_ms = PING_EVERY_MS;
+	p->handshake_ms = handshake_ms;
 	if (idle_timeout_ms / 2 < p->ping_every_ms)
 		p->ping_every_ms = idle_timeout_ms / 2 > TICK_MS ? idle_timeout_ms / 2 : TICK_MS;
 	p->tick.cb = on_tick;
@@ -573,7 +591,7 @@ peer_new(const char *node, const char *url, uint32_t idle_timeout_ms, char *why,
 
 struct fwd_peer *
 fwd_peer_get(h2o_loop_t *loop, const char *node, const char *url, uint32_t idle_timeout_ms,
-    char *why, size_t whylen)
+    uint32_t handshake_ms, char *why, size_t whylen)
 {
 	ensure_ready(loop);
 	for (h2o_linklist_t *n = fp.peers.next; n != &fp.peers; n = n->next) {
@@ -582,7 +600,7 @@ fwd_peer_get(h2o_loop_t *loop, const char *node, const char *url, uint32_t idle_
 		if (p->listed && !p->failed && !p->goaway && strcmp(p->url, url) == 0)
 			return p;
 	}
-	return peer_new(node, url, idle_timeout_ms, why, whylen);
+	return peer_new(node, url, idle_timeout_ms, handshake_ms, why, whylen);
 }
 
 void

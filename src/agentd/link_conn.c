@@ -9,6 +9,22 @@
  * into nghttp2_session_mem_recv. Teardown is always deferred to a
  * zero-delay timer: nghttp2 sessions cannot be deleted from their own
  * callbacks, and no caller has to wonder whether its pointer survived.
+ *
+ * Stages of a connection, and what exists in each: accepted (socket; TLS
+ * handshake running in TLS mode: no session yet), session (nghttp2 server
+ * session: created after the handshake, or at once in h2c mode),
+ * preface (the agent's HTTP/2 preface and first SETTINGS read:
+ * handshake_done), registered (c->agent). Every timer and callback checks
+ * the stage it needs: a stranger can hold a connection at any of them.
+ * Until handshake_done only agents.handshake_timeout applies (no PING
+ * without a session). What is logged about a connection that never
+ * registered (its close, a refused token) goes through one log_burst
+ * (link_stranger_may_log): anyone can open such connections by the
+ * thousand, and the log must not grow with them. For the same reason a
+ * full listener (agents.max_agents) makes room by closing its OLDEST
+ * unregistered connection rather than refusing the new one: strangers
+ * holding every slot would otherwise keep agents out; a real agent
+ * registers within milliseconds of its accept and is never the oldest.
  */
 #include "config.h"
 
@@ -23,6 +39,7 @@
 
 #include "link_internal.h"
 #include "log.h"
+#include "log_burst.h"
 #include "xmalloc.h"
 
 #define WRITE_HIGH_WATER (256 * 1024)
@@ -32,6 +49,9 @@
 #define MAX_RESETS_PER_WINDOW 200
 #define STREAM_WINDOW (1024 * 1024)
 #define CONN_WINDOW (16 * 1024 * 1024)
+/* lines about unregistered connections: a few a second, then one summary */
+#define STRANGER_LOG_PER_WINDOW 10
+#define STRANGER_LOG_WINDOW_MS 1000
 
 static struct {
 	h2o_loop_t *loop;
@@ -40,12 +60,16 @@ static struct {
 	const struct tl_config *conf;
 	struct link_hooks hooks;
 	h2o_linklist_t conns;
+	h2o_linklist_t strangers; /* connections that have not registered, oldest first */
 	size_t nconns;
 	uint64_t seq;
 	h2o_timeout_t tick;
 	h2o_timeout_t reap;
 	h2o_timeout_t turn_end; /* zero delay: after this turn's I/O */
 	h2o_timeout_t lazy;     /* LINK_LAZY_FINISH_MS */
+	h2o_timeout_t stranger_log; /* STRANGER_LOG_WINDOW_MS: the summary */
+	h2o_timeout_entry_t stranger_summary;
+	struct log_burst stranger;
 	nghttp2_session_callbacks *cbs;
 	nghttp2_option *opt;
 } srv;
@@ -119,6 +143,11 @@ link_conn_close_gracefully(struct link_conn *c)
 {
 	if (c->close_after_flush || c->failed)
 		return;
+	if (c->h2 == NULL) {
+		/* nothing to say goodbye with before the session exists */
+		link_conn_fail(c, "closed");
+		return;
+	}
 	nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
 	    nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR, NULL, 0);
 	c->close_after_flush = 1;
@@ -198,7 +227,7 @@ flush_now(struct link_conn *c)
 	if (h2o_timeout_is_linked(&c->flush_soon))
 		h2o_timeout_unlink(&c->flush_soon);
 	/* inside mem_recv, on_read flushes once it returns */
-	if (c->failed || c->sock == NULL || c->in_recv)
+	if (c->failed || c->sock == NULL || c->h2 == NULL || c->in_recv)
 		return;
 	/* held ends ride along when something else is written anyway */
 	if (!h2o_linklist_is_empty(&c->lazy_finish) && nghttp2_session_want_write(c->h2))
@@ -315,6 +344,11 @@ on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 	struct link_conn *c = user;
 	struct link_stream *s;
 
+	/* nghttp2 checked the magic and takes SETTINGS as the first frame */
+	if (!c->handshake_done) {
+		c->handshake_done = 1;
+		c->handshake_done_ms = link_now_ms();
+	}
 	switch (frame->hd.type) {
 	case NGHTTP2_HEADERS:
 		if ((s = stream_of(h2, frame->hd.stream_id)) == NULL)
@@ -422,8 +456,19 @@ on_tick(h2o_timeout_entry_t *entry)
 		link_conn_fail(c, "%s", c->close_after_flush ? "closed" : "session finished");
 		return;
 	}
+	if (!c->handshake_done) {
+		/* no session yet in TLS mode: nothing to PING, only a deadline */
+		if (now - c->created_ms >= conf->agents.handshake_timeout_ms) {
+			link_conn_fail(c, "no %s within %u ms (agents.handshake_timeout)",
+			    c->h2 == NULL ? "TLS handshake" : "HTTP/2 preface",
+			    conf->agents.handshake_timeout_ms);
+			return;
+		}
+		h2o_timeout_link(srv.loop, &srv.tick, &c->tick);
+		return;
+	}
 
-	if (c->agent == NULL && now - c->created_ms >= REGISTER_TIMEOUT_MS) {
+	if (c->agent == NULL && now - c->handshake_done_ms >= REGISTER_TIMEOUT_MS) {
 		link_conn_fail(c, "did not register within %d s", REGISTER_TIMEOUT_MS / 1000);
 		return;
 	}
@@ -456,8 +501,9 @@ conn_teardown(struct link_conn *c)
 	if (c->agent != NULL)
 		log_info("agent %s of namespace %s (%s) unlinked: %s", c->agent->agent_id,
 		    c->agent->ns, c->peer, reason);
-	else
-		log_info("agent link %s closed before registering: %s", c->peer, reason);
+	else if (link_stranger_may_log())
+		log_info("agent link %s closed before %s: %s", c->peer,
+		    c->handshake_done ? "registering" : "its handshake", reason);
 	link_tasks_fail_all(c, reason);
 	if (c->agent != NULL) {
 		if (srv.hooks.agent_down != NULL)
@@ -481,6 +527,8 @@ conn_teardown(struct link_conn *c)
 		h2o_timeout_unlink(&c->flush_soon);
 	if (h2o_timeout_is_linked(&c->lazy_timer))
 		h2o_timeout_unlink(&c->lazy_timer);
+	if (h2o_linklist_is_linked(&c->stranger_link))
+		h2o_linklist_unlink(&c->stranger_link);
 	if (c->sock != NULL)
 		h2o_socket_close(c->sock);
 	buf_free(&c->wpending);
@@ -488,6 +536,50 @@ conn_teardown(struct link_conn *c)
 	h2o_linklist_unlink(&c->link);
 	srv.nconns--;
 	free(c);
+}
+
+static void
+on_stranger_summary(h2o_timeout_entry_t *entry)
+{
+	unsigned long n = log_burst_take(&srv.stranger, link_now_ms());
+
+	(void)entry;
+	if (n > 0)
+		log_info("%lu more lines about agent connections that never registered not "
+		    "logged one by one (closed before their handshake or Register, or refused)", n);
+	if (srv.stranger.suppressed > 0)
+		h2o_timeout_link(srv.loop, &srv.stranger_log, &srv.stranger_summary);
+}
+
+void
+link_conn_registered(struct link_conn *c)
+{
+	if (h2o_linklist_is_linked(&c->stranger_link))
+		h2o_linklist_unlink(&c->stranger_link);
+}
+
+/* The oldest unregistered connection still alive, other than c; NULL if none. */
+static struct link_conn *
+oldest_stranger(struct link_conn *c)
+{
+	for (h2o_linklist_t *n = srv.strangers.next; n != &srv.strangers; n = n->next) {
+		struct link_conn *o = H2O_STRUCT_FROM_MEMBER(struct link_conn, stranger_link, n);
+
+		/* the failed ones leave at the end of this loop turn */
+		if (o != c && !o->failed)
+			return o;
+	}
+	return NULL;
+}
+
+int
+link_stranger_may_log(void)
+{
+	if (log_burst_allow(&srv.stranger, link_now_ms()))
+		return 1;
+	if (!h2o_timeout_is_linked(&srv.stranger_summary))
+		h2o_timeout_link(srv.loop, &srv.stranger_log, &srv.stranger_summary);
+	return 0;
 }
 
 static void
@@ -518,15 +610,16 @@ on_handshake(h2o_socket_t *sock, const char *err)
 	struct link_conn *c = sock->data;
 	h2o_iovec_t proto;
 
+	/* the connection failed meanwhile (close_all, reload): teardown is due */
+	if (c->failed)
+		return;
 	if (err != NULL) {
-		log_warnx("agent link %s: TLS handshake failed: %s", c->peer, err);
-		link_conn_fail(c, "TLS handshake failed");
+		link_conn_fail(c, "TLS handshake failed: %s", err);
 		return;
 	}
 	proto = h2o_socket_ssl_get_selected_protocol(sock);
 	if (!h2o_memis(proto.base, proto.len, H2O_STRLIT("h2"))) {
-		log_warnx("agent link %s: client did not negotiate ALPN h2", c->peer);
-		link_conn_fail(c, "no ALPN h2");
+		link_conn_fail(c, "the client did not negotiate ALPN h2");
 		return;
 	}
 	session_start(c);
@@ -565,6 +658,7 @@ on_accept(h2o_socket_t *listener, const char *err)
 			snprintf(c->peer, sizeof(c->peer), "%.*s:%d", (int)hl, host,
 			    h2o_socket_getport((struct sockaddr *)&ss));
 		h2o_linklist_insert(&srv.conns, &c->link);
+		h2o_linklist_insert(&srv.strangers, &c->stranger_link);
 		srv.nconns++;
 		c->tick.cb = on_tick;
 		c->reap.cb = on_reap;
@@ -572,10 +666,16 @@ on_accept(h2o_socket_t *listener, const char *err)
 		h2o_timeout_link(srv.loop, &srv.tick, &c->tick);
 
 		if (srv.nconns > srv.conf->agents.max_agents) {
-			log_warnx("agent link %s refused: %zu links, agents.max_agents is %u",
-			    c->peer, srv.nconns - 1, srv.conf->agents.max_agents);
-			link_conn_fail(c, "too many agents");
-			continue;
+			struct link_conn *old = oldest_stranger(c);
+
+			if (old == NULL) {
+				link_conn_fail(c, "refused: %zu links, agents.max_agents is %u",
+				    srv.nconns - 1, srv.conf->agents.max_agents);
+				continue;
+			}
+			link_conn_fail(old, "closed to make room for a new connection: "
+			    "agents.max_agents (%u) reached and it had not registered",
+			    srv.conf->agents.max_agents);
 		}
 		if (srv.ssl_ctx != NULL)
 			h2o_socket_ssl_handshake(sock, srv.ssl_ctx, NULL, on_handshake);
@@ -615,10 +715,15 @@ link_server_start(h2o_loop_t *loop, int listen_fd, const struct tl_config *conf,
 	srv.conf = conf;
 	srv.hooks = *hooks;
 	h2o_linklist_init_anchor(&srv.conns);
+	h2o_linklist_init_anchor(&srv.strangers);
 	h2o_timeout_init(loop, &srv.tick, TICK_MS);
 	h2o_timeout_init(loop, &srv.reap, 0);
 	h2o_timeout_init(loop, &srv.turn_end, 0);
 	h2o_timeout_init(loop, &srv.lazy, LINK_LAZY_FINISH_MS);
+	h2o_timeout_init(loop, &srv.stranger_log, STRANGER_LOG_WINDOW_MS);
+	srv.stranger_summary.cb = on_stranger_summary;
+	srv.stranger = (struct log_burst)LOG_BURST_INIT(STRANGER_LOG_PER_WINDOW,
+	    STRANGER_LOG_WINDOW_MS);
 	init_callbacks();
 	if (!conf->agents.plaintext && (srv.ssl_ctx = load_tls(conf)) == NULL)
 		return -1;
@@ -688,5 +793,8 @@ link_server_destroy(void)
 	h2o_timeout_dispose(srv.loop, &srv.reap);
 	h2o_timeout_dispose(srv.loop, &srv.turn_end);
 	h2o_timeout_dispose(srv.loop, &srv.lazy);
+	if (h2o_timeout_is_linked(&srv.stranger_summary))
+		h2o_timeout_unlink(&srv.stranger_summary);
+	h2o_timeout_dispose(srv.loop, &srv.stranger_log);
 	link_task_module_shutdown();
 }

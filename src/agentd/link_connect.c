@@ -48,8 +48,9 @@ reject(struct link_stream *s, int status, const char *why)
 {
 	struct link_conn *c = s->conn;
 
-	log_warnx("agent link %s%s%s: %s", c->peer, c->agent ? " agent " : "",
-	    c->agent ? c->agent->agent_id : "", why);
+	if (c->agent != NULL || link_stranger_may_log())
+		log_warnx("agent link %s%s%s: %s", c->peer, c->agent ? " agent " : "",
+		    c->agent ? c->agent->agent_id : "", why);
 	link_stream_finish(s, status, why);
 	link_conn_close_gracefully(c);
 }
@@ -74,9 +75,10 @@ link_connect_begin(struct link_stream *s)
 	    ns->ntoken_hashes))
 		why = "invalid token for this namespace";
 	if (why != NULL) {
-		/* the token itself is never logged */
-		log_warnx("agent link %s: authentication failed for namespace \"%s\": %s", c->peer,
-		    s->ns, why);
+		/* the token itself is never logged; anyone may try, so bounded */
+		if (link_stranger_may_log())
+			log_warnx("agent link %s: authentication failed for namespace \"%s\": %s",
+			    c->peer, s->ns, why);
 		link_stream_finish(s, GRPC_UNAUTHENTICATED, why);
 		link_conn_close_gracefully(c);
 		return;
@@ -154,6 +156,7 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	a->conn = c;
 	snprintf(a->peer, sizeof(a->peer), "%s", c->peer);
 	c->agent = a;
+	link_conn_registered(c);
 
 	if (gethostname(node, sizeof(node)) != 0)
 		snprintf(node, sizeof(node), "tokilake");

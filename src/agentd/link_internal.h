@@ -51,6 +51,7 @@ struct link_conn {
 	char peer[64];
 	uint64_t seq;
 	h2o_linklist_t link; /* in the server's list */
+	h2o_linklist_t stranger_link; /* in the server's unregistered list, oldest first */
 	h2o_linklist_t streams;
 	unsigned nstreams;
 
@@ -66,6 +67,8 @@ struct link_conn {
 	uint64_t linger_since_ms; /* all sent after GOAWAY: wait for the agent to close */
 
 	uint64_t created_ms, last_rx_ms, ping_sent_ms;
+	int handshake_done;   /* TLS done (if any) and the HTTP/2 preface read */
+	uint64_t handshake_done_ms; /* the register deadline counts from here */
 	int ping_outstanding;
 	unsigned resets_in_window;
 	uint64_t reset_window_start_ms;
@@ -98,6 +101,13 @@ void link_conn_fail(struct link_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Send GOAWAY and close once everything queued is written. */
 void link_conn_close_gracefully(struct link_conn *c);
+/* 1 if a line about a connection that never registered may be written
+ * now; 0 if it is only counted (a summary follows): strangers must not
+ * be able to flood the log. */
+int link_stranger_may_log(void);
+/* Register succeeded: the connection is no stranger any more (it can no
+ * longer be closed to make room for a new one). */
+void link_conn_registered(struct link_conn *c);
 
 /* streams (link_stream.c) */
 struct link_stream *link_stream_new(struct link_conn *c, int32_t id);

@@ -196,6 +196,9 @@ static const struct cfg_key agents_keys[] = {
 	{ .name = "ping_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, agents.ping_timeout_ms), .min = SEC(1), .max = HOUR(1),
 	    .def = "15s" },
+	{ .name = "handshake_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.handshake_timeout_ms), .min = 100,
+	    .max = MINUTES(5), .def = "5s" },
 	{ 0 }
 };
 
@@ -277,6 +280,9 @@ static const struct cfg_key node_keys[] = {
 	    .max = MINUTES(5), .def = "2s" },
 	{ .name = "ttl", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, node.ttl_ms), .min = 500, .max = HOUR(1), .def = "10s" },
+	{ .name = "handshake_timeout", .type = CFG_DURATION,
+	    CFG_FIELD(struct tl_config, node.handshake_timeout_ms), .min = 100,
+	    .max = MINUTES(5), .def = "5s" },
 	{ 0 }
 };
 

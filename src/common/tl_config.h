@@ -77,6 +77,8 @@ struct tl_config {
 		uint32_t max_streams_per_agent;
 		uint32_t ping_interval_ms;
 		uint32_t ping_timeout_ms;
+		/* TLS handshake and HTTP/2 preface, counted from accept */
+		uint32_t handshake_timeout_ms;
 	} agents;
 
 	struct tl_namespace *namespaces;
@@ -101,6 +103,8 @@ struct tl_config {
 		char *secret_file;
 		uint32_t heartbeat_interval_ms;
 		uint32_t ttl_ms;     /* a node silent this long is dead */
+		/* TLS handshake and HTTP/2 preface between nodes, both ways */
+		uint32_t handshake_timeout_ms;
 	} node;
 
 	struct cfg_lines *lines; /* where each key was seen (tl_config.c only) */

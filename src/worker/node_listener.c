@@ -1,7 +1,25 @@
-/* node_listener: see node_listener.h. */
+/*
+ * node_listener: see node_listener.h.
+ *
+ * Accepting: h2o's h2o_accept() bounds a TLS handshake with the context's
+ * one handshake_timeout (http.header_timeout, shared by every listener of
+ * the worker) and h2o_http2_accept() waits for the preface as long as
+ * http2.idle_timeout. Neither is per listener in 2.2.5, so this listener
+ * runs its connections' first steps itself: the TLS handshake (node.tls)
+ * and the peer's 24-byte HTTP/2 preface, both within
+ * node.handshake_timeout of the accept (our own timer list), and only
+ * then hands the socket to h2o_http2_accept() with the preface still in
+ * its input. A connection that misses the deadline, fails the handshake
+ * or sends anything but the preface is closed with one log line, through
+ * a log_burst: strangers can open such connections by the thousand.
+ */
 #include "config.h"
 
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <h2o.h>
 #include <h2o/http2.h>
@@ -9,6 +27,7 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "log_burst.h"
 #include "node_listener.h"
 #include "oai_error.h"
 #include "request_id.h"
@@ -20,6 +39,22 @@
 #define ACCEPT_BURST 32
 /* Longest namespace or model a forwarding node may name. */
 #define ROUTE_MAX 512
+/* lines about refused connections and requests: 10 a second, then a count */
+#define REFUSED_LOG_PER_WINDOW 10
+#define REFUSED_LOG_WINDOW_MS 1000
+
+static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define PREFACE_LEN (sizeof(preface) - 1)
+
+/* a connection between accept and h2o_http2_accept */
+struct node_hs {
+	h2o_linklist_t link; /* in nl.pending */
+	h2o_socket_t *sock;
+	h2o_timeout_entry_t timeout;
+	struct timeval connected_at;
+	int tls_done;
+	char peer[64];
+};
 
 static const h2o_iovec_t alpn_h2_only[] = { { "h2", 2 }, { NULL, 0 } };
 
@@ -29,6 +64,12 @@ static struct {
 	SSL_CTX *ssl_ctx;
 	h2o_hostconf_t **hosts; /* our own copy: marks requests as internal */
 	char *secret_hash;      /* token_hash of node.secret: one constant-time compare */
+	h2o_linklist_t pending; /* struct node_hs */
+	h2o_timeout_t hs_timeout;   /* node.handshake_timeout */
+	h2o_timeout_t refused_log;  /* REFUSED_LOG_WINDOW_MS: the summary */
+	h2o_timeout_entry_t refused_summary;
+	struct log_burst refused;
+	int timers_ready;
 } nl;
 
 static SSL_CTX *
@@ -58,6 +99,176 @@ fail:
 	return NULL;
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+on_refused_summary(h2o_timeout_entry_t *entry)
+{
+	unsigned long n = log_burst_take(&nl.refused, mono_ms());
+
+	(void)entry;
+	if (n > 0)
+		log_warnx("node listener: %lu more refused connections or requests (not logged "
+		    "one by one)", n);
+	if (nl.refused.suppressed > 0)
+		h2o_timeout_link(wk.loop, &nl.refused_log, &nl.refused_summary);
+}
+
+/* 1: write the line now; 0: it is counted for the next summary */
+static int
+refused_may_log(void)
+{
+	if (log_burst_allow(&nl.refused, mono_ms()))
+		return 1;
+	if (!h2o_timeout_is_linked(&nl.refused_summary))
+		h2o_timeout_link(wk.loop, &nl.refused_log, &nl.refused_summary);
+	return 0;
+}
+
+static void
+hs_free(struct node_hs *hs)
+{
+	if (h2o_timeout_is_linked(&hs->timeout))
+		h2o_timeout_unlink(&hs->timeout);
+	h2o_linklist_unlink(&hs->link);
+	free(hs);
+}
+
+/* Not a node, or not in time: close before h2o ever sees it. */
+static void __attribute__((format(printf, 2, 3)))
+hs_close(struct node_hs *hs, const char *fmt, ...)
+{
+	h2o_socket_t *sock = hs->sock;
+	va_list ap;
+
+	if (refused_may_log()) {
+		char why[200];
+
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+		log_warnx("node listener: connection from %s closed before its handshake: %s",
+		    hs->peer, why);
+	}
+	hs_free(hs);
+	sock->data = NULL;
+	h2o_socket_close(sock);
+}
+
+static void
+on_hs_timeout(h2o_timeout_entry_t *entry)
+{
+	struct node_hs *hs = H2O_STRUCT_FROM_MEMBER(struct node_hs, timeout, entry);
+
+	hs_close(hs, "no %s within %u ms (node.handshake_timeout)",
+	    hs->tls_done || nl.ssl_ctx == NULL ? "HTTP/2 preface" : "TLS handshake",
+	    wk.conf->node.handshake_timeout_ms);
+}
+
+/* The preface so far: hand over once whole, refuse at the first wrong byte.
+ * 1 while more is awaited; 0 once hs is gone (handed to h2o or closed). */
+static int
+check_preface(struct node_hs *hs)
+{
+	h2o_socket_t *sock = hs->sock;
+	size_t n = sock->input->size < PREFACE_LEN ? sock->input->size : PREFACE_LEN;
+	struct timeval at = hs->connected_at;
+
+	if (memcmp(sock->input->bytes, preface, n) != 0) {
+		hs_close(hs, "not an HTTP/2 connection preface");
+		return 0;
+	}
+	if (n < PREFACE_LEN)
+		return 1; /* more to come, within the deadline */
+	if (wk.state != WORKER_RUNNING) {
+		/* a connection h2o takes now would miss the drain's GOAWAY and
+		 * hold the worker until its drain timeout */
+		hs_close(hs, "the worker is stopping");
+		return 0;
+	}
+	h2o_socket_read_stop(sock);
+	hs_free(hs);
+	sock->data = NULL;
+	/* h2o reads the preface (and whatever followed) from sock->input */
+	h2o_http2_accept(&nl.accept_ctx, sock, at);
+	return 0;
+}
+
+static void
+on_preface_read(h2o_socket_t *sock, const char *err)
+{
+	struct node_hs *hs = sock->data;
+
+	if (err != NULL) {
+		hs_close(hs, "%s", strcmp(err, h2o_socket_error_closed) == 0 ?
+		    "closed by the peer" : err);
+		return;
+	}
+	(void)check_preface(hs);
+}
+
+static void
+wait_preface(struct node_hs *hs)
+{
+	if (hs->sock->input->size > 0 && !check_preface(hs))
+		return;
+	h2o_socket_read_start(hs->sock, on_preface_read);
+}
+
+static void
+on_tls_done(h2o_socket_t *sock, const char *err)
+{
+	struct node_hs *hs = sock->data;
+	h2o_iovec_t proto;
+
+	if (err != NULL) {
+		hs_close(hs, "TLS handshake failed: %s", err);
+		return;
+	}
+	proto = h2o_socket_ssl_get_selected_protocol(sock);
+	if (!h2o_memis(proto.base, proto.len, H2O_STRLIT("h2"))) {
+		hs_close(hs, "the peer did not negotiate ALPN h2");
+		return;
+	}
+	hs->tls_done = 1;
+	wait_preface(hs);
+}
+
+static void
+hs_start(h2o_socket_t *sock)
+{
+	struct node_hs *hs = xcalloc(1, sizeof(*hs));
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char host[NI_MAXHOST];
+	size_t hl;
+
+	hs->sock = sock;
+	hs->connected_at = *h2o_get_timestamp(&wk.ctx, NULL, NULL);
+	sl = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
+	hl = sl ? h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, host) : SIZE_MAX;
+	if (hl == SIZE_MAX)
+		snprintf(hs->peer, sizeof(hs->peer), "unknown");
+	else
+		snprintf(hs->peer, sizeof(hs->peer), "%.*s:%d", (int)hl, host,
+		    h2o_socket_getport((struct sockaddr *)&ss));
+	h2o_linklist_insert(&nl.pending, &hs->link);
+	hs->timeout.cb = on_hs_timeout;
+	h2o_timeout_link(wk.loop, &nl.hs_timeout, &hs->timeout);
+	sock->data = hs;
+	if (nl.ssl_ctx != NULL)
+		h2o_socket_ssl_handshake(sock, nl.ssl_ctx, NULL, on_tls_done);
+	else
+		wait_preface(hs);
+}
+
 static void
 on_accept(h2o_socket_t *listener, const char *err)
 {
@@ -71,13 +282,8 @@ on_accept(h2o_socket_t *listener, const char *err)
 		if (sock == NULL)
 			return; /* EAGAIN, another worker took it, or out of descriptors */
 		wk_conns_track(sock);
-		if (nl.ssl_ctx != NULL) {
-			h2o_accept(&nl.accept_ctx, sock); /* TLS, then h2 by ALPN */
-		} else {
-			/* h2c with prior knowledge: the client starts with the preface */
-			h2o_http2_accept(&nl.accept_ctx, sock,
-			    *h2o_get_timestamp(&wk.ctx, NULL, NULL));
-		}
+		/* TLS (ALPN h2 only) and the preface, then h2o's HTTP/2 */
+		hs_start(sock);
 	}
 }
 
@@ -106,6 +312,13 @@ wk_node_listener_open(void)
 	nl.accept_ctx.hosts = nl.hosts;
 	nl.accept_ctx.ssl_ctx = nl.ssl_ctx;
 	nl.sock = h2o_evloop_socket_create(wk.loop, wk.cctx->node_fd, H2O_SOCKET_FLAG_DONT_READ);
+	h2o_linklist_init_anchor(&nl.pending);
+	h2o_timeout_init(wk.loop, &nl.hs_timeout, conf->node.handshake_timeout_ms);
+	h2o_timeout_init(wk.loop, &nl.refused_log, REFUSED_LOG_WINDOW_MS);
+	nl.refused_summary.cb = on_refused_summary;
+	nl.refused = (struct log_burst)LOG_BURST_INIT(REFUSED_LOG_PER_WINDOW,
+	    REFUSED_LOG_WINDOW_MS);
+	nl.timers_ready = 1;
 	return 0;
 }
 
@@ -133,6 +346,17 @@ void
 wk_node_listener_free(void)
 {
 	wk_node_listener_close();
+	if (nl.timers_ready) {
+		/* the worker frees only once no connection is left: none pending */
+		while (!h2o_linklist_is_empty(&nl.pending))
+			hs_close(H2O_STRUCT_FROM_MEMBER(struct node_hs, link, nl.pending.next),
+			    "worker exiting");
+		if (h2o_timeout_is_linked(&nl.refused_summary))
+			h2o_timeout_unlink(&nl.refused_summary);
+		h2o_timeout_dispose(wk.loop, &nl.hs_timeout);
+		h2o_timeout_dispose(wk.loop, &nl.refused_log);
+		nl.timers_ready = 0;
+	}
 	if (nl.ssl_ctx != NULL)
 		SSL_CTX_free(nl.ssl_ctx);
 	nl.ssl_ctx = NULL;
@@ -163,7 +387,9 @@ wk_node_refused(h2o_req_t *req)
 		    token_verify(v.base + 7, v.len - 7, &nl.secret_hash, 1))
 			return 0;
 	}
-	log_warnx("req from another node refused: %s node secret", i == -1 ? "no" : "wrong");
+	if (refused_may_log())
+		log_warnx("req %s from another node refused: %s node secret", wk_request_id(req),
+		    i == -1 ? "no" : "wrong");
 	wk_oai_send_error(req, 401, "invalid_request_error", NULL, "invalid_node_secret",
 	    "this listener is for other tokilake nodes: a valid node secret is required");
 	return 1;
