@@ -1,7 +1,7 @@
 /* cred_headers: see cred_headers.h. */
 #include "config.h"
 
-#include <strings.h>
+#include <stdint.h>
 
 #include "cred_headers.h"
 
@@ -29,11 +29,30 @@ static const struct {
 #undef C
 };
 
+/* s (any case) equals lower, both len bytes; names hold letters, digits, '-'. */
+static int
+same_name(const char *s, const char *lower, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] | 0x20) != lower[i]) /* folds A-Z; '-' and digits have the bit */
+			return 0;
+	return 1;
+}
+
 int
 cred_header_is(const char *name, size_t len)
 {
+	/* bit n set: some credential name is n bytes long (all are under 64) */
+	static uint64_t lengths;
+
+	if (lengths == 0)
+		for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++)
+			lengths |= UINT64_C(1) << creds[i].len;
+	/* called on every forwarded header: most are out at once by length */
+	if (len >= 64 || (lengths & UINT64_C(1) << len) == 0)
+		return 0;
 	for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++)
-		if (len == creds[i].len && strncasecmp(name, creds[i].name, len) == 0)
+		if (len == creds[i].len && same_name(name, creds[i].name, len))
 			return 1;
 	return 0;
 }

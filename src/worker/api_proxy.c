@@ -76,25 +76,34 @@ struct proxy_req {
 	h2o_timeout_entry_t flush_soon; /* data goes out at the loop turn's end */
 };
 
+/* A header name with its length, measured at compile time: the lists
+ * below are read for every header of every request. */
+struct hname {
+	const char *s;
+	size_t len;
+};
+#define HN(lit) { lit, sizeof(lit) - 1 }
+
 /* Request headers that are ours or the connection's, not the backend's
  * (credentials are in cred_headers.c, shared with tokiame). */
-static const char *const drop_request_headers[] = {
-	"connection", "keep-alive",
-	"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
-	"content-length", "expect", "http2-settings", "x-request-id",
+static const struct hname drop_request_headers[] = {
+	HN("connection"), HN("keep-alive"), HN("proxy-connection"), HN("te"), HN("trailer"),
+	HN("transfer-encoding"), HN("upgrade"), HN("host"), HN("content-length"), HN("expect"),
+	HN("http2-settings"), HN("x-request-id"),
 };
 
 /* Response headers h2o or the worker sets itself. */
-static const char *const drop_response_headers[] = {
-	"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-	"upgrade", "content-length", "date", "server", "x-request-id",
+static const struct hname drop_response_headers[] = {
+	HN("connection"), HN("keep-alive"), HN("proxy-connection"), HN("te"), HN("trailer"),
+	HN("transfer-encoding"), HN("upgrade"), HN("content-length"), HN("date"), HN("server"),
+	HN("x-request-id"),
 };
 
 static int
-in_list(const char *const *list, size_t n, const char *s, size_t len)
+in_list(const struct hname *list, size_t n, const char *s, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
-		if (h2o_memis(s, len, list[i], strlen(list[i])))
+		if (len == list[i].len && memcmp(s, list[i].s, len) == 0)
 			return 1;
 	return 0;
 }
