@@ -3,12 +3,14 @@
 TESTS += \
 	tests/integration/hostile-http-framing.sh \
 	tests/integration/hostile-http-conns.sh \
-	tests/integration/hostile-http-creds.sh
+	tests/integration/hostile-http-creds.sh \
+	tests/integration/hostile-http-h2.sh
 
 EXTRA_DIST += \
 	tests/integration/hostile-http-framing.sh \
 	tests/integration/hostile-http-conns.sh \
 	tests/integration/hostile-http-creds.sh \
+	tests/integration/hostile-http-h2.sh \
 	tests/integration/hostile-lib.sh \
 	tests/integration/hostile_http.py \
 	tests/integration/hostile_offer_agent.py

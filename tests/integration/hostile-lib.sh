@@ -4,7 +4,8 @@
 #   hostile_up              (after path_setup) path_up, with http.body_timeout 3s and
 #                           http.max_header_size 64KiB in the config
 #                           (HOSTILE_OLD_CONFIG=1 leaves them out, to run
-#                           the cases against a build without them);
+#                           the cases against a build without them;
+#                           HOSTILE_H2=1 adds http.http2: true);
 #                           records the PIDs of the master, workers, agentd
 #   legit_start / legit_stop  a legitimate chat completion through the
 #                           linked agent every 0.3 s in the background
@@ -26,6 +27,8 @@ path_write_config()
 	path_lib_path_write_config "$1"
 	[ "${HOSTILE_OLD_CONFIG:-0}" = 1 ] && return 0
 	sed -i "s/^  header_timeout: .*/&\n  body_timeout: ${BODY_TIMEOUT_S}s\n  max_header_size: 64KiB/" "$1"
+	[ "${HOSTILE_H2:-0}" = 1 ] && sed -i "s/^  header_timeout: .*/&\n  http2: true/" "$1"
+	return 0
 }
 
 hostile_up()

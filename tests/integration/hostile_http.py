@@ -570,6 +570,121 @@ def flood(a):
             c.close()
 
 
+# ---- HTTP/2 (prior knowledge on a plaintext listener; http.http2 on) -----
+# A hand-rolled client: frames and HPACK literals (never indexed, no
+# Huffman) are enough to send; of the answers only frame types, stream ids
+# and the first HPACK byte of a response (":status" 200 is static index 8,
+# 0x88) are read.
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(ftype, flags, stream, payload=b""):
+    return (len(payload).to_bytes(3, "big") + bytes([ftype, flags]) +
+            stream.to_bytes(4, "big") + payload)
+
+
+def hpack_literal(name, value):
+    assert len(name) < 127 and len(value) < 127
+    return bytes([0, len(name)]) + name + bytes([len(value)]) + value
+
+
+def h2_request(stream, body, clen, end_on_headers=False):
+    hdrs = b"".join(hpack_literal(k, v) for k, v in [
+        (b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/v1/chat/completions"),
+        (b":authority", b"127.0.0.1"), (b"content-type", b"application/json")] +
+        ([(b"content-length", str(clen).encode())] if clen is not None else []))
+    out = h2_frame(1, 0x4 | (0x1 if end_on_headers else 0), stream, hdrs)  # END_HEADERS
+    if not end_on_headers:
+        out += h2_frame(0, 0x1, stream, body)  # DATA, END_STREAM
+    return out
+
+
+def h2_exchange(a, frames, want_streams, limit):
+    """Send; collect {stream: "200"|"status?"|"rst N"} until every stream
+    in want_streams has an outcome, or limit seconds."""
+    c = Conn(a.port)
+    got = {}
+    try:
+        c.send(H2_PREFACE + h2_frame(4, 0, 0) + frames)
+        buf = b""
+        end = time.monotonic() + limit
+        while time.monotonic() < end and not all(w in got for w in want_streams):
+            c.s.settimeout(max(0.05, end - time.monotonic()))
+            try:
+                d = c.s.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                d = b""
+            if not d:
+                got.setdefault(0, "closed")
+                break
+            buf += d
+            while len(buf) >= 9:
+                n = int.from_bytes(buf[:3], "big")
+                if len(buf) < 9 + n:
+                    break
+                ftype, flags = buf[3], buf[4]
+                sid = int.from_bytes(buf[5:9], "big") & 0x7fffffff
+                pl = buf[9:9 + n]
+                buf = buf[9 + n:]
+                if ftype == 4 and not flags & 1:
+                    c.send(h2_frame(4, 1, 0))  # SETTINGS ACK
+                elif ftype == 1 and sid not in got:
+                    got[sid] = "200" if pl[:1] == b"\x88" else "status(0x%s)" % pl[:1].hex()
+                elif ftype == 3:
+                    got[sid] = "rst %d" % int.from_bytes(pl[:4], "big")
+                elif ftype == 7:
+                    got[0] = "goaway %d" % int.from_bytes(pl[4:8], "big")
+    finally:
+        c.close()
+    return got
+
+
+def h2_case(clen, body, want):
+    """Stream 1: the hostile one (want: "rst" or "not200"); stream 3: a good
+    request on the same connection, which must still get 200."""
+    def run(a):
+        frames = h2_request(1, body, clen) + h2_request(3, CHAT, len(CHAT))
+        got = h2_exchange(a, frames, (1, 3), a.quick)
+        s1, s3 = got.get(1), got.get(3)
+        if want == "rst" and not (s1 or "").startswith("rst"):
+            raise Fail("stream 1: want RST_STREAM, got %s (all: %s)" % (s1, got))
+        if want == "not200" and (s1 is None or s1 == "200"):
+            raise Fail("stream 1: want an error, got %s (all: %s)" % (s1, got))
+        if s3 != "200":
+            raise Fail("stream 3 (a good request after it): %s (all: %s)" % (s3, got))
+        return "stream 1: %s; stream 3 on the same connection: 200" % s1
+    return run
+
+
+# content-length says less / more than the DATA frames carry
+CASES["h2_cl_less"] = h2_case(5, CHAT, "rst")
+CASES["h2_cl_more"] = h2_case(len(CHAT) + 100, CHAT, "rst")
+# content-length with no DATA at all: an empty body, refused by the API
+CASES["h2_cl_no_data"] = h2_case(len(CHAT), b"", "not200")
+
+
+# a content-length that is no number: h2o ends the whole connection
+# (GOAWAY); a new connection is served
+@case
+def h2_cl_bad(a):
+    got = h2_exchange(a, h2_request(1, CHAT, "12abc"), (1,), a.quick)
+    if got.get(1) == "200" or (1 not in got and 0 not in got):
+        raise Fail("want a reset or GOAWAY, got %s" % got)
+    return "%s; then %s" % (got, h2_ok(a))
+
+
+@case
+def h2_ok(a):
+    got = h2_exchange(a, h2_request(1, CHAT, len(CHAT)) + h2_request(3, CHAT, None), (1, 3),
+                      a.quick)
+    if got.get(1) != "200" or got.get(3) != "200":
+        raise Fail("want 200 on both streams, got %s" % got)
+    return "200 with and without content-length"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int)
