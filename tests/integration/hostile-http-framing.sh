@@ -18,7 +18,7 @@
 path_setup
 hostile_up
 legit_start
-hostile_cases cl_te te_cl cl_te_smuggle cl_te_pending cl_cl_differ cl_cl_same cl_cl_pending \
+hostile_cases cl_te te_cl cl_te_second cl_pipelined_ok cl_te_smuggle cl_te_pending cl_cl_differ cl_cl_same cl_cl_pending \
     cl_list te_gzip_chunked te_chunked_gzip te_identity te_chunked_twice te_chunked_list_twice \
     te_gzip_then_chunked te_chunked_semicolon te_xchunked te_empty te_obs_fold obs_fold_other \
     te_trailing_blank te_http10 te_space_colon te_ok_case te_ok_blanks chunk_nonhex chunk_overlong_hex \

@@ -296,6 +296,45 @@ def te_ok(value):
     return run
 
 
+# pipelined, each framed by one Content-Length: all answered in order
+@case
+def cl_pipelined_ok(a):
+    c = Conn(a.port)
+    one = head(fields=["Content-Length: %d" % len(CHAT)]) + CHAT
+    try:
+        c.send(one + one + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        c.read_until_closed(a.quick)
+        sts = [r[0] for r in c.responses()]
+        if sts != [200, 200, 200]:
+            raise Fail("want 200 200 200, got %s: %r" % (sts, c.buf[:300]))
+        return "200 200 200"
+    finally:
+        c.close()
+
+
+# the ambiguous request second on a keep-alive connection, after a good
+# one: the good one is answered, the bad one refused, the smuggled one not
+@case
+def cl_te_second(a):
+    body = chunked(CHAT)
+    c = Conn(a.port)
+    try:
+        c.send(head(fields=["Content-Length: %d" % len(CHAT)]) + CHAT +
+               head(fields=["Content-Length: %d" % len(body), "Transfer-Encoding: chunked"]) +
+               body + SMUGGLED)
+        closed = c.read_until_closed(a.quick)
+        rs = c.responses()
+        sts = [r[0] for r in rs]
+        if sts != [200, 400]:
+            raise Fail("want 200 then 400 and nothing more, got %s: %r" % (sts, c.buf[:600]))
+        code = oai_code(rs[1][1], rs[1][2])
+        if code != "invalid_framing" or not closed:
+            raise Fail("second answer %s, closed: %s" % (code, closed))
+        return "200, then 400 invalid_framing, closed"
+    finally:
+        c.close()
+
+
 CASES["te_ok_case"] = te_ok(" Chunked")
 CASES["te_ok_blanks"] = te_ok("\t chunked")
 
