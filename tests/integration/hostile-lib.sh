@@ -25,10 +25,9 @@ eval "path_lib_$(declare -f path_write_config)"
 path_write_config()
 {
 	path_lib_path_write_config "$1"
+	[ "${HOSTILE_H2:-0}" = 1 ] && sed -i "s/^  header_timeout: .*/&\n  http2: true/" "$1"
 	[ "${HOSTILE_OLD_CONFIG:-0}" = 1 ] && return 0
 	sed -i "s/^  header_timeout: .*/&\n  body_timeout: ${BODY_TIMEOUT_S}s\n  max_header_size: 64KiB/" "$1"
-	[ "${HOSTILE_H2:-0}" = 1 ] && sed -i "s/^  header_timeout: .*/&\n  http2: true/" "$1"
-	return 0
 }
 
 hostile_up()
