@@ -263,7 +263,9 @@ sweep_one(h2o_req_t *req, void *arg)
 	}
 	sock = t->sock;
 	if (req->version != 0) {
-		/* a request is being received or answered: let it finish */
+		/* a request is being received or answered: let it finish, unless
+		 * its body (head parsed with a body to come, not yet handed to the
+		 * router) is framed two ways or late */
 		if (sw->draining)
 			req->http1_is_persistent = 0;
 		if (req->timestamps.request_body_begin_at.tv_sec != 0 && req->processed_at.at.tv_sec == 0)
