@@ -166,6 +166,13 @@ static const struct cfg_key http_keys[] = {
 	{ .name = "stream_idle_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, http.stream_idle_timeout_ms), .min = 100, .max = HOUR(1),
 	    .def = "2m" },
+	/* below h2o 2.2.5's own cap (H2O_MAX_REQLEN, about 408KiB), which answers a plain 400 */
+	{ .name = "max_header_size", .type = CFG_SIZE, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.max_header_size), .min = KiB(1), .max = KiB(256),
+	    .def = "64KiB" },
+	{ .name = "body_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.body_timeout_ms), .min = 100, .max = MINUTES(10),
+	    .def = "30s" },
 	{ 0 }
 };
 

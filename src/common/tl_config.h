@@ -65,6 +65,9 @@ struct tl_config {
 		uint32_t max_connections;   /* per worker */
 		uint32_t first_byte_timeout_ms;  /* relayed request -> response head */
 		uint32_t stream_idle_timeout_ms; /* longest gap between answer chunks */
+		/* hardening (issue 12) */
+		size_t max_header_size;     /* 431 above it: a request head's bytes */
+		uint32_t body_timeout_ms;   /* complete head -> complete body, else 408 */
 	} http;
 
 	struct {

@@ -15,6 +15,7 @@
 
 #include "agent_priv.h"
 #include "backend.h"
+#include "cred_headers.h"
 #include "log.h"
 #include "task.h"
 #include "task_up_wire.h"
@@ -38,10 +39,9 @@ header_dropped(const char *name)
 {
 	static const char *const drop[] = { "host", "connection", "keep-alive",
 		"proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer",
-		"transfer-encoding", "upgrade", "http2-settings", "content-length", "expect",
-		"authorization", "api-key", "x-api-key", "cookie" };
+		"transfer-encoding", "upgrade", "http2-settings", "content-length", "expect" };
 
-	if (name[0] == ':')
+	if (name[0] == ':' || cred_header_is(name, strlen(name)))
 		return 1;
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		if (strcasecmp(name, drop[i]) == 0)

@@ -35,6 +35,7 @@
 #include "api.h"
 #include "buf.h"
 #include "client_watch.h"
+#include "cred_headers.h"
 #include "ipc.h"
 #include "log.h"
 #include "node_listener.h"
@@ -75,24 +76,34 @@ struct proxy_req {
 	h2o_timeout_entry_t flush_soon; /* data goes out at the loop turn's end */
 };
 
-/* Request headers that are ours or the connection's, not the backend's. */
-static const char *const drop_request_headers[] = {
-	"authorization", "proxy-authorization", "cookie", "connection", "keep-alive",
-	"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
-	"content-length", "expect", "http2-settings", "x-request-id",
+/* A header name with its length, measured at compile time: the lists
+ * below are read for every header of every request. */
+struct hname {
+	const char *s;
+	size_t len;
+};
+#define HN(lit) { lit, sizeof(lit) - 1 }
+
+/* Request headers that are ours or the connection's, not the backend's
+ * (credentials are in cred_headers.c, shared with tokiame). */
+static const struct hname drop_request_headers[] = {
+	HN("connection"), HN("keep-alive"), HN("proxy-connection"), HN("te"), HN("trailer"),
+	HN("transfer-encoding"), HN("upgrade"), HN("host"), HN("content-length"), HN("expect"),
+	HN("http2-settings"), HN("x-request-id"),
 };
 
 /* Response headers h2o or the worker sets itself. */
-static const char *const drop_response_headers[] = {
-	"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-	"upgrade", "content-length", "date", "server", "x-request-id",
+static const struct hname drop_response_headers[] = {
+	HN("connection"), HN("keep-alive"), HN("proxy-connection"), HN("te"), HN("trailer"),
+	HN("transfer-encoding"), HN("upgrade"), HN("content-length"), HN("date"), HN("server"),
+	HN("x-request-id"),
 };
 
 static int
-in_list(const char *const *list, size_t n, const char *s, size_t len)
+in_list(const struct hname *list, size_t n, const char *s, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
-		if (h2o_memis(s, len, list[i], strlen(list[i])))
+		if (len == list[i].len && memcmp(s, list[i].s, len) == 0)
 			return 1;
 	return 0;
 }
@@ -624,6 +635,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 		const h2o_header_t *h = &req->headers.entries[i];
 
 		if (IN_LIST(drop_request_headers, h->name->base, h->name->len) ||
+		    cred_header_is(h->name->base, h->name->len) ||
 		    named_in_connection(req, h->name->base, h->name->len))
 			continue;
 		total += h->name->len + h->value.len;
@@ -710,8 +722,16 @@ wk_api_proxy(h2o_req_t *req)
 	case RJ_MODEL_DUPLICATE:
 		wk_oai_send_error(req, 400, "invalid_request_error", "model", "invalid_model", "%s", err);
 		return;
+	case RJ_STREAM_NOT_BOOL:
+		wk_oai_send_error(req, 400, "invalid_request_error", "stream", "invalid_type", "%s", err);
+		return;
 	default:
 		wk_oai_send_error(req, 400, "invalid_request_error", NULL, "invalid_json", "%s", err);
+		return;
+	}
+	if (body.model_len == 0) { /* a multipart "model" field left empty */
+		wk_oai_send_error(req, 400, "invalid_request_error", "model", "missing_model",
+		    "you must provide a model parameter");
 		return;
 	}
 	if (body.model_len > MODEL_MAX || !model_chars_ok(body.model, body.model_len)) {

@@ -30,6 +30,22 @@
  * Closing a connection h2o owns must go through h2o: the worker only
  * shutdown(2)s the socket, h2o reads EOF and closes it the normal way.
  *
+ * Refusals h2o cannot make (issue 12). The sweep also answers, while h2o
+ * is still reading a request:
+ *   - a request head over http.max_header_size: 431 (h2o's own cap is
+ *     about 408KiB, answered with a plain 400);
+ *   - a head whose framing framing.c refuses, while its body arrives:
+ *     400 (h2o would wait for a body framed the other way);
+ *   - a body not complete within http.body_timeout of its head: 408.
+ * h2o has no request to answer yet, so the worker writes the answer on
+ * the socket itself (nothing else is being written: h2o is reading),
+ * after stopping h2o's reading so that no later byte becomes a request.
+ * Then it shuts down its side and discards what the client still sends
+ * until the client closes (a lingering close: closing with unread bytes
+ * would reset the connection and could lose the answer), handing the
+ * end of input to h2o, which closes the connection. A client that does
+ * not close is cut at the next sweep after LINGER_MS.
+ *
  * Graceful stop. 2.2.5's HTTP/1 has no request_shutdown hook, and an
  * idle keep-alive connection would otherwise stay until req_timeout.
  * On a drain the worker marks every HTTP/1 request in progress as not
@@ -39,13 +55,17 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <h2o.h>
 
+#include "framing.h"
 #include "log.h"
+#include "oai_error.h"
 #include "tl_config.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -56,7 +76,15 @@ struct conn_track {
 	uint64_t idle_since; /* h2o_now() ms when it last became idle (HTTP/1) */
 	uint64_t requests;   /* HTTP/1 requests answered on it */
 	int cut;             /* shutdown(2) done; h2o will close it */
+	h2o_socket_cb h2o_read; /* h2o's reader, while the worker answers in its place */
+	uint64_t refused_at; /* h2o_now() of that answer, 0 when none */
+	char *answer;        /* the answer being written; owned here */
 };
+
+/* How long a refused client may keep sending before it is cut. */
+#define LINGER_MS 2000
+/* Room for an error answer: status line, headers and a short JSON body. */
+#define ANSWER_MAX 1024
 
 static h2o_linklist_t all = { &all, &all };
 static size_t count;
@@ -67,6 +95,7 @@ on_conn_close(void *data)
 	struct conn_track *t = data;
 
 	h2o_linklist_unlink(&t->link);
+	free(t->answer);
 	free(t);
 	count--;
 	wk_listeners_throttle();
@@ -114,6 +143,63 @@ cut(struct conn_track *t, const char *why)
 	shutdown(h2o_socket_get_fd(t->sock), SHUT_RDWR);
 }
 
+/* The client's remaining bytes are dropped; its end of input goes to h2o. */
+static void
+on_linger_read(h2o_socket_t *sock, const char *err)
+{
+	struct conn_track *t = sock->on_close.data;
+
+	if (err == NULL) {
+		h2o_buffer_consume(&sock->input, sock->input->size);
+		return;
+	}
+	t->h2o_read(sock, err); /* h2o closes the connection */
+}
+
+static void
+on_answer_sent(h2o_socket_t *sock, const char *err)
+{
+	struct conn_track *t = sock->on_close.data;
+
+	if (err != NULL) {
+		t->h2o_read(sock, err);
+		return;
+	}
+	shutdown(h2o_socket_get_fd(sock), SHUT_WR);
+	h2o_buffer_consume(&sock->input, sock->input->size);
+	h2o_socket_read_start(sock, on_linger_read);
+}
+
+/* Answer in h2o's place while it reads a request, then close (see above). */
+static void
+answer_and_close(struct conn_track *t, int status, const char *code, const char *message)
+{
+	h2o_socket_t *sock = t->sock;
+	h2o_mem_pool_t pool;
+	h2o_iovec_t body, out;
+	int n;
+
+	log_info("request refused (%d): %s; closing the connection", status, message);
+	t->h2o_read = sock->_cb.read;
+	if (t->h2o_read == NULL) { /* h2o is not reading: nothing to answer in its place */
+		cut(t, message);
+		return;
+	}
+	h2o_socket_read_stop(sock);
+	t->cut = 1;
+	t->refused_at = h2o_now(wk.loop);
+	h2o_mem_init_pool(&pool);
+	body = wk_oai_error_json(&pool, message, strlen(message), wk_oai_error_type(status), NULL,
+	    code);
+	t->answer = xmalloc(ANSWER_MAX);
+	n = snprintf(t->answer, ANSWER_MAX, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\nContent-Length: %zu\r\n\r\n%.*s", status, wk_http_reason(status),
+	    body.len, (int)body.len, body.base);
+	h2o_mem_clear_pool(&pool);
+	out = h2o_iovec_init(t->answer, n > 0 && n < ANSWER_MAX ? (size_t)n : 0);
+	h2o_socket_write(sock, &out, 1, on_answer_sent);
+}
+
 void
 wk_conns_request_done(h2o_req_t *req)
 {
@@ -140,6 +226,23 @@ ms_since(const struct timeval *then, const struct timeval *now)
 	return d > 0 ? (uint64_t)d : 0;
 }
 
+/* A request whose body is still arriving: its framing, then its time. */
+static int
+sweep_body(struct conn_track *t, h2o_req_t *req, struct sweep *sw)
+{
+	h2o_socket_t *sock = t->sock;
+	struct head_verdict v;
+
+	wk_head_check(sock->input->bytes, sock->input->size, wk.conf->http.max_header_size, &v);
+	if (v.status != 0)
+		answer_and_close(t, v.status, v.code, v.message);
+	else if (ms_since(&req->timestamps.request_body_begin_at, &sw->tv) >=
+	    wk.conf->http.body_timeout_ms)
+		answer_and_close(t, 408, "request_timeout",
+		    "the request body did not arrive within http.body_timeout");
+	return 0;
+}
+
 /* One HTTP/1 connection, seen through its current request. */
 static int
 sweep_one(h2o_req_t *req, void *arg)
@@ -149,13 +252,29 @@ sweep_one(h2o_req_t *req, void *arg)
 	struct conn_track *t = track_of(req->conn);
 	h2o_socket_t *sock;
 
-	if (t == NULL || t->cut)
+	if (t == NULL)
 		return 0;
+	if (t->cut) {
+		if (t->refused_at != 0 && sw->now - t->refused_at >= LINGER_MS) {
+			t->refused_at = 0;
+			shutdown(h2o_socket_get_fd(t->sock), SHUT_RDWR);
+		}
+		return 0;
+	}
 	sock = t->sock;
 	if (req->version != 0) {
-		/* a request is being received or answered: let it finish */
+		/* a request is being received or answered: let it finish, unless
+		 * its body (head parsed with a body to come, not yet handed to the
+		 * router) is framed two ways or late */
 		if (sw->draining)
 			req->http1_is_persistent = 0;
+		if (req->timestamps.request_body_begin_at.tv_sec != 0 && req->processed_at.at.tv_sec == 0)
+			return sweep_body(t, req, sw);
+		return 0;
+	}
+	if (sock->input->size > conf->http.max_header_size) {
+		answer_and_close(t, 431, "headers_too_large",
+		    "the request head is larger than http.max_header_size");
 		return 0;
 	}
 	if (sock->input->size == 0) {

@@ -29,8 +29,10 @@ wk_http_conf_init(void)
 	gc->max_request_entity_size = conf->http.max_body_size;
 	/* the TLS handshake is part of getting the request head in */
 	gc->handshake_timeout = conf->http.header_timeout_ms;
-	/* the outer bound for idle + head + body; conns.c enforces the parts */
-	gc->http1.req_timeout = (uint64_t)conf->http.header_timeout_ms + conf->http.idle_timeout_ms;
+	/* the outer bound for idle or body, + head; conns.c enforces the parts */
+	gc->http1.req_timeout = (uint64_t)conf->http.header_timeout_ms +
+	    (conf->http.idle_timeout_ms > conf->http.body_timeout_ms ? conf->http.idle_timeout_ms :
+	    conf->http.body_timeout_ms) + 1000;
 	/* HTTP/1.1 only unless the operator opted in: no h2c upgrade, no prior knowledge */
 	gc->http1.upgrade_to_http2 = conf->http.http2 ? 1 : 0;
 	gc->http2.idle_timeout = conf->http.idle_timeout_ms;

@@ -10,6 +10,7 @@ tokilake_SOURCES += \
 	src/worker/agentd_link.c src/worker/agentd_link.h \
 	src/worker/api.h \
 	src/worker/router.c \
+	src/worker/framing.c src/worker/framing.h \
 	src/worker/error_filter.c \
 	src/worker/access_log.c \
 	src/worker/api_active.c \

@@ -24,9 +24,13 @@ struct parse_state {
 	enum request_json_status verdict; /* first problem found, RJ_OK if none */
 };
 
-/* A value is starting (or is complete, for scalars). Returns 0 to stop. */
+/*
+ * A value is starting (or is complete, for scalars). Returns 0 to stop.
+ * stream_ok: the value may stand for "stream" (a boolean, or null for
+ * "not given"); anything else there is refused rather than guessed.
+ */
 static int
-on_value(struct parse_state *st)
+value_as(struct parse_state *st, int stream_ok)
 {
 	if (st->depth == 0) {
 		st->verdict = RJ_NOT_OBJECT;
@@ -35,15 +39,23 @@ on_value(struct parse_state *st)
 	if (st->depth == 1) {
 		if (st->pending == KEY_MODEL && st->verdict == RJ_OK)
 			st->verdict = RJ_MODEL_NOT_STRING;
+		if (st->pending == KEY_STREAM && !stream_ok && st->verdict == RJ_OK)
+			st->verdict = RJ_STREAM_NOT_BOOL;
 		st->pending = KEY_OTHER;
 	}
 	return 1;
 }
 
 static int
+on_value(struct parse_state *st)
+{
+	return value_as(st, 0);
+}
+
+static int
 cb_null(void *ctx)
 {
-	return on_value(ctx);
+	return value_as(ctx, 1);
 }
 
 static int
@@ -53,7 +65,7 @@ cb_boolean(void *ctx, int val)
 
 	if (st->depth == 1 && st->pending == KEY_STREAM)
 		st->out->stream = val != 0;
-	return on_value(st);
+	return value_as(st, 1);
 }
 
 static int
@@ -222,6 +234,9 @@ wk_request_json_parse(h2o_mem_pool_t *pool, const char *body, size_t len, struct
 	case RJ_MODEL_NOT_STRING:
 		snprintf(err, errlen, "\"model\" must be a string such as \"namespace:model\"");
 		return RJ_MODEL_NOT_STRING;
+	case RJ_STREAM_NOT_BOOL:
+		snprintf(err, errlen, "\"stream\" must be a boolean");
+		return RJ_STREAM_NOT_BOOL;
 	default:
 		break;
 	}
@@ -230,7 +245,8 @@ wk_request_json_parse(h2o_mem_pool_t *pool, const char *body, size_t len, struct
 		snprintf(err, errlen, "the request body is not valid JSON");
 		return RJ_BAD_JSON;
 	}
-	if (out->model == NULL) {
+	if (out->model == NULL || out->model_len == 0) {
+		/* "" names nothing: the same answer as no model at all */
 		snprintf(err, errlen, "you must provide a model parameter");
 		return RJ_MODEL_MISSING;
 	}

@@ -9,7 +9,9 @@
  *   "model"  must be a string; its raw bytes in the body are recorded
  *            (offset and length between the quotes) so that a later stage
  *            can rewrite the name in place;
- *   "stream" true marks a streamed answer.
+ *   "stream" true marks a streamed answer; false or null do not; any
+ *            other type is RJ_STREAM_NOT_BOOL.
+ * An empty "model" ("") is RJ_MODEL_MISSING: RJ_OK always has a model.
  * A second top-level "model" is an error: the worker and the backend
  * must not disagree on which one counts.
  */
@@ -31,6 +33,7 @@ enum request_json_status {
 	RJ_MODEL_MISSING,
 	RJ_MODEL_NOT_STRING,
 	RJ_MODEL_DUPLICATE,
+	RJ_STREAM_NOT_BOOL,   /* "stream" neither a boolean nor null */
 };
 
 struct request_json {

@@ -17,6 +17,7 @@
 #include <h2o.h>
 
 #include "api.h"
+#include "framing.h"
 #include "node_listener.h"
 #include "oai_error.h"
 #include "request_id.h"
@@ -87,6 +88,8 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 
 	(void)wk_request_id(req); /* chosen now: every later log line can use it */
 	wk_api_track_active(req);
+	if (wk_framing_refused(req)) /* HTTP/1 framing h2o should have refused */
+		return 0;
 	if (wk_node_refused(req)) /* node.listen: the node secret first */
 		return 0;
 

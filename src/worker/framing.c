@@ -1,0 +1,130 @@
+/* framing: see framing.h. */
+#include "config.h"
+
+#include <string.h>
+
+#include <h2o.h>
+
+#include "framing.h"
+#include "log.h"
+#include "oai_error.h"
+#include "request_id.h"
+#include "tl_config.h"
+#include "worker.h"
+
+static void
+refuse(struct head_verdict *v, int status, const char *code, const char *message)
+{
+	v->status = status;
+	v->code = code;
+	v->message = message;
+}
+
+/*
+ * The line [p, end) starts with name (lower case) and a colon. h2o has
+ * lowered the names already; folding again costs nothing and does not
+ * rely on it. '|0x20' folds A-Z and keeps '-' (a name has no CR).
+ */
+static int
+is_field(const char *p, const char *end, const char *name, size_t len)
+{
+	if ((size_t)(end - p) <= len || p[len] != ':')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((p[i] | 0x20) != name[i])
+			return 0;
+	return 1;
+}
+
+/* The field value after the colon, without surrounding blanks, is "chunked". */
+static int
+value_is_chunked(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return h2o_lcstris(p, (size_t)(end - p), H2O_STRLIT("chunked"));
+}
+
+void
+wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
+{
+	const char *p = buf, *end, *nl, *line_end;
+	int ncl = 0, nte = 0, te_bad = 0, fold = 0, http10 = 0, first = 1;
+
+	refuse(v, 0, NULL, NULL);
+	/* h2o skips empty lines before a request line; so does this */
+	while (p < buf + size && (*p == '\r' || *p == '\n'))
+		p++;
+	/* look one byte past the limit: a head that fills it is too long */
+	end = size - (size_t)(p - buf) > max ? p + max + 1 : buf + size;
+	for (;; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			if (end < buf + size || (size_t)(end - buf) > max)
+				refuse(v, 431, "headers_too_large",
+				    "the request head is larger than http.max_header_size");
+			return; /* incomplete: only its size counts yet */
+		}
+		line_end = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (line_end == p)
+			break; /* the blank line: the head is complete */
+		if (first) {
+			first = 0;
+			http10 = line_end - p >= 8 && memcmp(line_end - 8, "HTTP/1.0", 8) == 0;
+			continue;
+		}
+		switch (*p) {
+		case ' ':
+		case '\t':
+			fold = 1;
+			break;
+		case 'c':
+		case 'C':
+			if (is_field(p, line_end, H2O_STRLIT("content-length")))
+				ncl++;
+			break;
+		case 't':
+		case 'T':
+			if (is_field(p, line_end, H2O_STRLIT("transfer-encoding"))) {
+				nte++;
+				if (!value_is_chunked(p + sizeof("transfer-encoding"), line_end))
+					te_bad = 1;
+			}
+			break;
+		}
+	}
+	if (fold)
+		refuse(v, 400, "invalid_header",
+		    "obsolete line folding in the request head is not accepted");
+	else if (ncl != 0 && nte != 0)
+		refuse(v, 400, "invalid_framing",
+		    "a request must not have both Content-Length and Transfer-Encoding");
+	else if (ncl > 1)
+		refuse(v, 400, "invalid_framing", "a request must have at most one Content-Length");
+	else if (nte > 1 || te_bad)
+		refuse(v, 400, "invalid_framing",
+		    "Transfer-Encoding must be exactly \"chunked\", once");
+	else if (nte != 0 && http10)
+		refuse(v, 400, "invalid_framing", "Transfer-Encoding is not allowed in HTTP/1.0");
+}
+
+int
+wk_framing_refused(h2o_req_t *req)
+{
+	struct head_verdict v;
+	h2o_socket_t *sock;
+
+	if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
+	    (sock = req->conn->callbacks->get_socket(req->conn)) == NULL)
+		return 0;
+	wk_head_check(sock->input->bytes, sock->input->size, wk.conf->http.max_header_size, &v);
+	if (v.status == 0)
+		return 0;
+	log_info("req %s: refused (%d): %s; closing the connection", wk_request_id(req), v.status,
+	    v.message);
+	/* nothing more is read from this connection: no smuggled second request */
+	req->http1_is_persistent = 0;
+	wk_oai_send_error(req, v.status, "invalid_request_error", NULL, v.code, "%s", v.message);
+	return 1;
+}
