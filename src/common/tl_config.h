@@ -77,6 +77,7 @@ struct tl_config {
 		uint32_t max_streams_per_agent;
 		uint32_t ping_interval_ms;
 		uint32_t ping_timeout_ms;
+		uint32_t accept_timeout_ms; /* offer -> TaskAccept, else re-offered */
 	} agents;
 
 	struct tl_namespace *namespaces;

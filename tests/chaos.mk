@@ -1,0 +1,10 @@
+# routing and chaos tests (issue 12): a replica that stops answering
+# (route-hung-replica.sh) and a steady load while processes are killed
+# and stopped (chaos-load.sh). Helper: chaos_load.py, the bounded load
+# client that classifies every answer (ok, error, cut, hang).
+TESTS += \
+	tests/integration/route-hung-replica.sh
+
+EXTRA_DIST += \
+	tests/integration/route-hung-replica.sh \
+	tests/integration/chaos_load.py
