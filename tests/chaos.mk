@@ -5,9 +5,11 @@
 # client that classifies every answer (ok, error, cut, hang).
 TESTS += \
 	tests/integration/route-hung-replica.sh \
-	tests/integration/route-models-refused.sh
+	tests/integration/route-models-refused.sh \
+	tests/integration/chaos-load.sh
 
 EXTRA_DIST += \
 	tests/integration/route-hung-replica.sh \
 	tests/integration/route-models-refused.sh \
+	tests/integration/chaos-load.sh \
 	tests/integration/chaos_load.py
