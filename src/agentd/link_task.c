@@ -322,15 +322,20 @@ send_offer(struct link_task *t)
 	head[nhead++] = 2 << 3 | 2;  /* ServerMessage.offer */
 	nhead += put_varint(head + nhead, offer_len);
 	{
-		struct iovec parts[5] = {
-			{ head, nhead },
-			{ pre, npre },
-			{ buf_head(&t->offer), t->offer.len },
-			{ tail, ntail },
-			{ buf_head(&t->body), inl ? blen : 0 },
-		};
+		struct iovec parts[5];
+		size_t n = 0;
 
-		if (c->connect == NULL || link_stream_send_parts(c->connect, parts, 5) != 0)
+		/* empty pieces left out: their base may be NULL */
+		parts[n++] = (struct iovec){ head, nhead };
+		parts[n++] = (struct iovec){ pre, npre };
+		if (t->offer.len > 0)
+			parts[n++] = (struct iovec){ buf_head(&t->offer), t->offer.len };
+		if (inl) {
+			parts[n++] = (struct iovec){ tail, ntail };
+			if (blen > 0)
+				parts[n++] = (struct iovec){ buf_head(&t->body), blen };
+		}
+		if (c->connect == NULL || link_stream_send_parts(c->connect, parts, n) != 0)
 			return -1;
 	}
 	t->held = 0;
