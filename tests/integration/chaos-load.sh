@@ -34,6 +34,7 @@ wait_until 15 eval '[ "$(n_linked)" -ge 2 ]' || fail "the second replica did not
 : >"$T/phases"
 phase() { echo "$1 $(now_ms)" >>"$T/phases"; log "phase $1"; }
 : >"$T/kills"
+# the time just before a kill: answers caused by it end after it
 killed_now() { echo "$1 $(now_ms)" >>"$T/kills"; }
 
 phase baseline
@@ -53,8 +54,8 @@ kill -STOP "$W"
 sleep 0.2 # an accept it was inside of finishes in the kernel, not in W
 ss -tnpH state established "( sport = :$HTTP_PORT )" 2>/dev/null |
     grep "pid=$W," | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u >"$T/killed-ports"
-kill -9 "$W"
 killed_now worker
+kill -9 "$W"
 log "worker $W killed while holding $(wc -l <"$T/killed-ports") client connections"
 wait_until 10 new_pid_not_in "$OLD_WORKERS" worker || fail "worker $W not respawned"
 wait_until 10 roles_known 2 || fail "the workers did not come back"
@@ -64,8 +65,8 @@ sleep "$PHASE_S"
 phase kill-agentd
 A=$(pids_of agentd)
 linked_before=$(n_linked)
-kill -9 "$A"
 killed_now agentd
+kill -9 "$A"
 log "agentd $A killed"
 wait_until 10 new_pid_not_in "$A" agentd || fail "agentd not respawned"
 wait_until 15 eval '[ "$(n_linked)" -ge $((linked_before + 2)) ]' ||
@@ -76,8 +77,8 @@ sleep "$PHASE_S"
 # -- kill -9 one tokiame, restart it ----------------------------------------
 phase kill-tokiame
 linked_before=$(n_linked)
-kill -9 "${TM_PIDS[tm2]}"
 killed_now tokiame
+kill -9 "${TM_PIDS[tm2]}"
 wait "${TM_PIDS[tm2]}" 2>/dev/null
 log "tokiame tm2 (pid ${TM_PIDS[tm2]}) killed; restarting it"
 unset "TM_PIDS[tm2]"
@@ -87,8 +88,8 @@ sleep "$PHASE_S"
 
 # -- SIGSTOP, then SIGCONT, one tokiame --------------------------------------
 phase stop-tokiame
-kill -STOP "${TM_PIDS[tm]}"
 killed_now stopped-tokiame
+kill -STOP "${TM_PIDS[tm]}"
 sleep 2
 kill -CONT "${TM_PIDS[tm]}"
 log "tokiame tm stopped 2 s, continued"
