@@ -13,6 +13,9 @@
 # it accepts late are refused (NOT_FOUND) and dropped quietly: its log has
 # no warning about them, and no request failed.
 #
+# Then, with tm2 gone, the lone replica tm is stopped for 1.5 s during a
+# request: the request waits for it and succeeds (the offer stays).
+#
 # On main before the fix, the stopped replica keeps getting about half the
 # tasks, each failing after ping_timeout (here 3 s) or the 10 s accept
 # wait: many failed requests.
@@ -28,6 +31,7 @@ path_write_config()
 	sed -i 's/^  ping_timeout: .*/  ping_timeout: 60s/' "$1"
 }
 in_log() { tail -n +"${LOG_FROM:-1}" "$T/tokilake.log" | grep -Eq -- "$1"; }
+ms_since() { echo $(($(now_ms) - $1)); }
 log_count() { tail -n +"${LOG_FROM:-1}" "$T/tokilake.log" | grep -Ec -- "$1"; }
 
 path_up
@@ -99,4 +103,20 @@ check [ "$late" -ge 1 ] "the late accepts of withdrawn offers were refused"
 if grep -E 'WARN|warn' "$T/tm-tm2.log" | grep -Ei 'task|NOT_FOUND' | grep -v 'backend_busy' >"$T/tm2-warn"; then
 	fail "tm2 warned about withdrawn tasks: $(head -n 3 "$T/tm2-warn")"
 fi
+
+# policy 3: with no other replica, an offer stays with the agent it has
+# (a stopped agent costs latency, not a 503 or a 504 after the deadline)
+tm_stop tm2
+log_mark
+kill -STOP "${TM_PIDS[tm]}"
+( sleep 1.5; kill -CONT "${TM_PIDS[tm]}" ) &
+CONT_PID=$!
+t0=$(now_ms)
+req POST /v1/chat/completions -H 'content-type: application/json' \
+    -d '{"model":"lab:qwen3:0.6b","messages":[]}'
+took=$(ms_since "$t0")
+wait "$CONT_PID"
+check [ "$CODE" = 200 ] "the only replica, stopped 1.5 s, still answers ($CODE after $took ms)"
+check [ "$took" -ge 1400 ] "it waited for the agent rather than failing ($took ms)"
+check in_log 'marked unresponsive' "the lone replica was marked unresponsive meanwhile"
 path_pass "one replica stopped: $n requests, none failed; median $p50 ms, slowest $worst ms"
