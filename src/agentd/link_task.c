@@ -55,8 +55,28 @@ struct link_task {
 };
 
 static uint64_t task_seq;
-static h2o_timeout_t accept_timeout;
-static int accept_timeout_ready;
+/*
+ * h2o 2.2.5 timeout lists have one duration each, and entries expire in
+ * the order they were linked. A reload that changes agents.accept_timeout
+ * takes effect when the list is empty (no offer waits for its accept):
+ * then no order can break. A list is never disposed of while the loop
+ * may be running it (only at shutdown).
+ */
+static h2o_timeout_t accept_list;
+static int accept_list_ready;
+
+static void
+accept_timer_arm(h2o_timeout_entry_t *e)
+{
+	uint32_t ms = link_conf()->agents.accept_timeout_ms;
+
+	if (!accept_list_ready) {
+		h2o_timeout_init(link_loop(), &accept_list, ms);
+		accept_list_ready = 1;
+	} else if (accept_list.timeout != ms && h2o_linklist_is_empty(&accept_list._entries))
+		accept_list.timeout = ms;
+	h2o_timeout_link(link_loop(), &accept_list, e);
+}
 
 static int send_offer(struct link_task *t);
 
@@ -132,7 +152,7 @@ mark_unresponsive(struct link_conn *c, const struct link_task *t)
 	a->unresponsive_since_ms = link_now_ms();
 	log_warnx("agent %s did not accept task %llu within %u ms: marked unresponsive, no new "
 	    "tasks until it answers", a->agent_id, (unsigned long long)t->id,
-	    link_conf()->agents.accept_timeout_ms);
+	    (unsigned)accept_list.timeout); /* the deadline it had, after a reload too */
 	/* ask for a sign of life: the PING ACK clears the mark */
 	if (nghttp2_submit_ping(c->h2, NGHTTP2_FLAG_NONE, NULL) == 0)
 		link_conn_flush(c);
@@ -155,7 +175,7 @@ on_accept_timeout(h2o_timeout_entry_t *entry)
 	}
 	if (c->failed) {
 		/* its teardown fails the task in a moment */
-		h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
+		accept_timer_arm(&t->accept_timer);
 		return;
 	}
 	mark_unresponsive(c, t);
@@ -163,7 +183,7 @@ on_accept_timeout(h2o_timeout_entry_t *entry)
 		to = t->cbs.on_unaccepted(t->ctx, from);
 	if (to == NULL || to == from || !link_agent_usable(to)) {
 		/* nobody else: it stays offered here (policy 3) */
-		h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
+		accept_timer_arm(&t->accept_timer);
 		return;
 	}
 	/* withdraw: a TaskAccept for old_id on c now finds nothing (NOT_FOUND) */
@@ -226,11 +246,6 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
 
 	if (c->failed || c->connect == NULL || agent->draining)
 		return NULL;
-	if (!accept_timeout_ready) {
-		/* [restart] key: the list keeps the value it started with */
-		h2o_timeout_init(link_loop(), &accept_timeout, link_conf()->agents.accept_timeout_ms);
-		accept_timeout_ready = 1;
-	}
 	t = xcalloc(1, sizeof(*t));
 	t->conn = c;
 	t->id = ++task_seq;
@@ -341,7 +356,7 @@ send_offer(struct link_task *t)
 	t->held = 0;
 	t->sent_inline = inl;
 	t->offered_ms = now;
-	h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
+	accept_timer_arm(&t->accept_timer);
 	return 0;
 }
 
@@ -654,8 +669,8 @@ link_serve_stream_closed(struct link_stream *s, uint32_t error_code)
 void
 link_task_module_shutdown(void)
 {
-	if (accept_timeout_ready) {
-		h2o_timeout_dispose(link_loop(), &accept_timeout);
-		accept_timeout_ready = 0;
+	if (accept_list_ready) {
+		h2o_timeout_dispose(link_loop(), &accept_list);
+		accept_list_ready = 0;
 	}
 }

@@ -197,7 +197,7 @@ static const struct cfg_key agents_keys[] = {
 	    CFG_FIELD(struct tl_config, agents.ping_timeout_ms), .min = SEC(1), .max = HOUR(1),
 	    .def = "15s" },
 	/* an offer the agent has not accepted by then goes to another replica */
-	{ .name = "accept_timeout", .type = CFG_DURATION,
+	{ .name = "accept_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, agents.accept_timeout_ms), .min = 10, .max = MINUTES(1),
 	    .def = "250ms" },
 	{ 0 }

@@ -13,8 +13,9 @@
 # it accepts late are refused (NOT_FOUND) and dropped quietly: its log has
 # no warning about them, and no request failed.
 #
-# Then, with tm2 gone, the lone replica tm is stopped for 1.5 s during a
-# request: the request waits for it and succeeds (the offer stays).
+# Then, with tm2 gone and accept_timeout reloaded to 600ms, the lone
+# replica tm is stopped for 1.5 s during a request: the request waits for
+# it and succeeds (the offer stays), and the mark names the new deadline.
 #
 # On main before the fix, the stopped replica keeps getting about half the
 # tasks, each failing after ping_timeout (here 3 s) or the 10 s accept
@@ -107,6 +108,12 @@ fi
 # policy 3: with no other replica, an offer stays with the agent it has
 # (a stopped agent costs latency, not a 503 or a 504 after the deadline)
 tm_stop tm2
+# and agents.accept_timeout changes on reload: 600ms from now on
+sed -i 's/^  ping_timeout: .*/&\n  accept_timeout: 600ms/' "$T/tokilake.yaml"
+log_mark
+kill -HUP "$MASTER"
+wait_until 10 in_log 'reload: generation [0-9]+ serves' || fail "the reload did not finish"
+in_log 'reload failed' && fail "reload: $(grep 'reload failed' "$T/tokilake.log" | tail -n 1)"
 log_mark
 kill -STOP "${TM_PIDS[tm]}"
 ( sleep 1.5; kill -CONT "${TM_PIDS[tm]}" ) &
@@ -119,4 +126,5 @@ wait "$CONT_PID"
 check [ "$CODE" = 200 ] "the only replica, stopped 1.5 s, still answers ($CODE after $took ms)"
 check [ "$took" -ge 1400 ] "it waited for the agent rather than failing ($took ms)"
 check in_log 'marked unresponsive' "the lone replica was marked unresponsive meanwhile"
+check in_log 'did not accept task [0-9]+ within 600 ms' "after the reload the deadline is 600 ms"
 path_pass "one replica stopped: $n requests, none failed; median $p50 ms, slowest $worst ms"
