@@ -16,7 +16,8 @@
 #                 SIGCONT; requests started meanwhile must not wait for it
 #                 (slowest <= 2.5 s; streams take ~0.6 s): the offers it
 #                 does not accept go to tm2 (agents.accept_timeout)
-# Each request counts in the phase it started in, as one of: ok, error
+# Each request counts in the phase whose kill caught it under way, else in
+# the phase it started in, as one of: ok, error
 # answered (an OpenAI-shaped error, or an SSE error event once streaming;
 # split into requests under way at a kill and requests started while a
 # process was down), cut in the killed process (the connection dropped,
@@ -124,11 +125,17 @@ order = [p[0] for p in phases if p[0] != "end"]
 cols = ["ok", "err_inflight", "err_new", "cut_killed", "cut", "hang"]
 counts = {p: dict.fromkeys(cols, 0) for p in order}
 bad = []
+phase_of_kill = {"worker": "kill-worker", "agentd": "kill-agentd", "tokiame": "kill-tokiame",
+                 "stopped-tokiame": "stop-tokiame"}
 for r in recs:
+    # the phase it started in, or the one whose kill caught it under way
     ph = order[0]
     for name, t in phases:
         if name != "end" and r["start_ms"] >= t:
             ph = name
+    for k, t in kills.items():
+        if r["start_ms"] < t <= r["end_ms"]:
+            ph = phase_of_kill[k]
     o = r["outcome"]
     kw = kills.get("worker")
     # in the killed worker: its client port was one the worker held
