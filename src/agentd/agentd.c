@@ -114,6 +114,13 @@ agentd_apply_config(struct agentd *ad, uint64_t generation, struct ipc_str path,
 	agentd_master_send(ad, &ack);
 }
 
+/* the router asks the link whether a local agent should get a task now */
+static int
+local_agent_usable(struct reg_agent *agent)
+{
+	return link_agent_usable(agent->link);
+}
+
 int
 agentd_main(struct child_ctx *ctx)
 {
@@ -128,6 +135,7 @@ agentd_main(struct child_ctx *ctx)
 	ad.loop = h2o_evloop_create();
 	ipc_conns_init(ad.loop);
 	registry_init(&ad.registry);
+	ad.registry.usable = local_agent_usable;
 	TAILQ_INIT(&ad.workers);
 	network_init(&ad);
 

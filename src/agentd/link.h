@@ -42,6 +42,9 @@ struct agent_link {
 	uint64_t linked_at;   /* unix seconds */
 	int draining;         /* said Goodbye: offer no new tasks */
 	int inline_body;      /* takes small bodies inside TaskOffer (Register) */
+	/* missed an accept deadline at this time (link_now_ms): offered no
+	 * new task until a frame from it arrives after it; 0 = responsive */
+	uint64_t unresponsive_since_ms;
 	void *registry_data;  /* for the registry's own use */
 	struct link_conn *conn;
 };
@@ -93,6 +96,10 @@ struct link_task_cbs {
 	    const char *message);
 	/* n request body bytes left for the agent: room for n more */
 	void (*on_body_sent)(void *ctx, size_t n);
+	/* The offer was not accepted within agents.accept_timeout (its agent,
+	 * `from`, is now marked unresponsive): another agent to offer it to,
+	 * or NULL to leave it with `from`. May be NULL. */
+	struct agent_link *(*on_unaccepted)(void *ctx, struct agent_link *from);
 };
 
 struct link_task_req {
@@ -103,8 +110,28 @@ struct link_task_req {
 	const struct link_task_header *headers;
 	size_t nheaders;
 	uint64_t body_size;
+	/* first-byte budget the worker gave, 0 = none; the offer carries what
+	 * is left of it and of http.first_byte_timeout, whichever is less */
 	uint32_t deadline_ms;
 };
+
+/*
+ * Routing policy, in order (the router asks link_agent_usable):
+ *  1. a task goes to an agent that is linked, not draining and not marked
+ *     unresponsive;
+ *  2. an offer not accepted within agents.accept_timeout is withdrawn from
+ *     its agent, which is marked unresponsive (logged once per mark), and
+ *     offered to another usable agent (on_unaccepted): nothing reached a
+ *     backend yet, so nothing runs twice; a late TaskAccept for it gets
+ *     NOT_FOUND;
+ *  3. with no other agent, the offer stays where it is and is looked at
+ *     again every accept_timeout, until the first-byte budget is spent
+ *     (504) or the link drops (502): a slow agent is still better than a
+ *     503 for a namespace with one replica;
+ *  4. the mark goes when any frame arrives from the agent (PING ACK,
+ *     heartbeat, a TaskAccept...); marking sends a PING to ask.
+ */
+int link_agent_usable(struct agent_link *agent);
 
 struct link_task;
 /* Offer a task to an agent. NULL if the link cannot take one now. */

@@ -12,13 +12,14 @@
 #include <unistd.h>
 
 #include "link_internal.h"
+#include "link_refused.h"
 #include "log.h"
 #include "pb_arena.h"
 #include "token.h"
 #include "xmalloc.h"
 
 #define MAX_MODELS 4096
-#define MAX_NAME 256
+#define MAX_NAME LINK_MODEL_ID_MAX
 
 static void
 agent_models_free(struct link_model *m, size_t n)
@@ -91,10 +92,14 @@ link_connect_begin(struct link_stream *s)
 	link_stream_respond(s);
 }
 
+/* The models the server takes; the others go to *refused (link_refused.h). */
 static int
-copy_models(struct link_stream *s, Tokilake__V1__Model **in, size_t n, struct link_model **out)
+copy_models(struct link_stream *s, Tokilake__V1__Model **in, size_t n, struct link_model **out,
+    struct link_refused *refused)
 {
 	struct link_model *m;
+	const char *why;
+	size_t k = 0;
 
 	if (n > MAX_MODELS) {
 		reject(s, GRPC_INVALID_ARGUMENT, "too many models");
@@ -102,19 +107,18 @@ copy_models(struct link_stream *s, Tokilake__V1__Model **in, size_t n, struct li
 	}
 	m = xcalloc(n ? n : 1, sizeof(*m));
 	for (size_t i = 0; i < n; i++) {
-		if (in[i]->id == NULL || in[i]->id[0] == '\0' || strlen(in[i]->id) > MAX_NAME ||
-		    (in[i]->backend != NULL && strlen(in[i]->backend) > MAX_NAME)) {
-			agent_models_free(m, i);
-			reject(s, GRPC_INVALID_ARGUMENT, "a model id is empty or too long");
-			return -1;
+		if ((why = link_model_refusal(in[i])) != NULL) {
+			link_refused_add(refused, (uint32_t)i, in[i]->id, why);
+			continue;
 		}
-		m[i].id = xstrdup(in[i]->id);
-		m[i].kind = in[i]->kind;
-		m[i].context_length = in[i]->context_length;
-		m[i].backend = xstrdup(in[i]->backend ? in[i]->backend : "");
+		m[k].id = xstrdup(in[i]->id);
+		m[k].kind = in[i]->kind;
+		m[k].context_length = in[i]->context_length;
+		m[k].backend = xstrdup(in[i]->backend ? in[i]->backend : "");
+		k++;
 	}
 	*out = m;
-	return (int)n;
+	return (int)k;
 }
 
 static void
@@ -125,6 +129,7 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	Tokilake__V1__Registered reg = TOKILAKE__V1__REGISTERED__INIT;
 	struct agent_link *a;
 	struct link_model *models;
+	struct link_refused refused = { 0 };
 	char node[256], id[MAX_NAME + 32];
 	int n;
 
@@ -140,7 +145,7 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 		reject(s, GRPC_INVALID_ARGUMENT, "agent_id or version too long");
 		return;
 	}
-	if ((n = copy_models(s, r->models, r->n_models, &models)) < 0)
+	if ((n = copy_models(s, r->models, r->n_models, &models, &refused)) < 0)
 		return;
 	a = xcalloc(1, sizeof(*a));
 	a->ns = xstrdup(s->ns);
@@ -170,6 +175,7 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	log_info("agent %s of namespace %s linked from %s (tokiame %s, %zu models, capacity %u)",
 	    a->agent_id, a->ns, c->peer, a->version[0] ? a->version : "?", a->nmodels,
 	    a->capacity);
+	link_refused_send(s, &refused, a->agent_id); /* after Registered */
 	if (link_hooks()->agent_up != NULL)
 		link_hooks()->agent_up(a, link_hooks()->data);
 }
@@ -179,10 +185,12 @@ on_models(struct link_stream *s, Tokilake__V1__ModelUpdate *u)
 {
 	struct agent_link *a = s->conn->agent;
 	struct link_model *models;
+	struct link_refused refused = { 0 };
 	int n;
 
-	if ((n = copy_models(s, u->models, u->n_models, &models)) < 0)
+	if ((n = copy_models(s, u->models, u->n_models, &models, &refused)) < 0)
 		return;
+	link_refused_send(s, &refused, a->agent_id);
 	agent_models_free(a->models, a->nmodels);
 	a->models = models;
 	a->nmodels = (size_t)n;

@@ -9,6 +9,12 @@
  * are acknowledged to the agent (nghttp2_session_consume) only while less
  * than RESP_UNACKED_MAX bytes handed to the consumer are unacknowledged,
  * so a slow client holds back the agent instead of filling our memory.
+ *
+ * Until its agent accepts it, a task keeps its packed offer (without the
+ * task id and deadline, which change per offer) and every body byte the
+ * producer sent: that is what lets an unaccepted offer move to another
+ * agent (the routing policy in link.h) with nothing lost. Once accepted,
+ * the offer is freed and the body flows.
  */
 #include "config.h"
 
@@ -24,7 +30,6 @@
 
 #define RESP_UNACKED_MAX (256 * 1024)
 #define BODY_MSG_MAX (64 * 1024)
-#define ACCEPT_TIMEOUT_MS 10000
 
 struct link_task {
 	struct link_conn *conn;
@@ -41,34 +46,65 @@ struct link_task {
 	uint64_t resp_unacked;  /* response payload given to on_data, not yet consumed */
 	uint64_t rx_unconsumed; /* wire bytes received but not given back to the window */
 	uint64_t offered_ms;
+	uint64_t first_byte_at_ms; /* the first-byte budget ends here */
 	h2o_timeout_entry_t accept_timer;
-	struct buf held_offer; /* packed TaskOffer waiting for its inline body */
-	int held;
-	uint64_t body_size;    /* announced, for a held offer */
+	struct buf offer;      /* packed TaskOffer, no task_id nor deadline_ms */
+	int held;              /* not offered yet: waits for its inline body */
+	int sent_inline;       /* the last offer carried the body */
+	uint64_t body_size;    /* announced */
 };
 
 static uint64_t task_seq;
-static h2o_timeout_t accept_timeout;
-static int accept_timeout_ready;
+/*
+ * h2o 2.2.5 timeout lists have one duration each, and entries expire in
+ * the order they were linked. A reload that changes agents.accept_timeout
+ * takes effect when the list is empty (no offer waits for its accept):
+ * then no order can break. A list is never disposed of while the loop
+ * may be running it (only at shutdown).
+ */
+static h2o_timeout_t accept_list;
+static int accept_list_ready;
+
+static void
+accept_timer_arm(h2o_timeout_entry_t *e)
+{
+	uint32_t ms = link_conf()->agents.accept_timeout_ms;
+
+	if (!accept_list_ready) {
+		h2o_timeout_init(link_loop(), &accept_list, ms);
+		accept_list_ready = 1;
+	} else if (accept_list.timeout != ms && h2o_linklist_is_empty(&accept_list._entries))
+		accept_list.timeout = ms;
+	h2o_timeout_link(link_loop(), &accept_list, e);
+}
+
+static int send_offer(struct link_task *t);
+
+/* Take t off its connection (the task itself stays). */
+static void
+task_detach(struct link_task *t)
+{
+	struct link_conn *c = t->conn;
+
+	if (c->agent != NULL && c->agent->tasks > 0)
+		c->agent->tasks--;
+	h2o_linklist_unlink(&t->link);
+	/* a leaving agent's link closes when its last task is done */
+	if (c->agent != NULL && c->agent->draining && h2o_linklist_is_empty(&c->tasks))
+		link_conn_close_gracefully(c);
+}
 
 static void
 task_free(struct link_task *t)
 {
-	struct link_conn *c = t->conn;
-
 	if (t->stream != NULL)
 		t->stream->task = NULL;
 	if (h2o_timeout_is_linked(&t->accept_timer))
 		h2o_timeout_unlink(&t->accept_timer);
-	if (t->conn->agent != NULL && t->conn->agent->tasks > 0)
-		t->conn->agent->tasks--;
-	h2o_linklist_unlink(&t->link);
+	task_detach(t);
 	buf_free(&t->body);
-	buf_free(&t->held_offer);
+	buf_free(&t->offer);
 	free(t);
-	/* a leaving agent's link closes when its last task is done */
-	if (c->agent != NULL && c->agent->draining && h2o_linklist_is_empty(&c->tasks))
-		link_conn_close_gracefully(c);
 }
 
 static void
@@ -82,15 +118,85 @@ task_error(struct link_task *t, unsigned status, const char *type, const char *c
 	cbs.on_error(ctx, status, type, code, msg);
 }
 
+static const char *
+agent_name(const struct link_conn *c)
+{
+	return c->agent != NULL ? c->agent->agent_id : c->peer;
+}
+
+int
+link_agent_usable(struct agent_link *a)
+{
+	struct link_conn *c = a->conn;
+
+	if (c->failed || c->connect == NULL || a->draining)
+		return 0;
+	if (a->unresponsive_since_ms != 0) {
+		if (c->last_rx_ms <= a->unresponsive_since_ms)
+			return 0;
+		log_info("agent %s responds again after %llu ms: it takes tasks again",
+		    a->agent_id, (unsigned long long)(c->last_rx_ms - a->unresponsive_since_ms));
+		a->unresponsive_since_ms = 0;
+	}
+	return 1;
+}
+
+static void
+mark_unresponsive(struct link_conn *c, const struct link_task *t)
+{
+	struct agent_link *a = c->agent;
+
+	if (a == NULL || (a->unresponsive_since_ms != 0 &&
+	    c->last_rx_ms <= a->unresponsive_since_ms))
+		return; /* already marked, and silent since */
+	a->unresponsive_since_ms = link_now_ms();
+	log_warnx("agent %s did not accept task %llu within %u ms: marked unresponsive, no new "
+	    "tasks until it answers", a->agent_id, (unsigned long long)t->id,
+	    (unsigned)accept_list.timeout); /* the deadline it had, after a reload too */
+	/* ask for a sign of life: the PING ACK clears the mark */
+	if (nghttp2_submit_ping(c->h2, NGHTTP2_FLAG_NONE, NULL) == 0)
+		link_conn_flush(c);
+}
+
 static void
 on_accept_timeout(h2o_timeout_entry_t *entry)
 {
 	struct link_task *t = H2O_STRUCT_FROM_MEMBER(struct link_task, accept_timer, entry);
+	struct link_conn *c = t->conn;
+	struct agent_link *from = c->agent, *to = NULL;
+	uint64_t old_id = t->id;
 
-	log_warnx("agent %s did not accept task %llu within %d s",
-	    t->conn->agent ? t->conn->agent->agent_id : t->conn->peer, (unsigned long long)t->id,
-	    ACCEPT_TIMEOUT_MS / 1000);
-	task_error(t, 504, "timeout", "agent_timeout", "the agent did not take the request in time");
+	if (t->first_byte_at_ms != 0 && link_now_ms() >= t->first_byte_at_ms) {
+		log_warnx("agent %s did not accept task %llu within its first-byte budget",
+		    agent_name(c), (unsigned long long)t->id);
+		task_error(t, 504, "timeout", "agent_timeout",
+		    "the agent did not take the request in time");
+		return;
+	}
+	if (c->failed) {
+		/* its teardown fails the task in a moment */
+		accept_timer_arm(&t->accept_timer);
+		return;
+	}
+	mark_unresponsive(c, t);
+	if (from != NULL && t->cbs.on_unaccepted != NULL)
+		to = t->cbs.on_unaccepted(t->ctx, from);
+	if (to == NULL || to == from || !link_agent_usable(to)) {
+		/* nobody else: it stays offered here (policy 3) */
+		accept_timer_arm(&t->accept_timer);
+		return;
+	}
+	/* withdraw: a TaskAccept for old_id on c now finds nothing (NOT_FOUND) */
+	task_detach(t);
+	t->conn = to->conn;
+	t->id = ++task_seq;
+	h2o_linklist_insert(&to->conn->tasks, &t->link);
+	to->tasks++;
+	log_debug("task %llu not accepted by agent %s: offered to agent %s as task %llu",
+	    (unsigned long long)old_id, from->agent_id, to->agent_id, (unsigned long long)t->id);
+	if (send_offer(t) != 0)
+		task_error(t, 502, "api_error", "agent_unavailable",
+		    "the task could not be offered to an agent");
 }
 
 /*
@@ -132,18 +238,14 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
     const struct link_task_cbs *cbs, void *ctx)
 {
 	struct link_conn *c = agent->conn;
-	Tokilake__V1__ServerMessage out = TOKILAKE__V1__SERVER_MESSAGE__INIT;
 	Tokilake__V1__TaskOffer offer = TOKILAKE__V1__TASK_OFFER__INIT;
 	Tokilake__V1__Header **hptrs;
 	struct link_task *t;
-	int rc;
+	uint32_t budget = link_conf()->http.first_byte_timeout_ms;
+	uint8_t *p;
 
 	if (c->failed || c->connect == NULL || agent->draining)
 		return NULL;
-	if (!accept_timeout_ready) {
-		h2o_timeout_init(link_loop(), &accept_timeout, ACCEPT_TIMEOUT_MS);
-		accept_timeout_ready = 1;
-	}
 	t = xcalloc(1, sizeof(*t));
 	t->conn = c;
 	t->id = ++task_seq;
@@ -151,9 +253,14 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
 	t->ctx = ctx;
 	buf_init(&t->body, LINK_TASK_BODY_MAX);
 	t->offered_ms = link_now_ms();
+	if (req->deadline_ms != 0 && req->deadline_ms < budget)
+		budget = req->deadline_ms;
+	t->first_byte_at_ms = t->offered_ms + budget;
+	t->body_size = req->body_size;
 
+	/* packed once, while the strings are ours to read; task_id and
+	 * deadline_ms go in front of it per offer (send_offer) */
 	hptrs = copy_headers(req->headers, req->nheaders);
-	offer.task_id = t->id;
 	offer.request_id = (char *)req->request_id;
 	offer.method = (char *)req->method;
 	offer.path = (char *)req->path;
@@ -161,31 +268,25 @@ link_task_offer(struct agent_link *agent, const struct link_task_req *req,
 	offer.headers = hptrs;
 	offer.n_headers = req->nheaders;
 	offer.body_size = req->body_size;
-	offer.deadline_ms = req->deadline_ms;
-	out.msg_case = TOKILAKE__V1__SERVER_MESSAGE__MSG_OFFER;
-	out.offer = &offer;
-	if (agent->inline_body && req->body_size > 0 && req->body_size <= LINK_INLINE_BODY_MAX) {
-		/* packed now, while the strings are ours to read; sent with the
-		 * body once it is complete (send_held) */
-		uint8_t *p = buf_reserve(&t->held_offer, protobuf_c_message_get_packed_size(&offer.base));
-
-		buf_commit(&t->held_offer, protobuf_c_message_pack(&offer.base, p));
-		t->held = 1;
-		t->body_size = req->body_size;
-		rc = 0;
-	} else
-		rc = link_stream_send(c->connect, &out.base);
+	p = buf_reserve(&t->offer, protobuf_c_message_get_packed_size(&offer.base));
+	buf_commit(&t->offer, protobuf_c_message_pack(&offer.base, p));
 	free(hptrs);
-	if (rc != 0) {
-		buf_free(&t->body);
-		free(t);
-		return NULL;
-	}
+
 	h2o_linklist_insert(&c->tasks, &t->link);
 	agent->tasks++;
 	t->accept_timer.cb = on_accept_timeout;
-	if (!t->held)
-		h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
+	if (agent->inline_body && req->body_size > 0 && req->body_size <= LINK_INLINE_BODY_MAX) {
+		/* offered with its body once that is complete (link_task_body) */
+		t->held = 1;
+		return t;
+	}
+	if (send_offer(t) != 0) {
+		task_detach(t);
+		buf_free(&t->body);
+		buf_free(&t->offer);
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -203,45 +304,59 @@ put_varint(uint8_t *p, uint64_t v)
 }
 
 /*
- * The offer with its body: ServerMessage{offer = packed TaskOffer +
- * body_inline (field 9) + body (field 10)}. Protobuf reads fields appended
- * to a packed message as part of it, so the offer packed at
- * link_task_offer() time is reused as it is.
+ * ServerMessage{offer = task_id (field 1) + deadline_ms (field 7) + the
+ * packed rest + [body_inline (field 9) + body (field 10)]}. Protobuf reads
+ * fields in any order and fields appended to a packed message as part of
+ * it, so the offer packed at link_task_offer() time serves every offer of
+ * the task. The body goes inline when the agent takes it that way and it
+ * is complete; else it follows on the Serve call after TaskAccept.
  */
 static int
-send_held(struct link_task *t)
+send_offer(struct link_task *t)
 {
 	struct link_conn *c = t->conn;
-	uint8_t tail[1 + 1 + 1 + 10], head[1 + 10];
-	size_t ntail = 0, nhead = 0, offer_len, blen = t->body.len;
-	int rc;
+	uint8_t pre[2 + 10 + 10], tail[1 + 1 + 1 + 10], head[1 + 10];
+	size_t npre = 0, ntail = 0, nhead = 0, offer_len, blen = t->body.len;
+	uint64_t now = link_now_ms();
+	int inl = c->agent != NULL && c->agent->inline_body && t->body_last &&
+	    t->body_size > 0 && blen == t->body_size && blen <= LINK_INLINE_BODY_MAX;
 
-	tail[ntail++] = 9 << 3 | 0;  /* body_inline: varint */
-	tail[ntail++] = 1;
-	tail[ntail++] = 10 << 3 | 2; /* body: length-delimited */
-	ntail += put_varint(tail + ntail, blen);
-	offer_len = t->held_offer.len + ntail + blen;
+	pre[npre++] = 1 << 3 | 0;   /* task_id: varint */
+	npre += put_varint(pre + npre, t->id);
+	if (t->first_byte_at_ms > now) {
+		pre[npre++] = 7 << 3 | 0; /* deadline_ms: what is left of the budget */
+		npre += put_varint(pre + npre, t->first_byte_at_ms - now);
+	}
+	if (inl) {
+		tail[ntail++] = 9 << 3 | 0;  /* body_inline: varint */
+		tail[ntail++] = 1;
+		tail[ntail++] = 10 << 3 | 2; /* body: length-delimited */
+		ntail += put_varint(tail + ntail, blen);
+	}
+	offer_len = npre + t->offer.len + ntail + (inl ? blen : 0);
 	head[nhead++] = 2 << 3 | 2;  /* ServerMessage.offer */
 	nhead += put_varint(head + nhead, offer_len);
-
 	{
-		struct iovec parts[4] = {
-			{ head, nhead },
-			{ buf_head(&t->held_offer), t->held_offer.len },
-			{ tail, ntail },
-			{ buf_head(&t->body), blen },
-		};
+		struct iovec parts[5];
+		size_t n = 0;
 
-		rc = c->connect != NULL ? link_stream_send_parts(c->connect, parts, 4) : -1;
+		/* empty pieces left out: their base may be NULL */
+		parts[n++] = (struct iovec){ head, nhead };
+		parts[n++] = (struct iovec){ pre, npre };
+		if (t->offer.len > 0)
+			parts[n++] = (struct iovec){ buf_head(&t->offer), t->offer.len };
+		if (inl) {
+			parts[n++] = (struct iovec){ tail, ntail };
+			if (blen > 0)
+				parts[n++] = (struct iovec){ buf_head(&t->body), blen };
+		}
+		if (c->connect == NULL || link_stream_send_parts(c->connect, parts, n) != 0)
+			return -1;
 	}
-	buf_free(&t->held_offer);
-	buf_free(&t->body);
 	t->held = 0;
-	t->body_end_sent = 1; /* implied by body_inline */
-	if (rc != 0)
-		return -1;
-	t->offered_ms = link_now_ms();
-	h2o_timeout_link(link_loop(), &accept_timeout, &t->accept_timer);
+	t->sent_inline = inl;
+	t->offered_ms = now;
+	accept_timer_arm(&t->accept_timer);
 	return 0;
 }
 
@@ -313,7 +428,7 @@ link_task_body(struct link_task *t, const uint8_t *data, size_t len, int last)
 	if (t->held) {
 		if (!last)
 			return 0;
-		if (t->body.len != t->body_size || send_held(t) != 0) {
+		if (t->body.len != t->body_size || send_offer(t) != 0) {
 			task_error(t, 502, "api_error", "agent_unavailable",
 			    "the task could not be offered to the agent");
 			return 0;
@@ -501,12 +616,19 @@ link_serve_message(struct link_stream *s, const uint8_t *msg, size_t len)
 		if (m->msg_case != TOKILAKE__V1__TASK_UP__MSG_ACCEPT) {
 			link_stream_finish(s, GRPC_INVALID_ARGUMENT, "TaskAccept must come first");
 		} else if ((t = find_unbound(c, m->accept->task_id)) == NULL) {
-			/* cancelled meanwhile, or never offered: the agent just drops it */
-			link_stream_finish(s, GRPC_NOT_FOUND, "no such task (cancelled?)");
+			/* cancelled meanwhile, withdrawn (not accepted in time) or
+			 * never offered: the agent just drops it */
+			link_stream_finish(s, GRPC_NOT_FOUND,
+			    "no such task (withdrawn or cancelled)");
 		} else {
 			t->stream = s;
 			s->task = t;
 			h2o_timeout_unlink(&t->accept_timer);
+			buf_free(&t->offer); /* it stays here now */
+			if (t->sent_inline) {
+				buf_free(&t->body);
+				t->body_end_sent = 1;
+			}
 			pump_body(t);
 		}
 	} else
@@ -547,8 +669,8 @@ link_serve_stream_closed(struct link_stream *s, uint32_t error_code)
 void
 link_task_module_shutdown(void)
 {
-	if (accept_timeout_ready) {
-		h2o_timeout_dispose(link_loop(), &accept_timeout);
-		accept_timeout_ready = 0;
+	if (accept_list_ready) {
+		h2o_timeout_dispose(link_loop(), &accept_list);
+		accept_list_ready = 0;
 	}
 }

@@ -330,10 +330,25 @@ registry_foreach_model(const struct registry *reg,
 	return 0;
 }
 
-/* remote: 0 = local agents only, 1 = remote agents only */
+enum pick_set {
+	PICK_LOCAL_USABLE,   /* local agents the usable hook accepts */
+	PICK_REMOTE,
+	PICK_LOCAL_ANY,
+};
+
+static int
+in_set(struct registry *reg, struct reg_agent *a, enum pick_set set)
+{
+	if (set == PICK_REMOTE)
+		return a->node != NULL;
+	if (a->node != NULL)
+		return 0;
+	return set == PICK_LOCAL_ANY || reg->usable == NULL || reg->usable(a);
+}
+
 static struct reg_agent *
 pick(struct registry *reg, const char *ns, size_t nslen, const char *model, size_t modellen,
-    int remote)
+    enum pick_set set, const struct reg_agent *not)
 {
 	struct reg_namespace *n = registry_namespace(reg, ns, nslen);
 	struct reg_agent *a, *best = NULL;
@@ -341,8 +356,8 @@ pick(struct registry *reg, const char *ns, size_t nslen, const char *model, size
 	if (n == NULL)
 		return NULL;
 	TAILQ_FOREACH(a, &n->agents, entry)
-		if ((a->node != NULL) == remote && registry_agent_has_model(a, model, modellen) &&
-		    (best == NULL || a->picked < best->picked))
+		if (a != not && registry_agent_has_model(a, model, modellen) &&
+		    (best == NULL || a->picked < best->picked) && in_set(reg, a, set))
 			best = a;
 	if (best != NULL)
 		best->picked = ++reg->pick_seq;
@@ -353,16 +368,28 @@ struct reg_agent *
 registry_pick_agent(struct registry *reg, const char *ns, size_t nslen, const char *model,
     size_t modellen)
 {
-	struct reg_agent *a = pick(reg, ns, nslen, model, modellen, 0);
+	struct reg_agent *a;
 
-	return a != NULL ? a : pick(reg, ns, nslen, model, modellen, 1);
+	if ((a = pick(reg, ns, nslen, model, modellen, PICK_LOCAL_USABLE, NULL)) != NULL ||
+	    (a = pick(reg, ns, nslen, model, modellen, PICK_REMOTE, NULL)) != NULL)
+		return a;
+	return pick(reg, ns, nslen, model, modellen, PICK_LOCAL_ANY, NULL);
 }
 
 struct reg_agent *
 registry_pick_local_agent(struct registry *reg, const char *ns, size_t nslen, const char *model,
     size_t modellen)
 {
-	return pick(reg, ns, nslen, model, modellen, 0);
+	struct reg_agent *a = pick(reg, ns, nslen, model, modellen, PICK_LOCAL_USABLE, NULL);
+
+	return a != NULL ? a : pick(reg, ns, nslen, model, modellen, PICK_LOCAL_ANY, NULL);
+}
+
+struct reg_agent *
+registry_pick_other_local(struct registry *reg, const char *ns, size_t nslen, const char *model,
+    size_t modellen, const struct reg_agent *not)
+{
+	return pick(reg, ns, nslen, model, modellen, PICK_LOCAL_USABLE, not);
 }
 
 void

@@ -74,6 +74,9 @@ struct registry {
 	size_t nmodels;          /* sum over namespaces */
 	uint64_t next_agent_id;
 	uint64_t pick_seq;
+	/* router: 0 when a local agent should get no new task now (draining,
+	 * unresponsive); NULL = every agent is usable */
+	int (*usable)(struct reg_agent *agent);
 };
 
 /* What an agent publishes for one model (registry copies it). */
@@ -121,13 +124,18 @@ int registry_foreach_model(const struct registry *reg,
 
 /* Router: among the agents of ns that publish model, the one that got a
  * task longest ago (round robin that survives agents coming and going).
- * Local agents first: a remote one only when no local agent has the
- * model. NULL if none. */
+ * Usable local agents first, then remote ones, then unusable local ones
+ * (their link decides what to do with the task: see link.h). NULL if
+ * none. */
 struct reg_agent *registry_pick_agent(struct registry *reg, const char *ns, size_t nslen,
     const char *model, size_t modellen);
 /* The same among local agents only (a request another node forwarded
  * here, IPC_REQ_NO_FORWARD: never forward it again). */
 struct reg_agent *registry_pick_local_agent(struct registry *reg, const char *ns, size_t nslen,
     const char *model, size_t modellen);
+/* A usable local agent other than `not` for a task `not` did not accept;
+ * NULL if none. */
+struct reg_agent *registry_pick_other_local(struct registry *reg, const char *ns, size_t nslen,
+    const char *model, size_t modellen, const struct reg_agent *not);
 
 #endif

@@ -12,6 +12,12 @@
  * A relay is freed when its task ends (on_end/on_error: the link has
  * freed the task) or when the worker cancels or goes away (we cancel the
  * task, which resets the agent's stream so the backend stops at once).
+ *
+ * An offer its agent does not accept in time comes back here
+ * (on_unaccepted): the relay asks the router for another usable local
+ * agent of the same namespace and model, and the link moves the task
+ * there (policy in link.h). Remote agents are not tried: the request is
+ * this node's to serve once a local agent was picked.
  */
 #include "config.h"
 
@@ -32,7 +38,10 @@ struct relay {
 	struct worker_conn *wc;
 	uint64_t id;
 	struct link_task *task; /* NULL once the link is done with it */
+	struct reg_agent *agent; /* the one it is offered to or runs on */
 	char request_id[136];
+	char ns[REG_MAX_NAME + 1];    /* for a re-offer */
+	char model[REG_MAX_NAME + 1];
 };
 
 static size_t
@@ -192,7 +201,29 @@ on_body_sent(void *ctx, size_t n)
 	send_or_log(r, &msg, NULL);
 }
 
-static const struct link_task_cbs relay_cbs = { on_head, on_data, on_end, on_error, on_body_sent };
+static struct agent_link *
+on_unaccepted(void *ctx, struct agent_link *from)
+{
+	struct relay *r = ctx;
+	struct reg_agent *next;
+
+	if (from->registry_data != r->agent)
+		return NULL; /* not the agent we picked: never seen, but keep it */
+	next = registry_pick_other_local(&r->wc->ad->registry, r->ns, strlen(r->ns), r->model,
+	    strlen(r->model), r->agent);
+	if (next == NULL) {
+		log_debug("request %s: no other agent of %s serves %s; it waits for agent %s",
+		    r->request_id, r->ns, r->model, r->agent->name);
+		return NULL;
+	}
+	log_debug("request %s: agent %s did not accept it, offering it to agent %s",
+	    r->request_id, r->agent->name, next->name);
+	r->agent = next;
+	return next->link;
+}
+
+static const struct link_task_cbs relay_cbs = { on_head, on_data, on_end, on_error, on_body_sent,
+	on_unaccepted };
 
 void
 relay_start(struct worker_conn *wc, const struct ipc_msg *msg, struct reg_agent *agent)
@@ -235,6 +266,10 @@ relay_start(struct worker_conn *wc, const struct ipc_msg *msg, struct reg_agent 
 	r->id = msg->u.req_start.id;
 	/* at most 128 bytes of it, as the worker's ids are */
 	ipc_str_copy(r->request_id, 128 + 1, msg->u.req_start.request_id);
+	r->agent = agent;
+	/* both checked against REG_MAX_NAME by agentd_request_start */
+	ipc_str_copy(r->ns, sizeof(r->ns), msg->u.req_start.ns);
+	ipc_str_copy(r->model, sizeof(r->model), msg->u.req_start.model);
 	memset(&req, 0, sizeof(req));
 	req.request_id = r->request_id;
 	req.method = method;

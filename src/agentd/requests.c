@@ -107,7 +107,16 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 		agentd_request_fail(wc, msg, 503, "service_unavailable", "no_agent", text);
 		return;
 	}
-	agent = registry_pick_agent(&ad->registry, ns.base, ns.len, model.base, model.len);
+	/* a request another node forwarded here stays here (no loops): even a
+	 * local agent marked unresponsive beats a remote one (forward_start
+	 * refuses those with 503) */
+	agent = NULL;
+	if (msg->u.req_start.flags & IPC_REQ_F_NO_FORWARD)
+		agent = registry_pick_local_agent(&ad->registry, ns.base, ns.len, model.base,
+		    model.len);
+	if (agent == NULL)
+		agent = registry_pick_agent(&ad->registry, ns.base, ns.len, model.base,
+		    model.len);
 	if (agent == NULL) {
 		snprintf(text, sizeof(text), "model %.*s is not published by any agent of "
 		    "namespace %.*s", (int)model.len, model.base, (int)ns.len, ns.base);

@@ -206,6 +206,10 @@ static const struct cfg_key agents_keys[] = {
 	{ .name = "handshake_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, agents.handshake_timeout_ms), .min = 100,
 	    .max = MINUTES(5), .def = "5s" },
+	/* an offer the agent has not accepted by then goes to another replica */
+	{ .name = "accept_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.accept_timeout_ms), .min = 10, .max = MINUTES(1),
+	    .def = "250ms" },
 	{ 0 }
 };
 

@@ -82,6 +82,7 @@ struct tl_config {
 		uint32_t ping_timeout_ms;
 		/* TLS handshake and HTTP/2 preface, counted from accept */
 		uint32_t handshake_timeout_ms;
+		uint32_t accept_timeout_ms; /* offer -> TaskAccept, else re-offered */
 	} agents;
 
 	struct tl_namespace *namespaces;

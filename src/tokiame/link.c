@@ -312,6 +312,20 @@ on_registered(struct link *l, const Tokilake__V1__Registered *r)
 	    l->ag->nmodels == 1 ? "" : "s", l->ag->capacity, hb);
 }
 
+
+/* What the server did not take of our last model list (the rest is
+ * listed): the operator has a name to fix in a backend. The id comes
+ * escaped and cut by the server; we print it quoted and bounded. */
+static void
+log_models_refused(const Tokilake__V1__ModelsRefused *mr)
+{
+	for (size_t i = 0; i < mr->n_models; i++)
+		log_warnx("the server refused model #%u \"%.100s\": %.100s",
+		    mr->models[i]->index, mr->models[i]->id, mr->models[i]->reason);
+	if (mr->total > mr->n_models)
+		log_warnx("the server refused %u models in all (%zu shown)", mr->total,
+		    mr->n_models);
+}
 static int
 connect_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 {
@@ -343,7 +357,9 @@ connect_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 			    "then relinking", m->control->drain->reason[0] ? ": " : "",
 			    m->control->drain->reason, l->ag->ntasks, l->ag->ntasks == 1 ? "" : "s");
 			l->draining = 1;
-		} else
+		} else if (m->control->msg_case == TOKILAKE__V1__CONTROL__MSG_MODELS_REFUSED)
+			log_models_refused(m->control->models_refused);
+		else
 			log_debug("link: unknown control message, ignored");
 		break;
 	default:

@@ -395,7 +395,13 @@ serve_closed(struct grpc_call *call, uint32_t error_code)
 	struct task *t = task_of(call);
 
 	if (t->state != TASK_ENDED) {
-		if (call->grpc_status >= 0)
+		if (call->grpc_status == GRPC_NOT_FOUND)
+			/* not accepted in time (we were stopped or slow): the server
+			 * gave it to another agent; ours is a duplicate */
+			log_info("task %llu [%s]: the server withdrew the offer (%s)%s",
+			    (unsigned long long)t->id, rid(t), call->grpc_message,
+			    t->state == TASK_RUNNING ? ": closing the backend request" : "");
+		else if (call->grpc_status >= 0)
 			log_info("task %llu [%s] ended by the server (%s%s%s)%s",
 			    (unsigned long long)t->id, rid(t), grpc_status_name(call->grpc_status),
 			    call->grpc_message[0] ? ": " : "", call->grpc_message,
@@ -410,8 +416,9 @@ serve_closed(struct grpc_call *call, uint32_t error_code)
 			    t->state == TASK_RUNNING ? ": closing the backend request" : "");
 	} else if (call->grpc_status == GRPC_NOT_FOUND)
 		/* cancelled by its client before the Serve call opened (see
-		 * TASK_OPEN_DELAY_MS): the answer had nobody left to go to */
-		log_info("task %llu [%s]: the server dropped it before it was accepted",
+		 * TASK_OPEN_DELAY_MS), or withdrawn because we accepted too
+		 * late: the answer had nobody left to go to */
+		log_info("task %llu [%s]: the server dropped or withdrew it before it was accepted",
 		    (unsigned long long)t->id, rid(t));
 	else if (call->grpc_status > 0)
 		log_warnx("task %llu [%s]: the server ended the Serve call with %s%s%s",

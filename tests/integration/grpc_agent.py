@@ -58,6 +58,7 @@ def serve_task(pb, stub, offer, args):
                 body += down.body
             elif kind == "body_end":
                 break
+        say("DEADLINE", offer.task_id, offer.deadline_ms)
         say("OFFER", offer.task_id, offer.method, offer.path, offer.model, len(body))
         payload = b'{"echo_model":"%s","echo_bytes":%d}' % (offer.model.encode(), len(body))
         headers = [pb.Header(name="content-type", value="application/json")]
@@ -90,6 +91,8 @@ def main():
     ap.add_argument("--models", default="m1")
     ap.add_argument("--register-namespace", help="namespace in Register (default: same)")
     ap.add_argument("--once", action="store_true", help="exit after registering")
+    ap.add_argument("--models-escaped", action="store_true",
+                    help="decode backslash escapes in --models")
     ap.add_argument("--content-length-delta", type=int,
                     help="answer with content-length: the echo's length plus this")
     args = ap.parse_args()
@@ -102,8 +105,11 @@ def main():
         md.append(("authorization", "Bearer " + args.token))
 
     out = queue.Queue()
-    models = [pb.Model(id=m, kind=pb.MODEL_KIND_CHAT, backend="py")
-              for m in args.models.split(",") if m]
+    names = [m for m in args.models.split(",") if m]
+    if args.models_escaped:
+        # \x01 and the like in --models become those characters
+        names = [m.encode().decode("unicode_escape") for m in names]
+    models = [pb.Model(id=m, kind=pb.MODEL_KIND_CHAT, backend="py") for m in names]
     out.put(pb.AgentMessage(register=pb.Register(
         namespace=args.register_namespace or args.namespace, agent_id=args.agent_id,
         version="grpcio-test", models=models, capacity=4)))
@@ -124,6 +130,14 @@ def main():
                 if args.once:
                     out.put(None)
                     break
+            elif kind == "control":
+                c = msg.control
+                if c.WhichOneof("msg") == "models_refused":
+                    r = c.models_refused
+                    say("CONTROL models_refused total", r.total,
+                        " | ".join("#%d %r %s" % (m.index, m.id, m.reason) for m in r.models))
+                else:
+                    say("CONTROL", c.WhichOneof("msg"))
             elif kind == "offer":
                 threading.Thread(target=serve_task, args=(pb, stub, msg.offer, args),
                                  daemon=True).start()

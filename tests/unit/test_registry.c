@@ -219,6 +219,50 @@ test_pick_round_robin(void)
 
 /* Remote agents (other nodes): listed with the local ones, picked only
  * when no local agent has the model, never by the local-only router. */
+/* The router's usable hook (agentd: draining or unresponsive agents):
+ * usable local agents first, then remote ones, then the unusable local
+ * ones rather than nothing; the re-offer picks only another usable one. */
+static struct reg_agent *unusable_one;
+
+static int
+usable_but_one(struct reg_agent *a)
+{
+	return a != unusable_one;
+}
+
+static void
+test_pick_usable(void)
+{
+	struct registry reg;
+	struct reg_agent *a, *b, *r;
+	const struct reg_model_info m[] = { { "llama3", NULL, 0 } };
+
+	registry_init(&reg);
+	reg.usable = usable_but_one;
+	a = registry_agent_add(&reg, "lab", "a", NULL);
+	b = registry_agent_add(&reg, "lab", "b", NULL);
+	registry_agent_set_models(&reg, a, m, 1, 1);
+	registry_agent_set_models(&reg, b, m, 1, 1);
+	unusable_one = b;
+	for (int i = 0; i < 4; i++)
+		CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == a);
+	CHECK(registry_pick_other_local(&reg, "lab", 3, "llama3", 6, b) == a);
+	CHECK(registry_pick_other_local(&reg, "lab", 3, "llama3", 6, a) == NULL);
+	r = registry_remote_add(&reg, "lab", "gpu#1", "eu-1/00ff/1", "eu-1", "h2c://10.0.0.5:7741");
+	registry_agent_set_models(&reg, r, m, 1, 1);
+	unusable_one = a; /* b is usable again */
+	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == b);
+	registry_agent_remove(&reg, b);
+	/* the only local agent is unusable: the remote one */
+	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == r);
+	/* ... but the local-only router still returns it, as a last resort */
+	CHECK(registry_pick_local_agent(&reg, "lab", 3, "llama3", 6) == a);
+	CHECK(registry_pick_other_local(&reg, "lab", 3, "llama3", 6, NULL) == NULL);
+	registry_agent_remove(&reg, r);
+	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == a);
+	registry_clear(&reg);
+}
+
 static void
 test_remote(void)
 {
@@ -308,6 +352,7 @@ main(void)
 	test_add_list_remove();
 	test_refused_names();
 	test_pick_round_robin();
+	test_pick_usable();
 	test_remote();
 	test_many();
 	if (failures) {
