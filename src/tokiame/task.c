@@ -213,8 +213,8 @@ place(struct task *t, uint32_t deadline_ms)
 	}
 	t->be = bestq;
 	wait = TASK_QUEUE_WAIT_MS;
-	if (deadline_ms != 0 && deadline_ms < wait)
-		wait = deadline_ms;
+	if (deadline_ms != 0 && deadline_ms + TASK_DEADLINE_SLACK_MS < wait)
+		wait = deadline_ms + TASK_DEADLINE_SLACK_MS;
 	t->queue_deadline_ms = now_ms() + wait;
 	t->state = TASK_QUEUED;
 	TAILQ_INSERT_TAIL(&bestq->queue, t, qentry);
@@ -297,7 +297,7 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 		}
 	}
 	if (o->deadline_ms != 0)
-		t->ttfb_deadline_ms = t->started_ms + o->deadline_ms;
+		t->ttfb_deadline_ms = t->started_ms + o->deadline_ms + TASK_DEADLINE_SLACK_MS;
 	log_debug("task %llu [%s] offered: %s %s model \"%s\", %llu body bytes",
 	    (unsigned long long)t->id, rid(t), t->method, t->path, t->model,
 	    (unsigned long long)t->body_size);

@@ -66,6 +66,13 @@
 #define TASK_OUT_HIGH (64 * 1024)
 #define TASK_OUT_LOW (32 * 1024)
 #define TASK_QUEUE_WAIT_MS 5000
+/*
+ * TaskOffer.deadline_ms is the gateway's first-byte budget: at its end the
+ * gateway answers the client (504 first_byte_timeout) and cancels the
+ * task. tokiame's own bound is a backstop for a cancel that never comes,
+ * so it runs this much later and never races the gateway's answer.
+ */
+#define TASK_DEADLINE_SLACK_MS 1000
 #define TASK_LINGER_MS 10000       /* after our half-close, for the server's status */
 #define TASK_CONNECT_TIMEOUT_MS 10000
 #define TASK_MAX_TASKS 10000       /* a server offering more is broken */
