@@ -2,6 +2,9 @@
  * requests: what agentd does with a worker's request for a model.
  *
  *   unknown namespace (not in the config)       -> 404 model_not_found
+ *   known, no agent publishes the model, within agents.relink_grace of
+ *   agentd's start                              -> held until one does
+ *                                                  (hold.c), else as below
  *   namespace known, no agent of it linked      -> 503 no_agent
  *   agents linked, none publishes the model     -> 404 model_not_found
  *   otherwise the router picks an agent and relay.c hands it to its link
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "agentd.h"
+#include "hold.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -100,6 +104,10 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 		agentd_request_fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
 		return;
 	}
+	/* just started: its agents may be relinking */
+	if (registry_model(&ad->registry, ns.base, ns.len, model.base, model.len) == NULL &&
+	    hold_request(wc, msg))
+		return;
 	rns = registry_namespace(&ad->registry, ns.base, ns.len);
 	if (rns == NULL || rns->nagents == 0) {
 		snprintf(text, sizeof(text), "no agent of namespace %.*s is linked", (int)ns.len,
@@ -131,7 +139,7 @@ agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg)
 {
 	int i;
 
-	if (relay_body(wc, msg))
+	if (relay_body(wc, msg) || hold_body(wc, msg))
 		return;
 	i = draining_find(wc, msg->u.req_body.id);
 
@@ -149,7 +157,7 @@ agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg)
 {
 	int i;
 
-	if (relay_cancel(wc, msg->u.cancel.id))
+	if (relay_cancel(wc, msg->u.cancel.id) || hold_cancel(wc, msg->u.cancel.id))
 		return;
 	i = draining_find(wc, msg->u.cancel.id);
 
@@ -169,12 +177,13 @@ int
 agentd_requests_idle(const struct worker_conn *wc)
 {
 	/* draining ids are already answered: only relays are in flight */
-	return wc->nrelays == 0;
+	return wc->nrelays == 0 && wc->nheld == 0;
 }
 
 void
 agentd_requests_conn_closed(struct worker_conn *wc)
 {
 	relay_conn_closed(wc);
+	hold_conn_closed(wc);
 	wc->ndraining = 0;
 }
