@@ -5,13 +5,14 @@
  * After a start (a respawn after a crash is a start), the agents come
  * back within their reconnect backoff, a few seconds. For
  * agents.relink_grace from the start, a request for a namespace that is
- * known (configured, or in the network's snapshot) but whose model no
- * agent publishes yet is held here instead of being refused; when an
+ * known (configured, or in the network's snapshot) but has no agent
+ * linked yet is held here instead of being refused with no_agent; when an
  * agent publishes models (the registry's models_published hook, local or
- * remote), the held requests are routed again, oldest first, on the next
- * loop turn (never from inside the registry's update). At the end of the
- * grace, the ones left are routed once more with holding over: 503
- * no_agent or 404 model_not_found, as without the grace.
+ * remote), the held requests of namespaces that have an agent now are
+ * routed again, oldest first, on the next loop turn (never from inside
+ * the registry's update): as usual, an agent publishing the model gets
+ * it, and none gives 404. At the end of the grace, the ones left are
+ * routed once more with holding over: 503 no_agent, as without the grace.
  *
  * What is held: the REQ_START, re-encoded into a buffer owned here (the
  * decoded message points into the worker connection's input, which moves
@@ -123,7 +124,7 @@ done:
 	free(h);
 }
 
-/* Route every held request whose model an agent publishes now. */
+/* Route every held request whose namespace has an agent now. */
 static void
 on_soon(h2o_timeout_entry_t *entry)
 {
@@ -134,10 +135,12 @@ on_soon(h2o_timeout_entry_t *entry)
 		const char *why;
 		unsigned gen = H.closed_gen;
 
+		struct reg_namespace *rns;
+
 		next = TAILQ_NEXT(h, entry);
 		if (ipc_decode(buf_head(&h->start), h->start.len, &m, &why) <= 0 ||
-		    registry_model(&H.ad->registry, m.u.req_start.ns.base, m.u.req_start.ns.len,
-		    m.u.req_start.model.base, m.u.req_start.model.len) == NULL)
+		    (rns = registry_namespace(&H.ad->registry, m.u.req_start.ns.base,
+		    m.u.req_start.ns.len)) == NULL || rns->nagents == 0)
 			continue;
 		release(h);
 		/* a worker connection closed meanwhile took its held requests,
@@ -247,11 +250,10 @@ hold_request(struct worker_conn *wc, const struct ipc_msg *msg)
 	H.count++;
 	H.bytes += reserve;
 	wc->nheld++;
-	log_debug("%s: request %llu (%.*s) held until an agent of %.*s publishes %.*s",
-	    wc->ipc.name, (unsigned long long)h->id, (int)msg->u.req_start.request_id.len,
+	log_debug("%s: request %llu (%.*s) held until an agent of %.*s links", wc->ipc.name,
+	    (unsigned long long)h->id, (int)msg->u.req_start.request_id.len,
 	    msg->u.req_start.request_id.base, (int)msg->u.req_start.ns.len,
-	    msg->u.req_start.ns.base, (int)msg->u.req_start.model.len,
-	    msg->u.req_start.model.base);
+	    msg->u.req_start.ns.base);
 	return 1;
 }
 

@@ -14,7 +14,7 @@ struct ipc_msg;
 /* At start: the grace (agents.relink_grace) counts from now. */
 void hold_init(struct agentd *ad);
 void hold_free(void);
-/* REQ_START whose model no agent publishes: 1 if held (answered later),
+/* REQ_START for a known namespace with no agent: 1 if held (answered later),
  * 0 if the caller answers now (grace over, or a bound reached). */
 int hold_request(struct worker_conn *wc, const struct ipc_msg *msg);
 /* REQ_BODY / CANCEL for a held request: 1 if it was one (handled). */

@@ -2,10 +2,10 @@
  * requests: what agentd does with a worker's request for a model.
  *
  *   unknown namespace (not in the config)       -> 404 model_not_found
- *   known, no agent publishes the model, within agents.relink_grace of
- *   agentd's start                              -> held until one does
- *                                                  (hold.c), else as below
- *   namespace known, no agent of it linked      -> 503 no_agent
+ *   namespace known, no agent of it linked:
+ *     within agents.relink_grace of agentd's start -> held until one links
+ *                                                  (hold.c), then as below
+ *     else                                      -> 503 no_agent
  *   agents linked, none publishes the model     -> 404 model_not_found
  *   otherwise the router picks an agent and relay.c hands it to its link
  *
@@ -104,12 +104,11 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 		agentd_request_fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
 		return;
 	}
-	/* just started: its agents may be relinking */
-	if (registry_model(&ad->registry, ns.base, ns.len, model.base, model.len) == NULL &&
-	    hold_request(wc, msg))
-		return;
 	rns = registry_namespace(&ad->registry, ns.base, ns.len);
 	if (rns == NULL || rns->nagents == 0) {
+		/* just started: its agents may be relinking */
+		if (hold_request(wc, msg))
+			return;
 		snprintf(text, sizeof(text), "no agent of namespace %.*s is linked", (int)ns.len,
 		    ns.base);
 		agentd_request_fail(wc, msg, 503, "service_unavailable", "no_agent", text);

@@ -14,7 +14,8 @@
 #   after    past the grace, with no agent: 503 no_agent at once, as before
 #   bound    the master stopped (no respawn), agentd killed: requests get
 #            503 agentd_unavailable, OpenAI-shaped, after http.agentd_wait
-#            (2 s here), never a hang; SIGCONT: all well again
+#            (2 s here), never a hang, and a client that gave up while
+#            waiting is not among them; SIGCONT: all well again
 # On main before the fix, gap and relink get 503 (agentd_unavailable,
 # no_agent) at once, and bound answers at once instead of waiting.
 . "$(dirname "$0")/path-lib.sh"
@@ -143,11 +144,20 @@ wait_until 10 path_linked "lab:qwen3:0.6b" || fail "not linked after the after p
 # -- bound: agentd kept down: 503 after http.agentd_wait, not a hang --------
 kill -STOP "$MASTER"
 A=$(pids_of agentd)
+log_mark
 kill -9 "$A"
 sleep 0.3
+# a client that gives up while waiting is taken out of the queue: the
+# workers answer 503 to the 7 others only
+curl -s -o /dev/null --max-time 0.5 -H 'content-type: application/json' \
+    --data-binary @"$T/chat.json" "$API/v1/chat/completions"
 fire bound 5 100
 fire_models bound 2 100
 wait_until 30 n_done bound 7 || BUGS+="bound: only $(wc -l <"$T/bound.res") of 7 answered in 30 s (a hang); "
+expired=$(tail -n +"$LOG_FROM" "$T/tokilake.log" |
+    sed -n 's/.*agentd link still down after [0-9]* ms: \([0-9]*\) waiting request.*/\1/p' |
+    awk '{ n += $1 } END { print n + 0 }')
+[ "$expired" = 7 ] || BUGS+="bound: the workers answered $expired waiting requests with 503, want 7 (the client that left is not among them); "
 kill -CONT "$MASTER"
 while read -r code ms kind i; do
 	if [ "$kind" = chat ]; then f=$T/bound.$i.body; else f=$T/bound.m$i.body; fi
