@@ -75,7 +75,7 @@ release(struct held *h)
 {
 	struct worker_conn *wc = h->wc;
 	struct ipc_msg start, chunk;
-	const char *why;
+	const char *why = "truncated";
 	size_t off = 0;
 	int ok = ipc_decode(buf_head(&h->start), h->start.len, &start, &why) > 0;
 
@@ -132,10 +132,9 @@ on_soon(h2o_timeout_entry_t *entry)
 
 	for (h = TAILQ_FIRST(&H.list); h != NULL; h = next) {
 		struct ipc_msg m;
+		struct reg_namespace *rns;
 		const char *why;
 		unsigned gen = H.closed_gen;
-
-		struct reg_namespace *rns;
 
 		next = TAILQ_NEXT(h, entry);
 		if (ipc_decode(buf_head(&h->start), h->start.len, &m, &why) <= 0 ||
