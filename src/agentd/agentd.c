@@ -22,6 +22,7 @@
 
 #include "agentd.h"
 #include "forward.h"
+#include "hold.h"
 #include "link.h"
 #include "log.h"
 #include "network.h"
@@ -138,6 +139,7 @@ agentd_main(struct child_ctx *ctx)
 	ad.registry.usable = local_agent_usable;
 	TAILQ_INIT(&ad.workers);
 	network_init(&ad);
+	hold_init(&ad); /* the relink grace counts from the start */
 
 	if (agentd_signals_init(&ad) == -1)
 		return 1;
@@ -167,6 +169,7 @@ agentd_main(struct child_ctx *ctx)
 	link_server_destroy();
 	forward_shutdown();
 	worker_conns_close_all(&ad, 1, "agentd exiting");
+	hold_free();
 	agentd_master_close(&ad);
 	ipc_conns_dispose();
 	agentd_signals_close();

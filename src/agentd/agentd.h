@@ -57,6 +57,7 @@ struct worker_conn {
 	struct relay **relays;
 	size_t relays_cap; /* buckets, a power of two */
 	size_t nrelays;
+	size_t nheld;      /* requests held for agents to relink (hold.c) */
 };
 
 struct agentd {

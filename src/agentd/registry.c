@@ -293,6 +293,8 @@ registry_agent_set_models(struct registry *reg, struct reg_agent *a,
 	qsort(list, count, sizeof(*list), cmp_model_ptr);
 	a->models = list;
 	a->nmodels = count;
+	if (count != 0 && reg->models_published != NULL)
+		reg->models_published(reg->hook_data);
 	return 0;
 }
 

@@ -77,6 +77,11 @@ struct registry {
 	/* router: 0 when a local agent should get no new task now (draining,
 	 * unresponsive); NULL = every agent is usable */
 	int (*usable)(struct reg_agent *agent);
+	/* an agent (local or remote) now publishes models: requests held
+	 * for a namespace's agents may be routable (NULL = nobody cares).
+	 * Called with the registry consistent; it must not change it. */
+	void (*models_published)(void *data);
+	void *hook_data;
 };
 
 /* What an agent publishes for one model (registry copies it). */

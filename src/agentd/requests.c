@@ -2,7 +2,10 @@
  * requests: what agentd does with a worker's request for a model.
  *
  *   unknown namespace (not in the config)       -> 404 model_not_found
- *   namespace known, no agent of it linked      -> 503 no_agent
+ *   namespace known, no agent of it linked:
+ *     within agents.relink_grace of agentd's start -> held until one links
+ *                                                  (hold.c), then as below
+ *     else                                      -> 503 no_agent
  *   agents linked, none publishes the model     -> 404 model_not_found
  *   otherwise the router picks an agent and relay.c hands it to its link
  *
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "agentd.h"
+#include "hold.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -102,6 +106,9 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 	}
 	rns = registry_namespace(&ad->registry, ns.base, ns.len);
 	if (rns == NULL || rns->nagents == 0) {
+		/* just started: its agents may be relinking */
+		if (hold_request(wc, msg))
+			return;
 		snprintf(text, sizeof(text), "no agent of namespace %.*s is linked", (int)ns.len,
 		    ns.base);
 		agentd_request_fail(wc, msg, 503, "service_unavailable", "no_agent", text);
@@ -131,7 +138,7 @@ agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg)
 {
 	int i;
 
-	if (relay_body(wc, msg))
+	if (relay_body(wc, msg) || hold_body(wc, msg))
 		return;
 	i = draining_find(wc, msg->u.req_body.id);
 
@@ -149,7 +156,7 @@ agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg)
 {
 	int i;
 
-	if (relay_cancel(wc, msg->u.cancel.id))
+	if (relay_cancel(wc, msg->u.cancel.id) || hold_cancel(wc, msg->u.cancel.id))
 		return;
 	i = draining_find(wc, msg->u.cancel.id);
 
@@ -169,12 +176,13 @@ int
 agentd_requests_idle(const struct worker_conn *wc)
 {
 	/* draining ids are already answered: only relays are in flight */
-	return wc->nrelays == 0;
+	return wc->nrelays == 0 && wc->nheld == 0;
 }
 
 void
 agentd_requests_conn_closed(struct worker_conn *wc)
 {
 	relay_conn_closed(wc);
+	hold_conn_closed(wc);
 	wc->ndraining = 0;
 }

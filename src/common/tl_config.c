@@ -173,6 +173,10 @@ static const struct cfg_key http_keys[] = {
 	{ .name = "body_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, http.body_timeout_ms), .min = 100, .max = MINUTES(10),
 	    .def = "30s" },
+	/* a request held while the worker's agentd link is down (agentd respawning) */
+	{ .name = "agentd_wait", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.agentd_wait_ms), .min = 0, .max = MINUTES(1),
+	    .def = "5s" },
 	{ 0 }
 };
 
@@ -210,6 +214,10 @@ static const struct cfg_key agents_keys[] = {
 	{ .name = "accept_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, agents.accept_timeout_ms), .min = 10, .max = MINUTES(1),
 	    .def = "250ms" },
+	/* after agentd starts, a request for a known namespace waits this long for its agents */
+	{ .name = "relink_grace", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.relink_grace_ms), .min = 0, .max = MINUTES(1),
+	    .def = "5s" },
 	{ 0 }
 };
 

@@ -68,6 +68,7 @@ struct tl_config {
 		/* hardening (issue 12) */
 		size_t max_header_size;     /* 431 above it: a request head's bytes */
 		uint32_t body_timeout_ms;   /* complete head -> complete body, else 408 */
+		uint32_t agentd_wait_ms;    /* agentd link down: a request waits this long, else 503 */
 	} http;
 
 	struct {
@@ -83,6 +84,7 @@ struct tl_config {
 		/* TLS handshake and HTTP/2 preface, counted from accept */
 		uint32_t handshake_timeout_ms;
 		uint32_t accept_timeout_ms; /* offer -> TaskAccept, else re-offered */
+		uint32_t relink_grace_ms;   /* from agentd's start: no_agent waits for a relink */
 	} agents;
 
 	struct tl_namespace *namespaces;

@@ -35,6 +35,11 @@ static struct {
 	h2o_timeout_entry_t hello_entry;
 	int quiet;                  /* failures already reported for this outage */
 
+	/* requests waiting for the link (arrival order) and their clock */
+	h2o_linklist_t waiters;
+	size_t nwaiters;
+	h2o_timeout_entry_t wait_entry; /* ticks every 100 ms while any waits */
+
 	struct agentd_pending **buckets;
 	size_t nbuckets, count;
 	uint64_t next_id;
@@ -43,6 +48,7 @@ static struct {
 
 static void try_connect(void);
 static void pump(void);
+static void wake_waiters(void);
 
 /* ---- pending table ---- */
 
@@ -153,6 +159,83 @@ fail_all(void)
 	}
 }
 
+/* ---- requests waiting for the link ---- */
+
+static struct agentd_waiter *
+waiter_pop(void)
+{
+	struct agentd_waiter *w = H2O_STRUCT_FROM_MEMBER(struct agentd_waiter, link, L.waiters.next);
+
+	wk_agentd_link_unwait(w);
+	return w;
+}
+
+/* The FIFO is in arrival order and every waiter has the same bound: the
+ * expired ones are at its head. all: every one (the worker stops). */
+static void
+expire_waiters(int all)
+{
+	uint64_t now = h2o_now(wk.loop), bound = wk.conf->http.agentd_wait_ms;
+	size_t n = 0;
+
+	while (!h2o_linklist_is_empty(&L.waiters)) {
+		struct agentd_waiter *w =
+		    H2O_STRUCT_FROM_MEMBER(struct agentd_waiter, link, L.waiters.next);
+
+		if (!all && now - w->since_ms < bound)
+			break;
+		(void)waiter_pop();
+		w->on_expired(w);
+		n++;
+	}
+	if (n != 0)
+		log_warnx("agentd link still down after %" PRIu64 " ms: %zu waiting request(s) "
+		    "answered 503", bound, n);
+}
+
+static void
+on_wait_tick(h2o_timeout_entry_t *entry)
+{
+	expire_waiters(0);
+	if (L.nwaiters != 0)
+		h2o_timeout_link(wk.loop, &wk.ctx.hundred_ms_timeout, &L.wait_entry);
+}
+
+/* The link is up: send what waited, oldest first, while it stays up. */
+static void
+wake_waiters(void)
+{
+	while (L.up && !h2o_linklist_is_empty(&L.waiters)) {
+		struct agentd_waiter *w = waiter_pop();
+
+		w->on_up(w);
+	}
+}
+
+int
+wk_agentd_link_wait(struct agentd_waiter *w)
+{
+	if (!L.started || L.nwaiters >= AGENTD_WAIT_MAX || wk.conf->http.agentd_wait_ms == 0 ||
+	    wk.state == WORKER_STOPPED)
+		return -1;
+	w->since_ms = h2o_now(wk.loop);
+	h2o_linklist_insert(&L.waiters, &w->link);
+	if (L.nwaiters++ == 0)
+		h2o_timeout_link(wk.loop, &wk.ctx.hundred_ms_timeout, &L.wait_entry);
+	return 0;
+}
+
+void
+wk_agentd_link_unwait(struct agentd_waiter *w)
+{
+	if (!h2o_linklist_is_linked(&w->link))
+		return;
+	h2o_linklist_unlink(&w->link);
+	L.nwaiters--;
+	if (L.nwaiters == 0 && h2o_timeout_is_linked(&L.wait_entry))
+		h2o_timeout_unlink(&L.wait_entry);
+}
+
 /* ---- connection ---- */
 
 static void
@@ -261,7 +344,8 @@ on_io_msg(struct ipc_sock *io, const struct ipc_msg *msg)
 		L.up = 1;
 		L.quiet = 0;
 		L.backoff_ms = BACKOFF_FIRST_MS;
-		log_info("agentd link up");
+		log_info("agentd link up%s", L.nwaiters != 0 ? "; sending the requests that waited" : "");
+		wake_waiters();
 		return;
 	}
 	id = msg_id(msg, &ok);
@@ -355,6 +439,8 @@ wk_agentd_link_start(void)
 	L.io.on_drain = on_drain;
 	L.retry_entry.cb = on_retry;
 	L.hello_entry.cb = on_hello_timeout;
+	L.wait_entry.cb = on_wait_tick;
+	h2o_linklist_init_anchor(&L.waiters);
 	L.backoff_ms = BACKOFF_FIRST_MS;
 	h2o_linklist_init_anchor(&L.pump);
 	L.started = 1;
@@ -374,6 +460,7 @@ wk_agentd_link_stop(void)
 		L.connecting = NULL;
 	}
 	L.up = 0;
+	expire_waiters(1);
 	fail_all();
 	wk_ipc_sock_free(&L.io);
 	free(L.buckets);

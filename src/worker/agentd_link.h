@@ -4,8 +4,17 @@
  * The link connects to <runtime_dir>/agentd.sock, sends HELLO and is
  * "up" only once agentd answers HELLO_ACK. When it drops, every pending
  * entry is failed at once (its on_down runs) and the link reconnects
- * after 100 ms, backing off to 1 s. While it is down, callers answer 503
- * at once: nothing waits for agentd to come back.
+ * after 100 ms, backing off to 1 s.
+ *
+ * While it is down (agentd respawning), a new request need not fail: its
+ * caller queues a waiter (wk_agentd_link_wait) in one FIFO per worker,
+ * bounded by AGENTD_WAIT_MAX entries and by http.agentd_wait. When the
+ * link comes up, the waiters are woken in arrival order (on_up: send
+ * now); the ones that waited past the bound, or that find the FIFO full,
+ * or that are still waiting when the worker stops, get on_expired (503).
+ * A caller whose client leaves takes its waiter out (unwait). Requests
+ * already sent when the link dies are another matter: they were in the
+ * dead agentd, and fail (on_down).
  *
  * Work in flight is a table of pending entries keyed by a 64-bit id the
  * worker picks (unique per process). Entries are embedded in the
@@ -48,9 +57,26 @@ struct agentd_pending {
 	size_t body_credit; /* bytes agentd still accepts (IPC_BODY_WINDOW, then WINDOW) */
 };
 
+/* A request waiting for the link to come up. */
+struct agentd_waiter {
+	h2o_linklist_t link;  /* in the FIFO; unlinked before either callback */
+	uint64_t since_ms;    /* h2o_now when queued */
+	void (*on_up)(struct agentd_waiter *w);      /* the link is up: send now */
+	void (*on_expired)(struct agentd_waiter *w); /* no link in time: answer 503 */
+};
+
+/* Waiters per worker (each holds a request and its body in memory). */
+#define AGENTD_WAIT_MAX 4096
+
 void wk_agentd_link_start(void);
 void wk_agentd_link_stop(void);
 int wk_agentd_link_is_up(void);
+/* The link is down: queue w (its callbacks set). 0, or -1 when it cannot
+ * wait (FIFO full, http.agentd_wait is 0, the worker stopping): answer
+ * 503 at once. */
+int wk_agentd_link_wait(struct agentd_waiter *w);
+/* Take w out of the FIFO (its client left). Safe on a waiter not queued. */
+void wk_agentd_link_unwait(struct agentd_waiter *w);
 
 /* Assign an id and add p to the table. */
 void wk_agentd_link_register(struct agentd_pending *p);

@@ -6,7 +6,8 @@
  *     {"object":"list","data":[{"id":"ns:model","object":"model",
  *      "created":N,"owned_by":"ns"},...]}
  * and a single model as one such object, or 404 model_not_found.
- * agentd down: 503 at once; no complete answer within 5 s: 504.
+ * agentd down: the query waits for the link (agentd_link's FIFO, bounded
+ * by http.agentd_wait), then 503; no complete answer within 5 s: 504.
  */
 #include "config.h"
 
@@ -30,6 +31,7 @@
 
 struct models_req {
 	struct agentd_pending p;
+	struct agentd_waiter wait; /* queued while the agentd link is down */
 	h2o_req_t *req;
 	h2o_timeout_entry_t timer;
 	struct buf out;
@@ -171,21 +173,47 @@ on_dispose(void *data)
 	struct models_req *mr = data;
 
 	h2o_timeout_unlink(&mr->timer);
+	wk_agentd_link_unwait(&mr->wait);
 	wk_agentd_link_unregister(&mr->p);
 	buf_free(&mr->out);
+}
+
+/* Send MODELS_QUERY (the link is up). */
+static void
+query(struct models_req *mr)
+{
+	struct ipc_msg q;
+
+	wk_agentd_link_register(&mr->p);
+	memset(&q, 0, sizeof(q));
+	q.type = IPC_MODELS_QUERY;
+	q.u.models_query.id = mr->p.id;
+	if (wk_agentd_link_send(&q, NULL) != 0) {
+		fail(mr, 503, "agentd_unavailable", "no agent broker available right now; retry");
+		return;
+	}
+	h2o_timeout_link(wk.loop, &wk.five_sec, &mr->timer);
+}
+
+static void
+on_link_up(struct agentd_waiter *w)
+{
+	query(H2O_STRUCT_FROM_MEMBER(struct models_req, wait, w));
+}
+
+static void
+on_link_wait_expired(struct agentd_waiter *w)
+{
+	struct models_req *mr = H2O_STRUCT_FROM_MEMBER(struct models_req, wait, w);
+
+	fail(mr, 503, "agentd_unavailable", "no agent broker available right now; retry");
 }
 
 static void
 start(h2o_req_t *req, const char *want, size_t want_len)
 {
 	struct models_req *mr;
-	struct ipc_msg q;
 
-	if (!wk_agentd_link_is_up()) {
-		wk_oai_send_error(req, 503, "service_unavailable", NULL, "agentd_unavailable",
-		    "no agent broker available right now; retry");
-		return;
-	}
 	mr = h2o_mem_alloc_shared(&req->pool, sizeof(*mr), on_dispose);
 	memset(mr, 0, sizeof(*mr));
 	mr->req = req;
@@ -197,16 +225,15 @@ start(h2o_req_t *req, const char *want, size_t want_len)
 	buf_init(&mr->out, MODELS_MAX_BYTES);
 	if (want == NULL)
 		wk_json_out_raw(&mr->out, "{\"object\":\"list\",\"data\":[");
-
-	wk_agentd_link_register(&mr->p);
-	memset(&q, 0, sizeof(q));
-	q.type = IPC_MODELS_QUERY;
-	q.u.models_query.id = mr->p.id;
-	if (wk_agentd_link_send(&q, NULL) != 0) {
-		fail(mr, 503, "agentd_unavailable", "no agent broker available right now; retry");
+	if (wk_agentd_link_is_up()) {
+		query(mr);
 		return;
 	}
-	h2o_timeout_link(wk.loop, &wk.five_sec, &mr->timer);
+	/* agentd is (re)starting: wait for it, bounded */
+	mr->wait.on_up = on_link_up;
+	mr->wait.on_expired = on_link_wait_expired;
+	if (wk_agentd_link_wait(&mr->wait) != 0)
+		fail(mr, 503, "agentd_unavailable", "no agent broker available right now; retry");
 }
 
 void

@@ -16,6 +16,12 @@
  * proceed() the worker gives agentd WINDOW credit for the bytes the
  * client took.
  *
+ * While the worker's agentd link is down (agentd respawning), a request
+ * waits for it in agentd_link's FIFO (pr->wait), bounded by count and
+ * http.agentd_wait, and is sent when it comes up; past the bound it gets
+ * 503 agentd_unavailable. A client that leaves meanwhile (dispose, or
+ * client_watch for HTTP/1) takes it out of the FIFO.
+ *
  * The client leaving (generator stop, the request disposed before a
  * response started, or an HTTP/1 hang-up seen by client_watch) sends
  * CANCEL so that the agent stops working for nobody. If the agentd link
@@ -57,6 +63,8 @@ enum proxy_state { PX_WAIT_HEAD, PX_STREAMING, PX_DONE };
 
 struct proxy_req {
 	struct agentd_pending p;
+	struct agentd_waiter wait; /* queued while the agentd link is down */
+	size_t ns_len;             /* "namespace" of body.model */
 	h2o_generator_t gen;
 	h2o_req_t *req;
 	const char *rid;
@@ -497,6 +505,7 @@ on_client_gone(void *data)
 
 	pr->watch = NULL;
 	log_debug("req %s: client went away; cancelling", pr->rid);
+	wk_agentd_link_unwait(&pr->wait);
 	wk_agentd_link_cancel(&pr->p);
 	pr->req->http1_is_persistent = 0;
 	if (pr->state == PX_WAIT_HEAD) {
@@ -516,6 +525,7 @@ on_dispose(void *data)
 	struct proxy_req *pr = data;
 
 	wk_client_watch_stop(pr->watch);
+	wk_agentd_link_unwait(&pr->wait);
 	timer_stop(pr);
 	if (h2o_timeout_is_linked(&pr->flush_soon))
 		h2o_timeout_unlink(&pr->flush_soon);
@@ -686,6 +696,40 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	return 0;
 }
 
+/* Hand the request to agentd (the link is up). -1 with an answer sent. */
+static int
+relay(struct proxy_req *pr)
+{
+	h2o_req_t *req = pr->req;
+	const char *model = pr->body.model;
+	size_t ns_len = pr->ns_len;
+
+	if (send_request(pr, model, ns_len, model + ns_len + 1, pr->body.model_len - ns_len - 1) != 0)
+		return -1;
+	timer_arm(pr, &wk.first_byte);
+	log_debug("req %s: %.*s %.*s for %s relayed to agentd", pr->rid, (int)req->method.len,
+	    req->method.base, (int)req->path_normalized.len, req->path_normalized.base, model);
+	return 0;
+}
+
+static void
+on_link_up(struct agentd_waiter *w)
+{
+	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, wait, w);
+
+	(void)relay(pr);
+}
+
+static void
+on_link_wait_expired(struct agentd_waiter *w)
+{
+	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, wait, w);
+
+	pr->state = PX_DONE;
+	wk_oai_send_error(pr->req, 503, "service_unavailable", NULL, "agentd_unavailable",
+	    "no agent broker available right now; retry");
+}
+
 void
 wk_api_proxy(h2o_req_t *req)
 {
@@ -693,7 +737,6 @@ wk_api_proxy(h2o_req_t *req)
 	struct request_json body;
 	char err[512];
 	const char *colon;
-	size_t ns_len;
 
 	ssize_t cti = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
 
@@ -747,32 +790,36 @@ wk_api_proxy(h2o_req_t *req)
 		    (int)(body.model_len > QUOTE_MAX ? QUOTE_MAX : body.model_len), body.model);
 		return;
 	}
-	if (!wk_agentd_link_is_up()) {
-		wk_oai_send_error(req, 503, "service_unavailable", NULL, "agentd_unavailable",
-		    "no agent broker available right now; retry");
-		return;
-	}
-
 	pr = h2o_mem_alloc_shared(&req->pool, sizeof(*pr), on_dispose);
 	memset(pr, 0, sizeof(*pr));
 	pr->req = req;
 	pr->rid = wk_request_id(req);
 	pr->body = body;
+	pr->ns_len = (size_t)(colon - body.model);
 	pr->state = PX_WAIT_HEAD;
 	pr->gen.proceed = on_proceed;
 	pr->gen.stop = on_stop;
 	pr->flush_soon.cb = on_flush_soon;
+	pr->timer.cb = on_timer;
 	pr->p.on_msg = on_msg;
 	pr->p.on_down = on_down;
 	buf_init(&pr->sending, RESP_QUEUE_MAX);
 	buf_init(&pr->receiving, RESP_QUEUE_MAX);
 
-	ns_len = (size_t)(colon - body.model);
-	if (send_request(pr, body.model, ns_len, colon + 1, body.model_len - ns_len - 1) != 0)
+	if (!wk_agentd_link_is_up()) {
+		/* agentd is (re)starting: wait for it, bounded */
+		pr->wait.on_up = on_link_up;
+		pr->wait.on_expired = on_link_wait_expired;
+		if (wk_agentd_link_wait(&pr->wait) != 0) {
+			pr->state = PX_DONE;
+			wk_oai_send_error(req, 503, "service_unavailable", NULL, "agentd_unavailable",
+			    "no agent broker available right now; retry");
+			return;
+		}
+		log_debug("req %s: waiting for the agentd link", pr->rid);
+		pr->watch = wk_client_watch_start(req, on_client_gone, pr);
 		return;
-	pr->timer.cb = on_timer;
-	timer_arm(pr, &wk.first_byte);
-	pr->watch = wk_client_watch_start(req, on_client_gone, pr);
-	log_debug("req %s: %.*s %.*s for %s relayed to agentd", pr->rid, (int)req->method.len,
-	    req->method.base, (int)req->path_normalized.len, req->path_normalized.base, body.model);
+	}
+	if (relay(pr) == 0)
+		pr->watch = wk_client_watch_start(req, on_client_gone, pr);
 }

@@ -91,7 +91,10 @@ def one(args, i, stream, host, port, lock, out):
                 rec["outcome"] = "ok"
             elif resp.status >= 400 and is_oai_error(obj):
                 rec["outcome"] = "error"
-                rec["detail"] = obj["error"].get("code") or obj["error"]["message"][:120]
+                # the code, and the message: it tells a request the dying
+                # agentd held from one that waited for the new one
+                rec["detail"] = "%s: %s" % (obj["error"].get("code"),
+                                            obj["error"]["message"][:120])
             else:
                 rec["detail"] = "status %d, unexpected body %r" % (resp.status, raw[:120])
     except socket.timeout:

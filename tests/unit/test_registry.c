@@ -263,6 +263,48 @@ test_pick_usable(void)
 	registry_clear(&reg);
 }
 
+/* The models_published hook (agentd's hold.c routes held requests
+ * again): once per list that publishes something, local or remote, after
+ * the registry has it; never for an empty list or a refused one. */
+static int published;
+static struct registry *published_reg;
+
+static void
+count_published(void *data)
+{
+	published++;
+	/* the registry is consistent when it is called */
+	CHECK(registry_model(published_reg, "lab", 3, "llama3", 6) != NULL);
+	CHECK(data == &published);
+}
+
+static void
+test_models_published(void)
+{
+	struct registry reg;
+	struct reg_agent *a, *r;
+	const struct reg_model_info m[] = { { "llama3", NULL, 0 } };
+	const struct reg_model_info bad[] = { { "", NULL, 0 } };
+
+	registry_init(&reg);
+	published = 0;
+	published_reg = &reg;
+	reg.models_published = count_published;
+	reg.hook_data = &published;
+	a = registry_agent_add(&reg, "lab", "a", NULL);
+	CHECK(published == 0);
+	CHECK(registry_agent_set_models(&reg, a, m, 0, 1) == 0);
+	CHECK(published == 0);
+	CHECK(registry_agent_set_models(&reg, a, bad, 1, 1) == -1);
+	CHECK(published == 0);
+	CHECK(registry_agent_set_models(&reg, a, m, 1, 1) == 0);
+	CHECK(published == 1);
+	r = registry_remote_add(&reg, "lab", "gpu#1", "eu-1/00ff/1", "eu-1", "h2c://10.0.0.5:7741");
+	CHECK(registry_agent_set_models(&reg, r, m, 1, 1) == 0);
+	CHECK(published == 2);
+	registry_clear(&reg);
+}
+
 static void
 test_remote(void)
 {
@@ -353,6 +395,7 @@ main(void)
 	test_refused_names();
 	test_pick_round_robin();
 	test_pick_usable();
+	test_models_published();
 	test_remote();
 	test_many();
 	if (failures) {

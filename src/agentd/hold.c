@@ -1,0 +1,323 @@
+/*
+ * hold: requests that arrive while agentd has just started and the agents
+ * of their namespace have not relinked yet.
+ *
+ * After a start (a respawn after a crash is a start), the agents come
+ * back within their reconnect backoff, a few seconds. For
+ * agents.relink_grace from the start, a request for a namespace that is
+ * known (configured, or in the network's snapshot) but has no agent
+ * linked yet is held here instead of being refused with no_agent; when an
+ * agent publishes models (the registry's models_published hook, local or
+ * remote), the held requests of namespaces that have an agent now are
+ * routed again, oldest first, on the next loop turn (never from inside
+ * the registry's update): as usual, an agent publishing the model gets
+ * it, and none gives 404. At the end of the grace, the ones left are
+ * routed once more with holding over: 503 no_agent, as without the grace.
+ *
+ * What is held: the REQ_START, re-encoded into a buffer owned here (the
+ * decoded message points into the worker connection's input, which moves
+ * on), and the body bytes the worker sends meanwhile. Without our WINDOW
+ * credit a worker sends at most IPC_BODY_WINDOW bytes of a body, so a
+ * held request holds at most that; the whole hold is bounded by
+ * HOLD_MAX requests and HOLD_BYTES_MAX body bytes. Past a bound, the
+ * request is answered at once as before. A CANCEL or the worker's
+ * connection closing drops its held requests.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/queue.h>
+
+#include "agentd.h"
+#include "hold.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define HOLD_MAX 4096
+#define HOLD_BYTES_MAX (64 * 1024 * 1024)
+
+struct held {
+	TAILQ_ENTRY(held) entry;
+	struct worker_conn *wc;
+	uint64_t id;
+	size_t reserved;   /* of HOLD_BYTES_MAX: the body it may still bring */
+	struct buf start;  /* the REQ_START frame */
+	struct buf body;   /* body bytes so far */
+	int body_last;     /* the last chunk came */
+};
+
+static struct {
+	struct agentd *ad;
+	TAILQ_HEAD(, held) list;
+	size_t count, bytes;
+	int over;                    /* the grace has ended: hold nothing more */
+	unsigned closed_gen;         /* worker connections closed while routing */
+	h2o_timeout_t grace;         /* agents.relink_grace from the start */
+	h2o_timeout_entry_t grace_entry;
+	h2o_timeout_t soon;          /* zero: a retry after a registry change */
+	h2o_timeout_entry_t soon_entry;
+} H;
+
+static void
+held_free(struct held *h)
+{
+	TAILQ_REMOVE(&H.list, h, entry);
+	H.count--;
+	H.bytes -= h->reserved;
+	buf_free(&h->start);
+	buf_free(&h->body);
+	free(h);
+}
+
+/* Take h out and route it as if it had just arrived, then its body. */
+static void
+release(struct held *h)
+{
+	struct worker_conn *wc = h->wc;
+	struct ipc_msg start, chunk;
+	const char *why = "truncated";
+	size_t off = 0;
+	int ok = ipc_decode(buf_head(&h->start), h->start.len, &start, &why) > 0;
+
+	TAILQ_REMOVE(&H.list, h, entry);
+	H.count--;
+	H.bytes -= h->reserved;
+	wc->nheld--;
+	if (!ok) {
+		/* we encoded it ourselves: cannot happen, said loudly */
+		log_warnx("%s: held request %llu cannot be decoded again (%s); dropped",
+		    wc->ipc.name, (unsigned long long)h->id, why);
+		goto done;
+	}
+	/* a close while we route (the worker's queue full) waits for the
+	 * end, as it does during a read: wc stays valid until then */
+	wc->ipc.in_read = 1;
+	agentd_request_start(wc, &start);
+	/* the body in the worker's chunk size; a request refused just now
+	 * has its id among the draining ones, which takes these quietly */
+	while (!wc->ipc.closed) {
+		size_t n = h->body.len - off;
+
+		if (n > IPC_MAX_CHUNK)
+			n = IPC_MAX_CHUNK;
+		if (n == 0 && !h->body_last)
+			break; /* the rest comes from the worker as usual */
+		memset(&chunk, 0, sizeof(chunk));
+		chunk.type = IPC_REQ_BODY;
+		chunk.u.req_body.id = h->id;
+		chunk.u.req_body.data.base = (const char *)buf_head(&h->body) + off;
+		chunk.u.req_body.data.len = n;
+		off += n;
+		chunk.u.req_body.last = h->body_last && off == h->body.len;
+		agentd_request_body(wc, &chunk);
+		if (off == h->body.len)
+			break;
+	}
+	wc->ipc.in_read = 0;
+	if (wc->ipc.closed) {
+		H.closed_gen++;
+		wc->ipc.on_close(&wc->ipc, wc->ipc.why);
+	}
+done:
+	buf_free(&h->start);
+	buf_free(&h->body);
+	free(h);
+}
+
+/* Route every held request whose namespace has an agent now. */
+static void
+on_soon(h2o_timeout_entry_t *entry)
+{
+	struct held *h, *next;
+
+	for (h = TAILQ_FIRST(&H.list); h != NULL; h = next) {
+		struct ipc_msg m;
+		struct reg_namespace *rns;
+		const char *why;
+		unsigned gen = H.closed_gen;
+
+		next = TAILQ_NEXT(h, entry);
+		if (ipc_decode(buf_head(&h->start), h->start.len, &m, &why) <= 0 ||
+		    (rns = registry_namespace(&H.ad->registry, m.u.req_start.ns.base,
+		    m.u.req_start.ns.len)) == NULL || rns->nagents == 0)
+			continue;
+		release(h);
+		/* a worker connection closed meanwhile took its held requests,
+		 * maybe next among them: start over */
+		if (gen != H.closed_gen)
+			next = TAILQ_FIRST(&H.list);
+	}
+}
+
+static void
+on_models_published(void *data)
+{
+	if (H.count != 0 && !h2o_timeout_is_linked(&H.soon_entry))
+		h2o_timeout_link(H.ad->loop, &H.soon, &H.soon_entry);
+}
+
+static void
+on_grace_end(h2o_timeout_entry_t *entry)
+{
+	H.over = 1;
+	if (H.count != 0)
+		log_warnx("relink grace over: %zu held request(s) still have no agent", H.count);
+	while (!TAILQ_EMPTY(&H.list))
+		release(TAILQ_FIRST(&H.list));
+}
+
+void
+hold_init(struct agentd *ad)
+{
+	memset(&H, 0, sizeof(H));
+	H.ad = ad;
+	TAILQ_INIT(&H.list);
+	ad->registry.models_published = on_models_published;
+	ad->registry.hook_data = ad;
+	h2o_timeout_init(ad->loop, &H.soon, 0);
+	H.soon_entry.cb = on_soon;
+	h2o_timeout_init(ad->loop, &H.grace, ad->conf->agents.relink_grace_ms);
+	H.grace_entry.cb = on_grace_end;
+	if (ad->conf->agents.relink_grace_ms == 0)
+		H.over = 1;
+	else
+		h2o_timeout_link(ad->loop, &H.grace, &H.grace_entry);
+}
+
+void
+hold_free(void)
+{
+	struct held *h;
+
+	if (H.ad == NULL)
+		return;
+	while ((h = TAILQ_FIRST(&H.list)) != NULL) {
+		h->wc->nheld--;
+		held_free(h);
+	}
+	if (h2o_timeout_is_linked(&H.grace_entry))
+		h2o_timeout_unlink(&H.grace_entry);
+	if (h2o_timeout_is_linked(&H.soon_entry))
+		h2o_timeout_unlink(&H.soon_entry);
+	h2o_timeout_dispose(H.ad->loop, &H.grace);
+	h2o_timeout_dispose(H.ad->loop, &H.soon);
+	H.ad = NULL;
+}
+
+int
+hold_request(struct worker_conn *wc, const struct ipc_msg *msg)
+{
+	size_t reserve = msg->u.req_start.body_len < IPC_BODY_WINDOW ?
+	    (size_t)msg->u.req_start.body_len : IPC_BODY_WINDOW;
+	uint32_t nh = msg->u.req_start.headers.count;
+	struct ipc_header_in *hin;
+	struct ipc_encode_lists lists;
+	struct ipc_list_iter it;
+	struct ipc_str name, value;
+	struct held *h;
+
+	if (H.over || H.ad == NULL || H.count >= HOLD_MAX || H.bytes + reserve > HOLD_BYTES_MAX)
+		return 0;
+	h = xcalloc(1, sizeof(*h));
+	buf_init(&h->start, IPC_HEADER_SIZE + IPC_MAX_PAYLOAD);
+	buf_init(&h->body, IPC_BODY_WINDOW);
+	hin = xcalloc(nh ? nh : 1, sizeof(*hin));
+	nh = 0;
+	ipc_list_begin(&it, &msg->u.req_start.headers);
+	while (ipc_header_next(&it, &name, &value)) {
+		hin[nh].name = name.base;
+		hin[nh].name_len = name.len;
+		hin[nh].value = value.base;
+		hin[nh].value_len = value.len;
+		nh++;
+	}
+	memset(&lists, 0, sizeof(lists));
+	lists.headers = hin;
+	lists.nheaders = nh;
+	if (ipc_encode(&h->start, msg, &lists) != 0) {
+		free(hin);
+		buf_free(&h->start);
+		buf_free(&h->body);
+		free(h);
+		return 0;
+	}
+	free(hin);
+	h->wc = wc;
+	h->id = msg->u.req_start.id;
+	h->reserved = reserve;
+	TAILQ_INSERT_TAIL(&H.list, h, entry);
+	H.count++;
+	H.bytes += reserve;
+	wc->nheld++;
+	log_debug("%s: request %llu (%.*s) held until an agent of %.*s links", wc->ipc.name,
+	    (unsigned long long)h->id, (int)msg->u.req_start.request_id.len,
+	    msg->u.req_start.request_id.base, (int)msg->u.req_start.ns.len,
+	    msg->u.req_start.ns.base);
+	return 1;
+}
+
+static struct held *
+find(const struct worker_conn *wc, uint64_t id)
+{
+	struct held *h;
+
+	if (wc->nheld == 0)
+		return NULL;
+	TAILQ_FOREACH(h, &H.list, entry)
+		if (h->wc == wc && h->id == id)
+			return h;
+	return NULL;
+}
+
+int
+hold_body(struct worker_conn *wc, const struct ipc_msg *msg)
+{
+	struct held *h = find(wc, msg->u.req_body.id);
+
+	if (h == NULL)
+		return 0;
+	if (buf_append(&h->body, msg->u.req_body.data.base, msg->u.req_body.data.len) != 0) {
+		/* past the window we never granted: the worker's bug */
+		log_warnx("%s: held request %llu sent body past its credit; dropped", wc->ipc.name,
+		    (unsigned long long)h->id);
+		wc->nheld--;
+		held_free(h);
+		agentd_request_fail(wc, &(struct ipc_msg){ .type = IPC_REQ_START,
+		    .u.req_start.id = msg->u.req_body.id }, 500, "api_error", "internal_error",
+		    "request body flow control broke");
+		return 1;
+	}
+	if (msg->u.req_body.last)
+		h->body_last = 1;
+	return 1;
+}
+
+int
+hold_cancel(struct worker_conn *wc, uint64_t id)
+{
+	struct held *h = find(wc, id);
+
+	if (h == NULL)
+		return 0;
+	log_debug("%s: held request %llu cancelled by the client", wc->ipc.name,
+	    (unsigned long long)id);
+	wc->nheld--;
+	held_free(h);
+	return 1;
+}
+
+void
+hold_conn_closed(struct worker_conn *wc)
+{
+	struct held *h, *next;
+
+	if (wc->nheld == 0)
+		return;
+	for (h = TAILQ_FIRST(&H.list); h != NULL; h = next) {
+		next = TAILQ_NEXT(h, entry);
+		if (h->wc == wc) {
+			wc->nheld--;
+			held_free(h);
+		}
+	}
+}
