@@ -91,7 +91,7 @@ release(struct held *h)
 	}
 	/* a close while we route (the worker's queue full) waits for the
 	 * end, as it does during a read: wc stays valid until then */
-	wc->ipc.in_read = 1;
+	ipc_conn_pin(&wc->ipc);
 	agentd_request_start(wc, &start);
 	/* the body in the worker's chunk size; a request refused just now
 	 * has its id among the draining ones, which takes these quietly */
@@ -113,11 +113,9 @@ release(struct held *h)
 		if (off == h->body.len)
 			break;
 	}
-	wc->ipc.in_read = 0;
-	if (wc->ipc.closed) {
+	if (wc->ipc.closed)
 		H.closed_gen++;
-		wc->ipc.on_close(&wc->ipc, wc->ipc.why);
-	}
+	ipc_conn_unpin(&wc->ipc); /* may free wc */
 done:
 	buf_free(&h->start);
 	buf_free(&h->body);

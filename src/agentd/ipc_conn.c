@@ -149,6 +149,21 @@ ipc_conn_close_after_flush(struct ipc_conn *conn, const char *why)
 		ipc_conn_close(conn, conn->why);
 }
 
+void
+ipc_conn_pin(struct ipc_conn *conn)
+{
+	conn->in_read++;
+}
+
+int
+ipc_conn_unpin(struct ipc_conn *conn)
+{
+	if (--conn->in_read > 0 || !conn->closed)
+		return 0;
+	conn->on_close(conn, conn->why);
+	return -1;
+}
+
 static void
 on_read(h2o_socket_t *sock, const char *err)
 {
@@ -158,7 +173,7 @@ on_read(h2o_socket_t *sock, const char *err)
 		ipc_conn_close(conn, err == h2o_socket_error_closed ? "closed by peer" : err);
 		return;
 	}
-	conn->in_read = 1;
+	conn->in_read++;
 	while (!conn->closed && !conn->closing) {
 		struct ipc_msg msg;
 		const char *why = NULL;
@@ -181,7 +196,5 @@ on_read(h2o_socket_t *sock, const char *err)
 			break;
 		h2o_buffer_consume(&sock->input, (size_t)n);
 	}
-	conn->in_read = 0;
-	if (conn->closed)
-		conn->on_close(conn, conn->why);
+	ipc_conn_unpin(conn);
 }

@@ -38,7 +38,7 @@ struct ipc_conn {
 	int writing;
 	int closing;         /* close once the output is written */
 	int closed;
-	int in_read;
+	int in_read;         /* > 0: a close waits for the end of the read or pin */
 	h2o_timeout_entry_t flush_soon; /* linked while frames wait for the turn's end */
 	char why[160];
 	char name[48];       /* "worker 2 (pid 123)", "master": for logs */
@@ -64,6 +64,14 @@ int ipc_conn_send(struct ipc_conn *conn, const struct ipc_msg *msg,
 void ipc_conn_close(struct ipc_conn *conn, const char *why);
 /* Stop reading; close when everything queued is written. */
 void ipc_conn_close_after_flush(struct ipc_conn *conn, const char *why);
+/*
+ * Messages dispatched outside a read (agentd replaying a held request):
+ * between pin and unpin a close only marks the conn closed, as during a
+ * read, so it stays valid. unpin runs on_close if it closed meanwhile
+ * (the conn may be freed then) and returns -1; else 0.
+ */
+void ipc_conn_pin(struct ipc_conn *conn);
+int ipc_conn_unpin(struct ipc_conn *conn);
 static inline int ipc_conn_flushed(const struct ipc_conn *conn)
 {
 	return !conn->writing && conn->queue.len == 0;
