@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kill -9 of agentd: the master forks a new one within 1 s, the workers
 # reconnect and /v1/models answers 200 again within 2 s; while agentd is
-# down a request that needs it gets a fast 503 (or 200), never a hang.
+# down a request that needs it waits (http.agentd_wait) and gets 200, or a
+# 503 past the wait, never a hang.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 tl_setup
 
