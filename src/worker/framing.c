@@ -21,6 +21,29 @@ refuse(struct head_verdict *v, int status, const char *code, const char *message
 }
 
 /*
+ * A Content-Length value after the colon: digits only, blanks around.
+ * Anything else leaves has_length 0 (h2o refuses it with 400 itself).
+ */
+static void
+parse_length(const char *p, const char *end, struct head_verdict *v)
+{
+	uint64_t n = 0;
+	int digits = 0;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (; p < end; p++, digits++) {
+		if (*p < '0' || *p > '9' || digits == 18)
+			return;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	v->has_length = digits != 0;
+	v->length = n;
+}
+
+/*
  * The line [p, end) starts with name (lower case) and a colon. h2o has
  * lowered the names already; folding again costs nothing and does not
  * rely on it. '|0x20' folds A-Z and keeps '-' (a name has no CR).
@@ -54,6 +77,8 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 	int ncl = 0, nte = 0, te_bad = 0, fold = 0, http10 = 0, first = 1;
 
 	refuse(v, 0, NULL, NULL);
+	v->chunked = v->has_length = v->upgrade = 0;
+	v->length = 0;
 	/* h2o skips empty lines before a request line; so does this */
 	while (p < buf + size && (*p == '\r' || *p == '\n'))
 		p++;
@@ -72,6 +97,7 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 		if (first) {
 			first = 0;
 			http10 = line_end - p >= 8 && memcmp(line_end - 8, "HTTP/1.0", 8) == 0;
+			v->upgrade = line_end - p >= 12 && memcmp(p, "PRI * HTTP/2", 12) == 0;
 			continue;
 		}
 		switch (*p) {
@@ -81,8 +107,8 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 			break;
 		case 'c':
 		case 'C':
-			if (is_field(p, line_end, H2O_STRLIT("content-length")))
-				ncl++;
+			if (is_field(p, line_end, H2O_STRLIT("content-length")) && ncl++ == 0)
+				parse_length(p + sizeof("content-length"), line_end, v);
 			break;
 		case 't':
 		case 'T':
@@ -92,8 +118,14 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 					te_bad = 1;
 			}
 			break;
+		case 'u':
+		case 'U':
+			if (is_field(p, line_end, H2O_STRLIT("upgrade")))
+				v->upgrade = 1;
+			break;
 		}
 	}
+	v->chunked = nte == 1 && !te_bad;
 	if (fold)
 		refuse(v, 400, "invalid_header",
 		    "obsolete line folding in the request head is not accepted");

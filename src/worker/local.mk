@@ -11,6 +11,7 @@ tokilake_SOURCES += \
 	src/worker/api.h \
 	src/worker/router.c \
 	src/worker/framing.c src/worker/framing.h \
+	src/worker/read_guard.c src/worker/read_guard.h \
 	src/worker/error_filter.c \
 	src/worker/access_log.c \
 	src/worker/api_active.c \

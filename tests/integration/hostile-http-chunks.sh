@@ -1,0 +1,28 @@
+#!/bin/bash
+# hostile-http-chunks.sh: chunk sizes and heads answered AT ONCE (issue 12,
+# defect 2), with raw sockets (hostile_http.py).
+#
+# h2o 2.2.5 decodes a chunked body in place and notices a chunk size past
+# http.max_body_size only when that many bytes arrived, so a client
+# declaring "ffffffff" then going silent held the request until
+# http.body_timeout. The worker's read guard (src/worker/read_guard.c)
+# reads the framing as it arrives. Checks: a size past the limit, the
+# line still open, sizes adding up past it: 413 within 3 s with
+# body_timeout 30 s here (a pass cannot come from the 408); bad chunk
+# lines split across writes, too long, data without CRLF: 400 at once; a
+# head growing past http.max_header_size: 431 at once; a refused request
+# pipelined behind a good one: the good one served first; good chunked
+# bodies (pieces, extensions, trailers, pipelining) and a 6 MiB upload in
+# many chunks still served. Legitimate chat completions meanwhile all
+# succeed, no tokilake process is respawned.
+. "$(dirname "$0")/hostile-lib.sh"
+BODY_TIMEOUT_S=30
+MAX_BODY=8MiB
+path_setup
+hostile_up
+legit_start
+hostile_cases chunk_size_over_limit_silent chunk_size_over_limit_open_line chunk_sizes_sum_over_limit \
+    chunk_line_split_bad chunk_line_split_bare_lf chunk_line_too_long chunk_data_no_crlf \
+    head_over_limit_at_once chunk_pipelined_good_then_huge chunk_pipelined_good chunk_large_upload
+legit_stop
+hostile_done
