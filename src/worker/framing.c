@@ -8,6 +8,7 @@
 #include "framing.h"
 #include "log.h"
 #include "oai_error.h"
+#include "read_guard.h"
 #include "request_id.h"
 #include "tl_config.h"
 #include "worker.h"
@@ -79,6 +80,7 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 	refuse(v, 0, NULL, NULL);
 	v->chunked = v->has_length = v->upgrade = 0;
 	v->length = 0;
+	v->head_len = 0;
 	/* h2o skips empty lines before a request line; so does this */
 	while (p < buf + size && (*p == '\r' || *p == '\n'))
 		p++;
@@ -92,8 +94,10 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 			return; /* incomplete: only its size counts yet */
 		}
 		line_end = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-		if (line_end == p)
+		if (line_end == p) {
+			v->head_len = (size_t)(nl + 1 - buf);
 			break; /* the blank line: the head is complete */
+		}
 		if (first) {
 			first = 0;
 			http10 = line_end - p >= 8 && memcmp(line_end - 8, "HTTP/1.0", 8) == 0;
@@ -148,7 +152,8 @@ wk_framing_refused(h2o_req_t *req)
 	h2o_socket_t *sock;
 
 	if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
-	    (sock = req->conn->callbacks->get_socket(req->conn)) == NULL)
+	    (sock = req->conn->callbacks->get_socket(req->conn)) == NULL ||
+	    wk_read_guard_checked(sock))
 		return 0;
 	wk_head_check(sock->input->bytes, sock->input->size, wk.conf->http.max_header_size, &v);
 	if (v.status == 0)

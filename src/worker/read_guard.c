@@ -111,7 +111,27 @@ next_request(struct read_guard *g, const char *buf, const char *p, struct scan *
 	r->cut = (size_t)(p - buf);
 }
 
-/* The blank line ends at p: check the head, then follow its body. */
+/* A sound, complete head ended just before p: follow its body. */
+static void
+follow_body(struct read_guard *g, const char *buf, const char *p, const struct head_verdict *v,
+    struct scan *r)
+{
+	g->count = 0;
+	if (v->upgrade && wk.globalconf.http1.upgrade_to_http2) {
+		g->state = S_PASS; /* may become HTTP/2: h2o then reads it unguarded */
+	} else if (v->chunked) {
+		g->state = S_SIZE;
+		g->total = g->size = 0;
+		g->digits = 0;
+	} else if (v->has_length && v->length != 0) {
+		g->state = S_LENGTH;
+		g->left = v->length; /* above max_body_size h2o answers 413 at once */
+	} else {
+		next_request(g, buf, p, r);
+	}
+}
+
+/* The blank line of a head read in pieces ends at p: check it all. */
 static int
 head_done(struct read_guard *g, const char *buf, const char *p, struct scan *r)
 {
@@ -126,20 +146,32 @@ head_done(struct read_guard *g, const char *buf, const char *p, struct scan *r)
 	wk_head_check(p - g->count, g->count, wk.conf->http.max_header_size, &v);
 	if (v.status != 0)
 		return fail(r, v.status, v.code, v.message);
-	g->count = 0;
-	if (v.upgrade && wk.globalconf.http1.upgrade_to_http2) {
-		g->state = S_PASS; /* may become HTTP/2: h2o then reads it unguarded */
-	} else if (v.chunked) {
-		g->state = S_SIZE;
-		g->total = g->size = 0;
-		g->digits = 0;
-	} else if (v.has_length && v.length != 0) {
-		g->state = S_LENGTH;
-		g->left = v.length; /* above max_body_size h2o answers 413 at once */
-	} else {
-		next_request(g, buf, p, r);
-	}
+	follow_body(g, buf, p, &v, r);
 	return 0;
+}
+
+/*
+ * A head starting at p, all of it in this read (the usual case): one
+ * pass of framing.c finds its end and checks it. Returns where the scan
+ * goes on, or NULL when refused. An incomplete head is read in pieces.
+ */
+static const char *
+whole_head(struct read_guard *g, const char *buf, const char *p, const char *end,
+    struct scan *r)
+{
+	struct head_verdict v;
+
+	wk_head_check(p, (size_t)(end - p), wk.conf->http.max_header_size, &v);
+	if (v.status != 0) {
+		fail(r, v.status, v.code, v.message);
+		return NULL;
+	}
+	if (v.head_len == 0) {
+		g->state = S_HEAD;
+		return p;
+	}
+	follow_body(g, buf, p + v.head_len, &v, r);
+	return p + v.head_len;
 }
 
 static int
@@ -256,6 +288,11 @@ scan(struct read_guard *g, const char *buf, size_t from, size_t to, struct scan 
 				p++;
 				g->count++;
 				break;
+			}
+			if (g->count == 0) {
+				if ((p = whole_head(g, buf, p, end, r)) == NULL)
+					return;
+				continue;
 			}
 			g->state = S_HEAD;
 			/* FALLTHROUGH */
@@ -431,6 +468,14 @@ h2o_socket_cb
 wk_read_guard_reader(h2o_socket_t *sock, struct read_guard *g)
 {
 	return sock->_cb.read == on_guard_read ? g->h2o_read : sock->_cb.read;
+}
+
+int
+wk_read_guard_checked(h2o_socket_t *sock)
+{
+	struct read_guard *g = wk_conns_guard(sock);
+
+	return g != NULL && g->h2o_read != NULL;
 }
 
 void

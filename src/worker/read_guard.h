@@ -75,6 +75,8 @@ void wk_conns_refuse(h2o_socket_t *sock, h2o_socket_cb reader, int status, const
 
 /* h2o's reader of a socket, seen through the guard if it is there. */
 h2o_socket_cb wk_read_guard_reader(h2o_socket_t *sock, struct read_guard *g);
+/* framing.c: the guard has checked this connection's request heads already. */
+int wk_read_guard_checked(h2o_socket_t *sock);
 /* conns.c: the connection closes (the guard may be inside h2o's reader). */
 void wk_read_guard_closed(struct read_guard *g);
 /* listeners.c: after h2o_accept of a plain connection: check the guard took. */
