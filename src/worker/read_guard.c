@@ -493,8 +493,10 @@ wk_read_guard_check(h2o_socket_t *sock)
 	if (checked || inactive)
 		return;
 	checked = 1;
-	if (guarded_last == sock && sock->_cb.read == on_guard_read)
+	if (guarded_last == sock && sock->_cb.read == on_guard_read) {
+		log_debug("HTTP/1 read guard active");
 		return;
+	}
 	inactive = 1;
 	log_warnx("the HTTP/1 read guard did not take effect (h2o_socket_read_start not "
 	    "interposed?): impossible chunk sizes are refused only at http.body_timeout");
