@@ -215,14 +215,16 @@ answer_and_close(struct conn_track *t, h2o_socket_cb reader, int status, const c
 	h2o_socket_write(sock, &out, 1, on_answer_sent);
 }
 
-void
+int
 wk_conns_refuse(h2o_socket_t *sock, h2o_socket_cb reader, int status, const char *code,
     const char *message)
 {
 	struct conn_track *t = sock->on_close.data;
 
-	if (!t->cut)
-		answer_and_close(t, reader, status, code, message);
+	if (t->cut)
+		return -1;
+	answer_and_close(t, reader, status, code, message);
+	return 0;
 }
 
 /* From the sweep: h2o's reader is behind the guard when it is there. */

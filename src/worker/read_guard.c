@@ -359,7 +359,8 @@ refuse_now(h2o_socket_t *sock, struct read_guard *g, int status, const char *cod
 	g->h2o_read = NULL;
 	g->state = S_PASS;
 	g->refused = 0;
-	wk_conns_refuse(sock, reader, status, code, message);
+	if (wk_conns_refuse(sock, reader, status, code, message) != 0)
+		g->h2o_read = reader; /* already being cut: h2o gets its end of input */
 }
 
 /*
@@ -425,7 +426,8 @@ guard_read_start(h2o_socket_t *sock, struct read_guard *g, h2o_socket_cb cb)
 	real_read_start(sock, on_guard_read);
 	g->h2o_read = cb;
 	if (g->refused != 0) {
-		/* h2o answered the requests before the refused one */
+		/* h2o answered a request before the refused one; when all are, refuse */
+		g->seen = sock->input->size;
 		if (sock->input->size == 0)
 			refuse_now(sock, g, g->refused, g->code, g->message);
 		return;

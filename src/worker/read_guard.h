@@ -70,8 +70,8 @@ struct read_guard {
  * pointer compare); a refusal answered in h2o's place (reader: h2o's).
  */
 struct read_guard *wk_conns_guard(h2o_socket_t *sock);
-void wk_conns_refuse(h2o_socket_t *sock, h2o_socket_cb reader, int status, const char *code,
-    const char *message);
+int wk_conns_refuse(h2o_socket_t *sock, h2o_socket_cb reader, int status, const char *code,
+    const char *message); /* -1: the connection is being cut already, nothing sent */
 
 /* h2o's reader of a socket, seen through the guard if it is there. */
 h2o_socket_cb wk_read_guard_reader(h2o_socket_t *sock, struct read_guard *g);

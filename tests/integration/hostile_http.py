@@ -451,6 +451,26 @@ def chunk_pipelined_good_then_huge(a):
         c.close()
 
 
+# two good requests, then a bad chunk line, all in one write: 200, 200, 400
+@case
+def chunk_pipelined_two_good_then_bad(a):
+    c = Conn(a.port)
+    try:
+        c.send(head(fields=["Content-Length: %d" % len(CHAT)]) + CHAT + CHUNKED_HEAD +
+               chunked(CHAT) + CHUNKED_HEAD + b"5x\r\nhello\r\n0\r\n\r\n" + SMUGGLED)
+        closed = c.read_until_closed(AT_ONCE * 3)
+        rs = c.responses()
+        sts = [r[0] for r in rs]
+        if sts != [200, 200, 400] or not closed:
+            raise Fail("want 200 200 400 then closed, got %s (closed: %s): %r"
+                       % (sts, closed, c.buf[:600]))
+        if oai_code(rs[2][1], rs[2][2]) != "invalid_chunked_encoding":
+            raise Fail("third answer %r" % rs[2][2][:200])
+        return "200, 200, then 400 invalid_chunked_encoding, closed"
+    finally:
+        c.close()
+
+
 # good chunked bodies (in pieces, with extensions and a trailer), each with
 # requests pipelined behind it in the same write: all served
 @case
