@@ -96,7 +96,6 @@ on_conn_close(void *data)
 {
 	struct conn_track *t = data;
 
-	wk_read_guard_closed(&t->guard);
 	h2o_linklist_unlink(&t->link);
 	free(t->answer);
 	free(t);

@@ -53,7 +53,6 @@ static h2o_socket_cb http1_reader;   /* h2o's HTTP/1 reader, learned at the firs
 static h2o_socket_t *accepting;      /* inside h2o_http1_accept for this socket */
 static h2o_socket_t *guarded_last;   /* the last socket the guard was installed on */
 static int inactive;                 /* the self-test failed: never guard */
-static struct read_guard *in_reader; /* whose h2o reader runs now (NULL once it closed) */
 
 static void on_guard_read(h2o_socket_t *sock, const char *err);
 
@@ -284,18 +283,14 @@ scan(struct read_guard *g, const char *buf, size_t from, size_t to, struct scan 
 	while (p < end) {
 		switch (g->state) {
 		case S_HEAD0:
+			/* blank lines before a request: h2o's to judge (it closes or 400s) */
 			if (*p == '\r' || *p == '\n') {
 				p++;
-				g->count++;
-				break;
-			}
-			if (g->count == 0) {
-				if ((p = whole_head(g, buf, p, end, r)) == NULL)
-					return;
 				continue;
 			}
-			g->state = S_HEAD;
-			/* FALLTHROUGH */
+			if ((p = whole_head(g, buf, p, end, r)) == NULL)
+				return;
+			continue;
 		case S_HEAD:
 			p = line_end(g, p, end, S_HEAD_LF);
 			break;
@@ -373,12 +368,10 @@ refused(h2o_socket_t *sock, struct read_guard *g, struct scan *r)
 {
 	if (!r->crossed) {
 		h2o_buffer_consume(&sock->input, sock->input->size);
-		g->seen = 0;
 		refuse_now(sock, g, r->status, r->code, r->message);
 		return 1;
 	}
 	sock->input->size = r->cut;
-	g->seen = r->cut;
 	g->refused = r->status;
 	g->code = r->code;
 	g->message = r->message;
@@ -386,29 +379,35 @@ refused(h2o_socket_t *sock, struct read_guard *g, struct scan *r)
 	return 0;
 }
 
+/*
+ * h2o's evloop sets sock->bytes_read to what this read appended at the
+ * tail of sock->input (after TLS decryption): those are the new bytes,
+ * wherever h2o's consuming and in-place decoding left the rest.
+ */
 static void
 on_guard_read(h2o_socket_t *sock, const char *err)
 {
 	struct read_guard *g = wk_conns_guard(sock);
+	size_t n = sock->bytes_read, size = sock->input->size;
 	h2o_socket_cb reader;
 	struct scan r;
 
 	if (g == NULL || (reader = g->h2o_read) == NULL)
 		return; /* cannot happen: installed only with both */
-	if (err == NULL && sock->input->size > g->seen) {
-		if (g->refused != 0) {
-			sock->input->size = g->seen; /* a refusal is due: nothing more is read */
+	if (err == NULL && n != 0) {
+		if (n > size) {
+			log_warnx("read guard: h2o reports more new bytes than it holds; guard off");
+			inactive = 1;
+			g->state = S_PASS;
+		} else if (g->refused != 0) {
+			sock->input->size -= n; /* a refusal is due: nothing more is read */
 		} else {
-			scan(g, sock->input->bytes, g->seen, sock->input->size, &r);
+			scan(g, sock->input->bytes, size - n, size, &r);
 			if (r.status != 0 && refused(sock, g, &r))
 				return;
 		}
 	}
-	in_reader = g;
 	reader(sock, err);
-	if (in_reader == g && sock->input != NULL)
-		g->seen = sock->input->size; /* h2o consumed or decoded what it took */
-	in_reader = NULL;
 }
 
 static void
@@ -427,7 +426,6 @@ guard_read_start(h2o_socket_t *sock, struct read_guard *g, h2o_socket_cb cb)
 	g->h2o_read = cb;
 	if (g->refused != 0) {
 		/* h2o answered a request before the refused one; when all are, refuse */
-		g->seen = sock->input->size;
 		if (sock->input->size == 0)
 			refuse_now(sock, g, g->refused, g->code, g->message);
 		return;
@@ -436,13 +434,11 @@ guard_read_start(h2o_socket_t *sock, struct read_guard *g, h2o_socket_cb cb)
 		/* a new HTTP/1 connection: after TLS, bytes may be waiting already */
 		guarded_last = sock;
 		scan(g, sock->input->bytes, 0, sock->input->size, &r);
-		g->seen = sock->input->size;
 		if (r.status != 0)
 			refused(sock, g, &r);
-		return;
 	}
-	/* h2o reads the next request: what is left, it has seen through us */
-	g->seen = sock->input->size;
+	/* else h2o reads on (the next request, or a body after 100): what is
+	 * left in the buffer came through the guard already */
 }
 
 void
@@ -478,13 +474,6 @@ wk_read_guard_checked(h2o_socket_t *sock)
 	struct read_guard *g = wk_conns_guard(sock);
 
 	return g != NULL && g->h2o_read != NULL;
-}
-
-void
-wk_read_guard_closed(struct read_guard *g)
-{
-	if (in_reader == g)
-		in_reader = NULL;
 }
 
 void

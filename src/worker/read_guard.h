@@ -21,11 +21,13 @@
  * binary), a TLS handshake, HTTP/2 (prior knowledge or h2c upgrade), the
  * worker's own readers: untouched, one pointer compare.
  *
- * The guard's reader scans the NEW bytes of sock->input (beyond `seen`),
- * then calls h2o's. h2o mutates the buffer (it consumes a request after
- * answering it, decodes chunks in place), so `seen` is set to the size
- * again when h2o's reader returns and when h2o restarts reading; every
- * byte left in the buffer then has been scanned. A request head still
+ * The guard's reader scans the NEW bytes of sock->input, then calls h2o's.
+ * h2o mutates the buffer (it consumes a request after answering it,
+ * decodes chunks in place, also outside its reader when it restarts on
+ * pipelined bytes), so the new bytes are found from the end: the last
+ * sock->bytes_read bytes, which h2o's evloop sets to what the read
+ * appended (after TLS). Bytes already in the buffer when the guard is
+ * installed (after a TLS handshake) are scanned then. A request head still
  * incomplete always sits at the tail of the buffer, which is how its
  * start is found again. The scan: the end of each head (a blank line,
  * within http.max_header_size, else 431), framing.c's check of the
@@ -54,7 +56,6 @@
 /* Per connection, inside conns.c's record; zeroed at accept. */
 struct read_guard {
 	h2o_socket_cb h2o_read; /* h2o's HTTP/1 reader while guarded, else NULL */
-	size_t seen;            /* bytes at the start of sock->input already scanned */
 	int state;              /* where the scan is in the request stream */
 	int refused;            /* a pending refusal's status (0: none) */
 	const char *code, *message; /* its error code and text (static strings) */
@@ -77,8 +78,6 @@ int wk_conns_refuse(h2o_socket_t *sock, h2o_socket_cb reader, int status, const 
 h2o_socket_cb wk_read_guard_reader(h2o_socket_t *sock, struct read_guard *g);
 /* framing.c: the guard has checked this connection's request heads already. */
 int wk_read_guard_checked(h2o_socket_t *sock);
-/* conns.c: the connection closes (the guard may be inside h2o's reader). */
-void wk_read_guard_closed(struct read_guard *g);
 /* listeners.c: after h2o_accept of a plain connection: check the guard took. */
 void wk_read_guard_check(h2o_socket_t *sock);
 

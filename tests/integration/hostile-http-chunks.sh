@@ -22,7 +22,7 @@ MAX_BODY=8MiB
 CASES="chunk_size_over_limit_silent chunk_size_over_limit_open_line chunk_sizes_sum_over_limit
     chunk_line_split_bad chunk_line_split_bare_lf chunk_line_too_long chunk_data_no_crlf
     head_over_limit_at_once chunk_pipelined_good_then_huge chunk_pipelined_two_good_then_bad
-    chunk_pipelined_good chunk_large_upload
+    chunk_pipelined_then_sum_over chunk_pipelined_good chunk_large_upload
     chunk_continue_good chunk_continue_huge"
 
 # a second listener, HTTPS: the guard takes over after the TLS handshake

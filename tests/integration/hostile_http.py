@@ -471,6 +471,30 @@ def chunk_pipelined_two_good_then_bad(a):
         c.close()
 
 
+# a chunked body pipelined behind a good request, its start in the same
+# write: h2o decodes that start in place when it comes back for it (not
+# in a read); the rest, then sizes past the limit: 200, then 413 at once
+@case
+def chunk_pipelined_then_sum_over(a):
+    c = Conn(a.port)
+    try:
+        c.send(head(fields=["Content-Length: %d" % len(CHAT)]) + CHAT + CHUNKED_HEAD +
+               b"100000\r\n" + b"x" * 1000)
+        time.sleep(0.5)
+        c.send(b"x" * (0x100000 - 1000) + b"\r\n")
+        time.sleep(0.3)
+        c.send(b"f00000\r\nabc")
+        closed = c.read_until_closed(AT_ONCE)
+        rs = c.responses()
+        sts = [r[0] for r in rs]
+        if sts != [200, 413] or not closed:
+            raise Fail("want 200 then 413 within %.0f s, closed, got %s (closed: %s): %r"
+                       % (AT_ONCE, sts, closed, c.buf[:600]))
+        return "200, then 413 %s, closed" % oai_code(rs[1][1], rs[1][2])
+    finally:
+        c.close()
+
+
 # good chunked bodies (in pieces, with extensions and a trailer), each with
 # requests pipelined behind it in the same write: all served
 @case
