@@ -24,3 +24,11 @@ tokilake_SOURCES += \
 	src/worker/request_id.c src/worker/request_id.h \
 	src/worker/oai_error.c src/worker/oai_error.h \
 	src/worker/json_out.c src/worker/json_out.h
+
+# The read guard's scan against arbitrary request streams (see the top of
+# fuzz_read_guard.c for the libFuzzer build); make check runs its own driver.
+check_PROGRAMS += tests/fuzz/fuzz_read_guard
+TESTS += tests/fuzz/fuzz_read_guard
+tests_fuzz_fuzz_read_guard_SOURCES = tests/fuzz/fuzz_read_guard.c src/worker/framing.c
+tests_fuzz_fuzz_read_guard_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/worker
+tests_fuzz_fuzz_read_guard_LDADD = $(COMMON_LIBS) $(H2O_LIBS) $(OPENSSL_LIBS)
