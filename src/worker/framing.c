@@ -78,7 +78,7 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 	int ncl = 0, nte = 0, te_bad = 0, fold = 0, http10 = 0, first = 1;
 
 	refuse(v, 0, NULL, NULL);
-	v->chunked = v->has_length = v->upgrade = 0;
+	v->chunked = v->has_length = v->h2_preface = 0;
 	v->length = 0;
 	v->head_len = 0;
 	/* h2o skips empty lines before a request line; so does this */
@@ -101,7 +101,7 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 		if (first) {
 			first = 0;
 			http10 = line_end - p >= 8 && memcmp(line_end - 8, "HTTP/1.0", 8) == 0;
-			v->upgrade = line_end - p >= 12 && memcmp(p, "PRI * HTTP/2", 12) == 0;
+			v->h2_preface = line_end - p >= 12 && memcmp(p, "PRI * HTTP/2", 12) == 0;
 			continue;
 		}
 		switch (*p) {
@@ -121,11 +121,6 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 				if (!value_is_chunked(p + sizeof("transfer-encoding"), line_end))
 					te_bad = 1;
 			}
-			break;
-		case 'u':
-		case 'U':
-			if (is_field(p, line_end, H2O_STRLIT("upgrade")))
-				v->upgrade = 1;
 			break;
 		}
 	}

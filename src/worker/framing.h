@@ -44,7 +44,7 @@ struct head_verdict {
 	int chunked;         /* Transfer-Encoding: chunked */
 	int has_length;      /* one Content-Length of digits only */
 	uint64_t length;     /* its value, when has_length */
-	int upgrade;         /* an Upgrade field, or a request line "PRI * HTTP/2..." */
+	int h2_preface;      /* the request line is "PRI * HTTP/2...": HTTP/2 follows */
 	size_t head_len;     /* bytes up to the end of the blank line; 0: incomplete */
 };
 

@@ -35,7 +35,7 @@ enum {
 	S_TRAILER,    /* the start of a trailer line, or the final CRLF */
 	S_TRAILER_LINE,
 	S_END_LF,     /* the LF of the final CRLF */
-	S_PASS,       /* not HTTP/1 any more (upgrade): h2o's alone */
+	S_PASS,       /* not HTTP/1 any more (HTTP/2 preface), or refused: h2o's alone */
 };
 
 /* What a scan found. */
@@ -116,8 +116,11 @@ follow_body(struct read_guard *g, const char *buf, const char *p, const struct h
     struct scan *r)
 {
 	g->count = 0;
-	if (v->upgrade && wk.globalconf.http1.upgrade_to_http2) {
-		g->state = S_PASS; /* may become HTTP/2: h2o then reads it unguarded */
+	if (v->h2_preface && wk.globalconf.http1.upgrade_to_http2) {
+		/* HTTP/2 with prior knowledge: frames follow at once, h2o takes
+		 * the socket to HTTP/2 and reads it unguarded. (An h2c Upgrade
+		 * needs no such care: the client waits for the 101.) */
+		g->state = S_PASS;
 	} else if (v->chunked) {
 		g->state = S_SIZE;
 		g->total = g->size = 0;

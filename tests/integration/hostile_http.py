@@ -849,14 +849,27 @@ def h2_request(stream, body, clen, end_on_headers=False):
     return out
 
 
-def h2_exchange(a, frames, want_streams, limit):
+def h2_exchange(a, frames, want_streams, limit, upgrade=None):
     """Send; collect {stream: "200"|"status?"|"rst N"} until every stream
-    in want_streams has an outcome, or limit seconds."""
+    in want_streams has an outcome, or limit seconds. upgrade: an HTTP/1
+    request upgrading to h2c, sent first (its answer is stream 1)."""
     c = Conn(a.port)
     got = {}
     try:
-        c.send(H2_PREFACE + h2_frame(4, 0, 0) + frames)
         buf = b""
+        if upgrade is not None:
+            c.send(upgrade)
+            c.s.settimeout(limit)
+            while b"\r\n\r\n" not in buf:
+                d = c.s.recv(65536)
+                if not d:
+                    raise Fail("closed before the 101: %r" % buf[:300])
+                buf += d
+            i = buf.index(b"\r\n\r\n") + 4
+            if not buf.startswith(b"HTTP/1.1 101"):
+                raise Fail("no 101 to the h2c upgrade: %r" % buf[:300])
+            buf = buf[i:]
+        c.send(H2_PREFACE + h2_frame(4, 0, 0) + frames)
         end = time.monotonic() + limit
         while time.monotonic() < end and not all(w in got for w in want_streams):
             c.s.settimeout(max(0.05, end - time.monotonic()))
@@ -889,6 +902,19 @@ def h2_exchange(a, frames, want_streams, limit):
     finally:
         c.close()
     return got
+
+
+# an h2c upgrade from HTTP/1 (the read guard lets go of the socket when
+# h2o switches it to HTTP/2): the upgraded request is answered on stream 1,
+# a request on stream 3 too
+@case
+def h2c_upgrade(a):
+    up = (b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+          b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+    got = h2_exchange(a, h2_request(3, CHAT, len(CHAT)), (1, 3), a.quick, upgrade=up)
+    if got.get(1) != "200" or got.get(3) != "200":
+        raise Fail("want 200 on streams 1 and 3, got %s" % got)
+    return "101, then 200 on streams 1 and 3"
 
 
 def h2_case(clen, body, want):
