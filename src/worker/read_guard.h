@@ -26,7 +26,8 @@
  * decodes chunks in place, also outside its reader when it restarts on
  * pipelined bytes), so the new bytes are found from the end: the last
  * sock->bytes_read bytes, which h2o's evloop sets to what the read
- * appended (after TLS). Bytes already in the buffer when the guard is
+ * appended (after TLS; a count larger than the buffer turns the guard
+ * off, with a warning). Bytes already in the buffer when the guard is
  * installed (after a TLS handshake) are scanned then. A request head still
  * incomplete always sits at the tail of the buffer, which is how its
  * start is found again. The scan: the end of each head (a blank line,
@@ -39,7 +40,8 @@
  * reaches h2o: conns.c answers it and closes (wk_conns_refuse). If the
  * refused request follows complete pipelined ones in the same read, the
  * buffer is cut before it, those are served, and the refusal is sent
- * when h2o comes back for the next request.
+ * when h2o comes back for the next request. A head the guard checked is
+ * not checked again by the router (wk_read_guard_checked).
  *
  * If the interposition does not take effect (checked at the first plain
  * accept), a warning is logged once and the worker relies on conns.c's
