@@ -2,12 +2,14 @@
 # against a real tokilake with a linked tokiame and the mock backend.
 TESTS += \
 	tests/integration/hostile-http-framing.sh \
+	tests/integration/hostile-http-chunks.sh \
 	tests/integration/hostile-http-conns.sh \
 	tests/integration/hostile-http-creds.sh \
 	tests/integration/hostile-http-h2.sh
 
 EXTRA_DIST += \
 	tests/integration/hostile-http-framing.sh \
+	tests/integration/hostile-http-chunks.sh \
 	tests/integration/hostile-http-conns.sh \
 	tests/integration/hostile-http-creds.sh \
 	tests/integration/hostile-http-h2.sh \

@@ -66,6 +66,7 @@
 #include "framing.h"
 #include "log.h"
 #include "oai_error.h"
+#include "read_guard.h"
 #include "tl_config.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -79,6 +80,7 @@ struct conn_track {
 	h2o_socket_cb h2o_read; /* h2o's reader, while the worker answers in its place */
 	uint64_t refused_at; /* h2o_now() of that answer, 0 when none */
 	char *answer;        /* the answer being written; owned here */
+	struct read_guard guard; /* HTTP/1 framing read as it arrives (read_guard.c) */
 };
 
 /* How long a refused client may keep sending before it is cut. */
@@ -113,6 +115,14 @@ wk_conns_track(h2o_socket_t *sock)
 	count++;
 	sock->on_close.cb = on_conn_close;
 	sock->on_close.data = t;
+}
+
+struct read_guard *
+wk_conns_guard(h2o_socket_t *sock)
+{
+	if (sock->on_close.cb != on_conn_close)
+		return NULL;
+	return &((struct conn_track *)sock->on_close.data)->guard;
 }
 
 size_t
@@ -170,9 +180,13 @@ on_answer_sent(h2o_socket_t *sock, const char *err)
 	h2o_socket_read_start(sock, on_linger_read);
 }
 
-/* Answer in h2o's place while it reads a request, then close (see above). */
+/*
+ * Answer in h2o's place while it reads a request, then close (see
+ * above). reader: h2o's reader of the socket, NULL when h2o is not reading.
+ */
 static void
-answer_and_close(struct conn_track *t, int status, const char *code, const char *message)
+answer_and_close(struct conn_track *t, h2o_socket_cb reader, int status, const char *code,
+    const char *message)
 {
 	h2o_socket_t *sock = t->sock;
 	h2o_mem_pool_t pool;
@@ -180,7 +194,7 @@ answer_and_close(struct conn_track *t, int status, const char *code, const char 
 	int n;
 
 	log_info("request refused (%d): %s; closing the connection", status, message);
-	t->h2o_read = sock->_cb.read;
+	t->h2o_read = reader;
 	if (t->h2o_read == NULL) { /* h2o is not reading: nothing to answer in its place */
 		cut(t, message);
 		return;
@@ -198,6 +212,25 @@ answer_and_close(struct conn_track *t, int status, const char *code, const char 
 	h2o_mem_clear_pool(&pool);
 	out = h2o_iovec_init(t->answer, n > 0 && n < ANSWER_MAX ? (size_t)n : 0);
 	h2o_socket_write(sock, &out, 1, on_answer_sent);
+}
+
+int
+wk_conns_refuse(h2o_socket_t *sock, h2o_socket_cb reader, int status, const char *code,
+    const char *message)
+{
+	struct conn_track *t = sock->on_close.data;
+
+	if (t->cut)
+		return -1;
+	answer_and_close(t, reader, status, code, message);
+	return 0;
+}
+
+/* From the sweep: h2o's reader is behind the guard when it is there. */
+static void
+sweep_refuse(struct conn_track *t, int status, const char *code, const char *message)
+{
+	answer_and_close(t, wk_read_guard_reader(t->sock, &t->guard), status, code, message);
 }
 
 void
@@ -235,10 +268,10 @@ sweep_body(struct conn_track *t, h2o_req_t *req, struct sweep *sw)
 
 	wk_head_check(sock->input->bytes, sock->input->size, wk.conf->http.max_header_size, &v);
 	if (v.status != 0)
-		answer_and_close(t, v.status, v.code, v.message);
+		sweep_refuse(t, v.status, v.code, v.message);
 	else if (ms_since(&req->timestamps.request_body_begin_at, &sw->tv) >=
 	    wk.conf->http.body_timeout_ms)
-		answer_and_close(t, 408, "request_timeout",
+		sweep_refuse(t, 408, "request_timeout",
 		    "the request body did not arrive within http.body_timeout");
 	return 0;
 }
@@ -273,7 +306,7 @@ sweep_one(h2o_req_t *req, void *arg)
 		return 0;
 	}
 	if (sock->input->size > conf->http.max_header_size) {
-		answer_and_close(t, 431, "headers_too_large",
+		sweep_refuse(t, 431, "headers_too_large",
 		    "the request head is larger than http.max_header_size");
 		return 0;
 	}

@@ -8,6 +8,7 @@
 #include "framing.h"
 #include "log.h"
 #include "oai_error.h"
+#include "read_guard.h"
 #include "request_id.h"
 #include "tl_config.h"
 #include "worker.h"
@@ -18,6 +19,29 @@ refuse(struct head_verdict *v, int status, const char *code, const char *message
 	v->status = status;
 	v->code = code;
 	v->message = message;
+}
+
+/*
+ * A Content-Length value after the colon: digits only, blanks around.
+ * Anything else leaves has_length 0 (h2o refuses it with 400 itself).
+ */
+static void
+parse_length(const char *p, const char *end, struct head_verdict *v)
+{
+	uint64_t n = 0;
+	int digits = 0;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (; p < end; p++, digits++) {
+		if (*p < '0' || *p > '9' || digits == 18)
+			return;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	v->has_length = digits != 0;
+	v->length = n;
 }
 
 /*
@@ -54,6 +78,9 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 	int ncl = 0, nte = 0, te_bad = 0, fold = 0, http10 = 0, first = 1;
 
 	refuse(v, 0, NULL, NULL);
+	v->chunked = v->has_length = v->h2_preface = 0;
+	v->length = 0;
+	v->head_len = 0;
 	/* h2o skips empty lines before a request line; so does this */
 	while (p < buf + size && (*p == '\r' || *p == '\n'))
 		p++;
@@ -67,11 +94,14 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 			return; /* incomplete: only its size counts yet */
 		}
 		line_end = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-		if (line_end == p)
+		if (line_end == p) {
+			v->head_len = (size_t)(nl + 1 - buf);
 			break; /* the blank line: the head is complete */
+		}
 		if (first) {
 			first = 0;
 			http10 = line_end - p >= 8 && memcmp(line_end - 8, "HTTP/1.0", 8) == 0;
+			v->h2_preface = line_end - p >= 12 && memcmp(p, "PRI * HTTP/2", 12) == 0;
 			continue;
 		}
 		switch (*p) {
@@ -81,8 +111,8 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 			break;
 		case 'c':
 		case 'C':
-			if (is_field(p, line_end, H2O_STRLIT("content-length")))
-				ncl++;
+			if (is_field(p, line_end, H2O_STRLIT("content-length")) && ncl++ == 0)
+				parse_length(p + sizeof("content-length"), line_end, v);
 			break;
 		case 't':
 		case 'T':
@@ -94,6 +124,7 @@ wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 			break;
 		}
 	}
+	v->chunked = nte == 1 && !te_bad;
 	if (fold)
 		refuse(v, 400, "invalid_header",
 		    "obsolete line folding in the request head is not accepted");
@@ -116,7 +147,8 @@ wk_framing_refused(h2o_req_t *req)
 	h2o_socket_t *sock;
 
 	if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
-	    (sock = req->conn->callbacks->get_socket(req->conn)) == NULL)
+	    (sock = req->conn->callbacks->get_socket(req->conn)) == NULL ||
+	    wk_read_guard_checked(sock))
 		return 0;
 	wk_head_check(sock->input->bytes, sock->input->size, wk.conf->http.max_header_size, &v);
 	if (v.status == 0)

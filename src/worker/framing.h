@@ -32,6 +32,7 @@
 #define TL_WORKER_FRAMING_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <h2o.h>
 
@@ -39,6 +40,12 @@ struct head_verdict {
 	int status;          /* 0 when sound; else 400 or 431 */
 	const char *code;    /* OpenAI error code */
 	const char *message; /* for the client and the log */
+	/* how a sound, complete head frames its body (read_guard.c) */
+	int chunked;         /* Transfer-Encoding: chunked */
+	int has_length;      /* one Content-Length of digits only */
+	uint64_t length;     /* its value, when has_length */
+	int h2_preface;      /* the request line is "PRI * HTTP/2...": HTTP/2 follows */
+	size_t head_len;     /* bytes up to the end of the blank line; 0: incomplete */
 };
 
 /*

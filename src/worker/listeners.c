@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "node_listener.h"
+#include "read_guard.h"
 #include "tl_config.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -169,6 +170,8 @@ on_accept(h2o_socket_t *listener, const char *err)
 		}
 		wk_conns_track(sock);
 		h2o_accept(&l->accept_ctx, sock);
+		if (l->ssl_ctx == NULL)
+			wk_read_guard_check(sock); /* plain HTTP/1: the guard is on it now */
 	}
 }
 

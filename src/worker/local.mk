@@ -11,6 +11,7 @@ tokilake_SOURCES += \
 	src/worker/api.h \
 	src/worker/router.c \
 	src/worker/framing.c src/worker/framing.h \
+	src/worker/read_guard.c src/worker/read_guard.h \
 	src/worker/error_filter.c \
 	src/worker/access_log.c \
 	src/worker/api_active.c \
@@ -23,3 +24,11 @@ tokilake_SOURCES += \
 	src/worker/request_id.c src/worker/request_id.h \
 	src/worker/oai_error.c src/worker/oai_error.h \
 	src/worker/json_out.c src/worker/json_out.h
+
+# The read guard's scan against arbitrary request streams (see the top of
+# fuzz_read_guard.c for the libFuzzer build); make check runs its own driver.
+check_PROGRAMS += tests/fuzz/fuzz_read_guard
+TESTS += tests/fuzz/fuzz_read_guard
+tests_fuzz_fuzz_read_guard_SOURCES = tests/fuzz/fuzz_read_guard.c src/worker/framing.c
+tests_fuzz_fuzz_read_guard_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/worker
+tests_fuzz_fuzz_read_guard_LDADD = $(COMMON_LIBS) $(H2O_LIBS) $(OPENSSL_LIBS)

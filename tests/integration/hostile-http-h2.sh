@@ -6,7 +6,9 @@
 # Checks: a content-length that disagrees with the DATA frames (less,
 # more, no DATA at all, not a number) gets the stream reset or an error,
 # never a request relayed with a body its length contradicts, and a good
-# request on the same connection afterwards still gets 200. Meanwhile
+# request on the same connection afterwards still gets 200. An h2c
+# upgrade from HTTP/1 works (the worker's HTTP/1 read guard lets go of
+# the socket when h2o switches it to HTTP/2). Meanwhile
 # legitimate chat completions through the linked tokiame all succeed, and
 # no tokilake process is respawned. h2o 2.2.5 does these checks itself
 # (lib/http2/connection.c): this test keeps it so.
@@ -15,6 +17,6 @@ HOSTILE_H2=1
 path_setup
 hostile_up
 legit_start
-hostile_cases h2_ok h2_cl_less h2_cl_more h2_cl_no_data h2_cl_bad
+hostile_cases h2_ok h2_cl_less h2_cl_more h2_cl_no_data h2_cl_bad h2c_upgrade
 legit_stop
 hostile_done

@@ -12,7 +12,9 @@
 #                           while the hostile clients run; legit_stop
 #                           fails the test unless every one got 200
 #   hostile_cases CASE...   hostile_http.py's cases, one per run (the line
-#                           it prints is logged); BUGS collects failures
+#                           it prints is logged); BUGS collects failures;
+#                           HOSTILE_PORT (default HTTP_PORT) and
+#                           HOSTILE_ARGS (e.g. --tls) change where they go
 #   hostile_done            the PIDs are unchanged (nothing respawned),
 #                           the legitimate load passed, then path_done
 . "$(dirname "${BASH_SOURCE[0]}")/path-lib.sh"
@@ -77,7 +79,8 @@ hostile_cases()
 {
 	local c out
 	for c in "$@"; do
-		out=$("$PY" "$HERE/hostile_http.py" --port "$HTTP_PORT" --body-timeout "$BODY_TIMEOUT_S" \
+		out=$("$PY" "$HERE/hostile_http.py" --port "${HOSTILE_PORT:-$HTTP_PORT}" ${HOSTILE_ARGS:-} \
+		    --body-timeout "$BODY_TIMEOUT_S" \
 		    --header-timeout "$HEADER_TIMEOUT_S" "$c" 2>&1)
 		log "$out"
 		case $out in

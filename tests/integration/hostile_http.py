@@ -18,11 +18,13 @@ checks, depending on the case:
     applies, never a race);
   - or, for cases h2o answers itself before any hook of ours can run,
     only the status and the close.
-`--list` prints the case names.
+`--tls` speaks HTTPS (ALPN http/1.1) instead. `--list` prints the case
+names.
 """
 import argparse
 import json
 import socket
+import ssl
 import sys
 import time
 
@@ -43,9 +45,18 @@ def chunked(body):
     return b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
 
 
+TLS = False  # --tls: every connection is HTTPS (HTTP/1.1 by ALPN), unverified
+
+
 class Conn:
     def __init__(self, port):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if TLS:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["http/1.1"])
+            self.s = ctx.wrap_socket(self.s, server_hostname="localhost")
         self.buf = b""
         self.closed = False
 
@@ -349,12 +360,211 @@ def chunk_case(chunk_bytes, status, code=None, shaped=True):
 
 
 CASES["chunk_nonhex"] = chunk_case(b"zz\r\nhello\r\n0\r\n\r\n", 400)
-CASES["chunk_overlong_hex"] = chunk_case(b"1" + b"0" * 16 + b"\r\nhello", 400)
+# 17 digits of a small size (h2o's own bound is 16)
+CASES["chunk_overlong_hex"] = chunk_case(b"0" * 16 + b"5\r\nhello", 400)
 CASES["chunk_bad_crlf"] = chunk_case(b"5\r\nhelloXX0\r\n\r\n", 400)
 CASES["chunk_negative"] = chunk_case(b"-5\r\nhello\r\n0\r\n\r\n", 400)
 # sizes past http.max_body_size, then nothing: 413 (or 408, body_timeout)
 CASES["chunk_huge"] = chunk_case(b"ffffffffffff\r\nhello", (413, 408))
 CASES["chunk_huge_ext"] = chunk_case(b"fffffff;" + b"x" * 1000, (413, 408))
+
+
+# ---- chunk sizes answered AT ONCE (hostile-http-chunks.sh) -------------
+# h2o 2.2.5 decodes chunks in place and notices a size past
+# http.max_body_size only when that many bytes arrived: without the
+# worker's read guard these wait for http.body_timeout (408). The test's
+# body_timeout is far above AT_ONCE, so a pass cannot come from the 408.
+
+AT_ONCE = 3.0  # seconds: "at once", generous on a loaded machine
+
+
+def at_once(a, pieces, status, code):
+    """Send pieces (a pause between them), then expect STATUS within AT_ONCE."""
+    if a.body_timeout < 3 * AT_ONCE:
+        raise Fail("needs --body-timeout well above %.0f s (got %.0f)" % (AT_ONCE, a.body_timeout))
+    c = Conn(a.port)
+    try:
+        for i, p in enumerate(pieces):
+            if i:
+                time.sleep(0.3)
+            c.send(p)
+        return expect_refusal(c, status, code, AT_ONCE)
+    finally:
+        c.close()
+
+
+CHUNKED_HEAD = head(fields=["Transfer-Encoding: chunked"])
+
+
+def big_chunks(total, size=16384):
+    """A chunked body of total bytes of JSON string content, in many chunks."""
+    pre = b'{"model":"%s","messages":[{"role":"user","content":"' % MODEL.encode()
+    post = b'"}]}'
+    body = pre + b"x" * (total - len(pre) - len(post)) + post
+    out = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+                   for i in range(0, len(body), size))
+    return out + b"0\r\n\r\n"
+
+
+# one size past the limit, a few bytes, then silence
+CASES["chunk_size_over_limit_silent"] = lambda a: at_once(
+    a, [CHUNKED_HEAD + b"ffffffff\r\nhello"], 413, "request_too_large")
+# the size line still open (no CRLF yet) when the limit is passed
+CASES["chunk_size_over_limit_open_line"] = lambda a: at_once(
+    a, [CHUNKED_HEAD, b"10000000"], 413, "request_too_large")
+# sizes that each fit but add up past the limit (http.max_body_size 8 MiB
+# in hostile-http-chunks.sh): 5 MiB sent, then 4 MiB declared, silence
+CASES["chunk_sizes_sum_over_limit"] = lambda a: at_once(
+    a, [CHUNKED_HEAD + b"500000\r\n" + b"x" * 0x500000 + b"\r\n", b"400000\r\nabc"], 413,
+    "request_too_large")
+# a bad chunk line split across two writes
+CASES["chunk_line_split_bad"] = lambda a: at_once(
+    a, [CHUNKED_HEAD + b"1", b"0x\r\n" + b"y" * 16], 400, "invalid_chunked_encoding")
+CASES["chunk_line_split_bare_lf"] = lambda a: at_once(
+    a, [CHUNKED_HEAD + b"10;name=va", b"lue\n" + b"y" * 16], 400, "invalid_chunked_encoding")
+CASES["chunk_line_too_long"] = lambda a: at_once(
+    a, [CHUNKED_HEAD + b"10;" + b"e" * 600, b"e" * 600], 400, "invalid_chunked_encoding")
+CASES["chunk_data_no_crlf"] = lambda a: at_once(
+    a, [CHUNKED_HEAD + b"5\r\nhello", b"XX"], 400, "invalid_chunked_encoding")
+# a head over http.max_header_size, still growing: 431 at once, not at the sweep
+CASES["head_over_limit_at_once"] = lambda a: at_once(
+    a, [b"POST /v1/chat/completions HTTP/1.1\r\nX-Big: " + b"a" * 70000], 431,
+    "headers_too_large")
+
+
+# pipelined behind a good chunked body, the bad one gets the 413 only after
+# the good one's 200, and nothing behind it is served
+@case
+def chunk_pipelined_good_then_huge(a):
+    c = Conn(a.port)
+    try:
+        c.send(CHUNKED_HEAD + chunked(CHAT) + CHUNKED_HEAD + b"fffffffff\r\nabc" + SMUGGLED)
+        closed = c.read_until_closed(AT_ONCE * 3)
+        rs = c.responses()
+        sts = [r[0] for r in rs]
+        if sts != [200, 413]:
+            raise Fail("want 200 then 413 and nothing more, got %s: %r" % (sts, c.buf[:600]))
+        if oai_code(rs[1][1], rs[1][2]) != "request_too_large" or not closed:
+            raise Fail("second answer %r, closed: %s" % (rs[1][2][:200], closed))
+        return "200, then 413 request_too_large, closed"
+    finally:
+        c.close()
+
+
+# two good requests, then a bad chunk line, all in one write: 200, 200, 400
+@case
+def chunk_pipelined_two_good_then_bad(a):
+    c = Conn(a.port)
+    try:
+        c.send(head(fields=["Content-Length: %d" % len(CHAT)]) + CHAT + CHUNKED_HEAD +
+               chunked(CHAT) + CHUNKED_HEAD + b"5x\r\nhello\r\n0\r\n\r\n" + SMUGGLED)
+        closed = c.read_until_closed(AT_ONCE * 3)
+        rs = c.responses()
+        sts = [r[0] for r in rs]
+        if sts != [200, 200, 400] or not closed:
+            raise Fail("want 200 200 400 then closed, got %s (closed: %s): %r"
+                       % (sts, closed, c.buf[:600]))
+        if oai_code(rs[2][1], rs[2][2]) != "invalid_chunked_encoding":
+            raise Fail("third answer %r" % rs[2][2][:200])
+        return "200, 200, then 400 invalid_chunked_encoding, closed"
+    finally:
+        c.close()
+
+
+# a chunked body pipelined behind a good request, its start in the same
+# write: h2o decodes that start in place when it comes back for it (not
+# in a read); the rest, then sizes past the limit: 200, then 413 at once
+@case
+def chunk_pipelined_then_sum_over(a):
+    c = Conn(a.port)
+    try:
+        c.send(head(fields=["Content-Length: %d" % len(CHAT)]) + CHAT + CHUNKED_HEAD +
+               b"100000\r\n" + b"x" * 1000)
+        time.sleep(0.5)
+        c.send(b"x" * (0x100000 - 1000) + b"\r\n")
+        time.sleep(0.3)
+        c.send(b"f00000\r\nabc")
+        closed = c.read_until_closed(AT_ONCE)
+        rs = c.responses()
+        sts = [r[0] for r in rs]
+        if sts != [200, 413] or not closed:
+            raise Fail("want 200 then 413 within %.0f s, closed, got %s (closed: %s): %r"
+                       % (AT_ONCE, sts, closed, c.buf[:600]))
+        return "200, then 413 %s, closed" % oai_code(rs[1][1], rs[1][2])
+    finally:
+        c.close()
+
+
+# good chunked bodies (in pieces, with extensions and a trailer), each with
+# requests pipelined behind it in the same write: all served
+@case
+def chunk_pipelined_good(a):
+    c = Conn(a.port)
+    body = CHAT
+    parts = b"%x;ext=1\r\n%s\r\n%x\r\n%s\r\n0\r\nX-Trailer: t\r\n\r\n" % (
+        10, body[:10], len(body) - 10, body[10:])
+    try:
+        c.send(CHUNKED_HEAD + parts[:7])
+        time.sleep(0.2)
+        c.send(parts[7:] + CHUNKED_HEAD + chunked(CHAT) +
+               head(fields=["Content-Length: %d" % len(CHAT)]) + CHAT +
+               b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        c.read_until_closed(a.quick)
+        sts = [r[0] for r in c.responses()]
+        if sts != [200, 200, 200, 200]:
+            raise Fail("want 200 x4, got %s: %r" % (sts, c.buf[:400]))
+        return "200 200 200 200"
+    finally:
+        c.close()
+
+
+# Expect: 100-continue: h2o stops reading to write the 100 and reads the
+# body afterwards (the guard picks up again there): a good body is served,
+# a size past the limit refused at once
+def chunk_after_continue(chunk_bytes, want):
+    def run(a):
+        c = Conn(a.port)
+        try:
+            c.send(head(fields=["Transfer-Encoding: chunked", "Expect: 100-continue"]))
+            c.s.settimeout(AT_ONCE)
+            got = c.s.recv(100)
+            if not got.startswith(b"HTTP/1.1 100"):
+                raise Fail("no 100 Continue: %r" % got)
+            c.send(chunk_bytes)
+            if want == 200:
+                c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                c.read_until_closed(a.quick)
+                sts = [r[0] for r in c.responses()]
+                if sts != [200, 200]:
+                    raise Fail("want 200 then 200 (pipelined), got %s: %r" % (sts, c.buf[:400]))
+                return "100, 200, pipelined 200"
+            return "100, then " + expect_refusal(c, want, "request_too_large", AT_ONCE)
+        finally:
+            c.close()
+    return run
+
+
+CASES["chunk_continue_good"] = chunk_after_continue(chunked(CHAT), 200)
+CASES["chunk_continue_huge"] = chunk_after_continue(b"fffffffff\r\nabc", 413)
+
+
+# a legitimate large upload: several MiB in many chunks, written in pieces
+@case
+def chunk_large_upload(a):
+    c = Conn(a.port)
+    data = CHUNKED_HEAD + big_chunks(6 * 1024 * 1024)
+    try:
+        for i in range(0, len(data), 100000):
+            if not c.send(data[i:i + 100000]):
+                raise Fail("the server closed during the upload: %r" % c.buf[:300])
+        c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        c.read_until_closed(a.quick * 2)
+        sts = [r[0] for r in c.responses()]
+        if sts != [200, 200]:
+            raise Fail("want 200 then 200 (pipelined), got %s: %r" % (sts, c.buf[:400]))
+        return "6 MiB in %d chunks: 200, pipelined 200" % (len(data) // 16384)
+    finally:
+        c.close()
 
 
 # Content-Length values h2o refuses itself (text turned into JSON)
@@ -639,14 +849,27 @@ def h2_request(stream, body, clen, end_on_headers=False):
     return out
 
 
-def h2_exchange(a, frames, want_streams, limit):
+def h2_exchange(a, frames, want_streams, limit, upgrade=None):
     """Send; collect {stream: "200"|"status?"|"rst N"} until every stream
-    in want_streams has an outcome, or limit seconds."""
+    in want_streams has an outcome, or limit seconds. upgrade: an HTTP/1
+    request upgrading to h2c, sent first (its answer is stream 1)."""
     c = Conn(a.port)
     got = {}
     try:
-        c.send(H2_PREFACE + h2_frame(4, 0, 0) + frames)
         buf = b""
+        if upgrade is not None:
+            c.send(upgrade)
+            c.s.settimeout(limit)
+            while b"\r\n\r\n" not in buf:
+                d = c.s.recv(65536)
+                if not d:
+                    raise Fail("closed before the 101: %r" % buf[:300])
+                buf += d
+            i = buf.index(b"\r\n\r\n") + 4
+            if not buf.startswith(b"HTTP/1.1 101"):
+                raise Fail("no 101 to the h2c upgrade: %r" % buf[:300])
+            buf = buf[i:]
+        c.send(H2_PREFACE + h2_frame(4, 0, 0) + frames)
         end = time.monotonic() + limit
         while time.monotonic() < end and not all(w in got for w in want_streams):
             c.s.settimeout(max(0.05, end - time.monotonic()))
@@ -679,6 +902,19 @@ def h2_exchange(a, frames, want_streams, limit):
     finally:
         c.close()
     return got
+
+
+# an h2c upgrade from HTTP/1 (the read guard lets go of the socket when
+# h2o switches it to HTTP/2): the upgraded request is answered on stream 1,
+# a request on stream 3 too
+@case
+def h2c_upgrade(a):
+    up = (b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+          b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+    got = h2_exchange(a, h2_request(3, CHAT, len(CHAT)), (1, 3), a.quick, upgrade=up)
+    if got.get(1) != "200" or got.get(3) != "200":
+        raise Fail("want 200 on streams 1 and 3, got %s" % got)
+    return "101, then 200 on streams 1 and 3"
 
 
 def h2_case(clen, body, want):
@@ -731,9 +967,12 @@ def main():
     ap.add_argument("--header-timeout", type=float, default=5)
     ap.add_argument("--quick", type=float, default=8,
                     help="bound for answers due at once or at the next sweep")
+    ap.add_argument("--tls", action="store_true", help="HTTPS (HTTP/1.1 by ALPN)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("cases", nargs="*")
     a = ap.parse_args()
+    global TLS
+    TLS = a.tls
     if a.list:
         print("\n".join(CASES))
         return 0
