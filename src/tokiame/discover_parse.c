@@ -10,25 +10,35 @@
 #include "discover_parse.h"
 #include "xmalloc.h"
 
-/* Deep nesting would recurse in yajl_tree_free: refuse it up front. */
+/*
+ * Deep nesting would recurse in yajl_tree_free: refuse it up front.
+ * yajl_tree_parse allows comments, so brackets inside them do not count
+ * (a comment full of ']' would otherwise let deep nesting through and
+ * overflow the stack), and a stray ']' never lowers the count below 0.
+ */
 static int
 depth_ok(const char *s, size_t n)
 {
-	int depth = 0, in_str = 0;
+	int depth = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
+
+		if (c == '"') {
+			for (i++; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+		} else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+			for (i += 2; i < n && !(s[i] == '*' && i + 1 < n && s[i + 1] == '/'); i++)
+				;
+			i++;
+		} else if (c == '/' && i + 1 < n && s[i + 1] == '/') {
+			while (i < n && s[i] != '\n')
 				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"')
-			in_str = 1;
-		else if (c == '[' || c == '{') {
+		} else if (c == '[' || c == '{') {
 			if (++depth > DISCOVER_MAX_DEPTH)
 				return 0;
-		} else if (c == ']' || c == '}')
+		} else if ((c == ']' || c == '}') && depth > 0)
 			depth--;
 	}
 	return 1;
