@@ -42,5 +42,8 @@ tests_fuzz_fuzz_discover_LDADD = $(COMMON_LIBS)
 tests_fuzz_fuzz_token_SOURCES = tests/fuzz/fuzz_token.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_token_LDADD = $(COMMON_LIBS)
 
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/README.md tests/fuzz/run-fuzzers.sh \
+# the crash fuzz_discover found, against the real tokiame
+TESTS += tests/fuzz/discover-deep.sh
+
+EXTRA_DIST += tests/fuzz/discover-deep.sh tests/fuzz/corpus tests/fuzz/README.md tests/fuzz/run-fuzzers.sh \
 	tests/fuzz/make-seeds.py
