@@ -4,7 +4,10 @@
  * model (request_rewrite.c), on any bytes as the body.
  *
  * Checked:
- *  - a refusal has a message for the client;
+ *  - a refusal has a message for the client; a body refused as not JSON
+ *    is not JSON for yajl's tree parser either, one refused as not an
+ *    object is not an object there (when small and free of '/' and NUL:
+ *    the tree parser allows comments and reads a C string);
  *  - an accepted body is valid JSON to an independent parser (yajl's tree
  *    parser), a top-level object whose "model" is the string found, whose
  *    raw bytes lie between two quotes inside the body; "stream": true is
@@ -150,6 +153,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st = wk_request_json_parse(&pool, body, size, &rj, err, sizeof(err));
 	if (st != RJ_OK) {
 		REQUIRE(err[0] != '\0');
+		if ((st == RJ_BAD_JSON || st == RJ_NOT_OBJECT) && size < 4096 &&
+		    memchr(body, '/', size) == NULL && memchr(body, '\0', size) == NULL) {
+			/* the reference agrees (it allows comments, and reads a
+			 * C string: neither is in this body) */
+			root = tree(body, size);
+			REQUIRE(st == RJ_BAD_JSON ? root == NULL
+			    : root == NULL || root->type != yajl_t_object);
+			yajl_tree_free(root);
+		}
 		h2o_mem_clear_pool(&pool);
 		return 0;
 	}
