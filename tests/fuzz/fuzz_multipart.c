@@ -69,7 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(b != NULL);
 	b += 9;
 	{
-		const char *end = ct + ctlen, *e, *last = NULL, *q;
+		const char *end = ct + ctlen, *e, *last = NULL, *q, *hend, *prev;
 		size_t blen;
 
 		if (b < end && *b == '"') {
@@ -87,16 +87,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(rj.model_off + rj.model_len + 4 + blen <= len);
 		REQUIRE(memcmp(body + rj.model_off + rj.model_len + 4, b, blen) == 0);
 		/* some delimiter "--boundary" CRLF starts headers that hold
-		 * name="model" and end with the CRLF CRLF right before the value */
-		for (q = body; q < body + rj.model_off &&
-		    (q = memmem(q, (size_t)(body + rj.model_off - q), b, blen)) != NULL; q++) {
-			const char *h = q + blen + 2, *hend = body + rj.model_off - 4;
+		 * name="model" and end with the CRLF CRLF right before the
+		 * value: no other CRLF CRLF starts between them, so only
+		 * delimiters after the previous one can be it (linear, not
+		 * one search per delimiter) */
+		hend = body + rj.model_off - 4;
+		prev = NULL;
+		for (size_t i = rj.model_off - 4; i-- > 0 && prev == NULL;)
+			if (memcmp(body + i, "\r\n\r\n", 4) == 0)
+				prev = body + i;
+		q = prev != NULL && (size_t)(prev - body) > blen + 2 ? prev - blen - 2 : body;
+		for (; q < hend && (q = memmem(q, (size_t)(hend - q), b, blen)) != NULL; q++) {
+			const char *h = q + blen + 2;
 
 			if (q < body + 2 || memcmp(q - 2, "--", 2) != 0 || h > hend ||
-			    memcmp(h - 2, "\r\n", 2) != 0)
+			    (prev != NULL && h <= prev) || memcmp(h - 2, "\r\n", 2) != 0)
 				continue;
-			if (memmem(h, (size_t)(hend - h) + 4, "\r\n\r\n", 4) == hend &&
-			    param(h, (size_t)(hend - h), "name=\"model\"", 12) != NULL)
+			if (param(h, (size_t)(hend - h), "name=\"model\"", 12) != NULL)
 				last = q;
 		}
 		REQUIRE(last != NULL);

@@ -14,6 +14,7 @@
 # read only) and writes what it finds to the work corpus; -m merges the
 # new interesting inputs into the committed seeds too (then review them).
 # Prints per target: executions, exec/s, coverage (cov/ft), crashes.
+# MAX_LEN in the environment caps the input size (default 65536).
 # Exit status 1 if a target crashed (the input is in BUILDDIR/fuzz/crashes).
 set -eu
 
@@ -110,7 +111,7 @@ for t in $targets; do
 	start=$(date +%s)
 	# shellcheck disable=SC2086
 	(cd "$out" && nice -n 10 "./fuzz_$t" -max_total_time="$secs" -runs="$runs" -timeout=10 \
-		-max_len=65536 -print_final_stats=1 -artifact_prefix="$out/crashes/$t/" \
+		-max_len="${MAX_LEN:-65536}" -print_final_stats=1 -artifact_prefix="$out/crashes/$t/" \
 		$dirs >"$out/$t.log" 2>&1) || true
 	execs=$(stat_of number_of_executed_units "$out/$t.log")
 	rate=$(stat_of average_exec_per_sec "$out/$t.log")
