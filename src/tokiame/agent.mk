@@ -7,6 +7,7 @@ tokiame_SOURCES += \
 	src/tokiame/backoff.c src/tokiame/backoff.h \
 	src/tokiame/curl_socks.c src/tokiame/curl_socks.h \
 	src/tokiame/discover.c src/tokiame/discover.h \
+	src/tokiame/discover_parse.c src/tokiame/discover_parse.h \
 	src/tokiame/hostport.c src/tokiame/hostport.h \
 	src/tokiame/link.c src/tokiame/link.h \
 	src/tokiame/link_h2.c src/tokiame/link_h2.h \

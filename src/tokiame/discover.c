@@ -5,19 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_tree.h>
-
 #include "agent_priv.h"
 #include "backend.h"
 #include "buf.h"
 #include "discover.h"
+#include "discover_parse.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define DISCOVER_MAX_BODY (4 * 1024 * 1024)
-#define DISCOVER_MAX_DEPTH 32
-#define DISCOVER_MAX_MODELS 4096
-#define DISCOVER_MAX_ID 512
 #define DISCOVER_TIMEOUT_MS 10000
 #define DISCOVER_CONNECT_TIMEOUT_MS 3000
 #define DISCOVER_DEFAULT_INTERVAL_MS 60000
@@ -94,88 +90,16 @@ finish(struct discovery *d)
 	free(d);
 }
 
-/* Deep nesting would recurse in yajl_tree_free: refuse it up front. */
-static int
-depth_ok(const char *s, size_t n)
-{
-	int depth = 0, in_str = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"')
-			in_str = 1;
-		else if (c == '[' || c == '{') {
-			if (++depth > DISCOVER_MAX_DEPTH)
-				return 0;
-		} else if (c == ']' || c == '}')
-			depth--;
-	}
-	return 1;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The ids of an OpenAI model list, sorted and unique. -1 with why. */
 static int
 parse_list(struct discovery *d, char ***ids, size_t *nids, char *why, size_t whylen)
 {
-	static const char *data_path[] = { "data", NULL };
-	static const char *id_path[] = { "id", NULL };
-	yajl_val root, data;
-	char perr[128];
-	char **out;
-	size_t n = 0;
-
 	if (buf_append(&d->body, "", 1) == -1) {
 		snprintf(why, whylen, "the model list is too large");
 		return -1;
 	}
-	if (!depth_ok((const char *)buf_head(&d->body), d->body.len - 1)) {
-		snprintf(why, whylen, "the model list is nested too deeply");
-		return -1;
-	}
-	if ((root = yajl_tree_parse((const char *)buf_head(&d->body), perr, sizeof(perr))) == NULL) {
-		perr[strcspn(perr, "\n")] = '\0';
-		snprintf(why, whylen, "the model list is not JSON: %s", perr);
-		return -1;
-	}
-	data = yajl_tree_get(root, data_path, yajl_t_array);
-	if (data == NULL) {
-		snprintf(why, whylen, "the model list has no \"data\" array");
-		yajl_tree_free(root);
-		return -1;
-	}
-	out = xcalloc(data->u.array.len ? data->u.array.len : 1, sizeof(*out));
-	for (size_t i = 0; i < data->u.array.len && n < DISCOVER_MAX_MODELS; i++) {
-		yajl_val id = yajl_tree_get(data->u.array.values[i], id_path, yajl_t_string);
-		const char *s;
-		if (id == NULL || (s = YAJL_GET_STRING(id)) == NULL || s[0] == '\0' ||
-		    strlen(s) > DISCOVER_MAX_ID)
-			continue;
-		out[n++] = xstrdup(s);
-	}
-	yajl_tree_free(root);
-	qsort(out, n, sizeof(*out), cmp_str);
-	/* drop duplicates */
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (k > 0 && strcmp(out[k - 1], out[i]) == 0)
-			free(out[i]);
-		else
-			out[k++] = out[i];
-	}
-	*ids = out;
-	*nids = k;
-	return 0;
+	return discover_parse_models((const char *)buf_head(&d->body), d->body.len - 1, ids, nids,
+	    why, whylen);
 }
 
 static int

@@ -48,6 +48,7 @@
 #include "oai_error.h"
 #include "request_id.h"
 #include "request_json.h"
+#include "request_rewrite.h"
 #include "worker.h"
 
 /* Answer bytes allowed to wait for a slow client. */
@@ -565,38 +566,14 @@ forward_path(h2o_req_t *req)
 	return out;
 }
 
-/*
- * The backend must see its own model name: cut "namespace:" out of the
- * body's "model" string, changing nothing else. When the raw bytes start
- * with the namespace literally (the usual case) that is a cut with no
- * copy; when the name was written with JSON escapes, the bytes before it
- * are copied and the name re-encoded.
- */
+/* The backend must see its own model name: cut "namespace:" out of the
+ * body's "model" string, changing nothing else (request_rewrite.c). */
 static void
 rewrite_model(struct proxy_req *pr, size_t ns_len, const char *model, size_t model_len,
     h2o_iovec_t *a, h2o_iovec_t *b)
 {
-	h2o_req_t *req = pr->req;
-	const char *body = req->entity.base;
-	size_t off = pr->body.model_off, raw = pr->body.model_raw_len;
-	char *p;
-
-	if (raw > ns_len && memcmp(body + off, pr->body.model, ns_len) == 0 &&
-	    body[off + ns_len] == ':') {
-		*a = h2o_iovec_init(body, off);
-		*b = h2o_iovec_init(body + off + ns_len + 1, req->entity.len - off - ns_len - 1);
-		return;
-	}
-	p = h2o_mem_alloc_pool(&req->pool, off + 2 * model_len);
-	memcpy(p, body, off);
-	a->base = p;
-	a->len = off;
-	for (size_t i = 0; i < model_len; i++) {
-		if (model[i] == '"' || model[i] == '\\')
-			p[a->len++] = '\\';
-		p[a->len++] = model[i];
-	}
-	*b = h2o_iovec_init(body + off + raw, req->entity.len - off - raw);
+	wk_request_model_rewrite(&pr->req->pool, pr->req->entity, &pr->body, ns_len, model,
+	    model_len, a, b);
 }
 
 /* Headers the client named in Connection are hop-by-hop too (RFC 9110 7.6.1). */

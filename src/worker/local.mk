@@ -21,6 +21,7 @@ tokilake_SOURCES += \
 	src/worker/client_watch.c src/worker/client_watch.h \
 	src/worker/request_json.c src/worker/request_json.h \
 	src/worker/request_multipart.c \
+	src/worker/request_rewrite.c src/worker/request_rewrite.h \
 	src/worker/request_id.c src/worker/request_id.h \
 	src/worker/oai_error.c src/worker/oai_error.h \
 	src/worker/json_out.c src/worker/json_out.h

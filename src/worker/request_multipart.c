@@ -22,11 +22,30 @@ find(const char *hay, size_t haylen, const char *needle, size_t nlen)
 	return nlen <= haylen ? memmem(hay, haylen, needle, nlen) : NULL;
 }
 
-/* The boundary parameter of a multipart Content-Type; 0 if none. */
+/*
+ * needle where it starts a parameter (after ';', ' ' or '\t'), so that
+ * "xboundary=" is not "boundary=" and filename="model" is not
+ * name="model": the worker must read the body as the backend will.
+ */
+static const char *
+find_param(const char *hay, size_t haylen, const char *needle, size_t nlen)
+{
+	const char *p = hay, *end = hay + haylen;
+
+	while ((p = find(p, (size_t)(end - p), needle, nlen)) != NULL) {
+		if (p > hay && (p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t'))
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+/* The boundary parameter of a multipart Content-Type; 0 if none, or if
+ * it holds a control character (a NUL would end it early below). */
 static size_t
 boundary_of(const char *ct, size_t ctlen, char *out, size_t outlen)
 {
-	const char *p = find(ct, ctlen, "boundary=", 9), *end = ct + ctlen;
+	const char *p = find_param(ct, ctlen, "boundary=", 9), *end = ct + ctlen;
 	size_t n = 0;
 
 	if (p == NULL)
@@ -40,6 +59,9 @@ boundary_of(const char *ct, size_t ctlen, char *out, size_t outlen)
 		while (p < end && *p != ';' && *p != ' ' && n + 1 < outlen)
 			out[n++] = *p++;
 	out[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			return 0;
 	return n;
 }
 
@@ -81,7 +103,7 @@ wk_request_multipart_model(h2o_mem_pool_t *pool, const char *body, size_t len, c
 		}
 		if (vend == NULL)
 			break;
-		if (find(hdr, (size_t)(hend - hdr), "name=\"model\"", 12) != NULL) {
+		if (find_param(hdr, (size_t)(hend - hdr), "name=\"model\"", 12) != NULL) {
 			char *m = h2o_mem_alloc_pool(pool, (size_t)(vend - val) + 1);
 
 			memcpy(m, val, (size_t)(vend - val));

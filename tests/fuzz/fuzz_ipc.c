@@ -9,21 +9,16 @@
  * decoded message re-encodes to the very same bytes.
  *
  * Built plainly (make check) it has its own main(): with file arguments it
- * runs each file once (to replay a crash); without, it feeds 200000 inputs
- * made from a fixed seed: valid frames from random messages, the same
- * frames mutated, and random bytes behind plausible headers.
+ * runs each file once (to replay a crash); without, it replays the seeds
+ * of tests/fuzz/corpus/ipc, then feeds 200000 inputs made from a fixed
+ * seed: valid frames from random messages, the same frames mutated, and
+ * random bytes behind plausible headers.
  *
- * The real libFuzzer build (clang 14 and libclang-rt-14-dev are enough),
- * from a configured build directory:
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DTL_LIBFUZZER \
- *       -I. -I$srcdir/src/common $srcdir/tests/fuzz/fuzz_ipc.c \
- *       $srcdir/src/common/ipc.c $srcdir/src/common/buf.c \
- *       $srcdir/src/common/xmalloc.c $srcdir/src/common/log.c -o fuzz_ipc_lf
- *   mkdir -p corpus && ./fuzz_ipc_lf -max_len=4096 corpus
+ * The real libFuzzer build: tests/fuzz/run-fuzzers.sh ipc (README.md).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,19 +26,11 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fuzz.h"
 #include "ipc.h"
 #include "xmalloc.h"
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
-
-#define REQUIRE(cond)                                                                   \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: fuzz_ipc: broken: %s\n", __FILE__,      \
-			    __LINE__, #cond);                                           \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
 
 static uint64_t
 load_be(const uint8_t *p, size_t width)
@@ -204,8 +191,6 @@ require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -263,11 +248,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t
 rnd(void)
 {
-	/* xorshift64*: fixed seed, same inputs on every run */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
+	return fuzz_rnd(&rng_state);
 }
 
 static size_t
@@ -555,6 +536,25 @@ rnd_bytes(struct buf *b)
 	buf_commit(b, IPC_HEADER_SIZE + plen);
 }
 
+/* FUZZ_IPC_SEEDS=DIR: keep the first small valid streams as seeds
+ * (tests/fuzz/corpus/ipc was made so). */
+static void
+save_seed(const struct buf *b)
+{
+	static unsigned saved;
+	const char *dir = getenv("FUZZ_IPC_SEEDS");
+	char path[4096];
+	FILE *f;
+
+	if (dir == NULL || saved >= 40 || b->len > 1024)
+		return;
+	snprintf(path, sizeof(path), "%s/valid-%02u", dir, saved++);
+	if ((f = fopen(path, "wb")) != NULL) {
+		fwrite(buf_head(b), 1, b->len, f);
+		fclose(f);
+	}
+}
+
 static int
 run_random(unsigned long iterations)
 {
@@ -596,6 +596,7 @@ run_random(unsigned long iterations)
 					off += (size_t)n;
 				}
 				valid++;
+				save_seed(&b);
 			}
 		}
 		LLVMFuzzerTestOneInput(buf_head(&b), b.len);
@@ -635,13 +636,37 @@ run_file(const char *path)
 	return 0;
 }
 
+/* The committed seeds, when the tests give top_srcdir. */
+static int
+run_seeds(void)
+{
+	const char *top = getenv("top_srcdir");
+	char dir[4096], path[4096 + 256];
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if (top == NULL)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/ipc", top);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			rc |= run_file(path);
+		}
+	closedir(d);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	int rc = 0;
 
 	if (argc < 2)
-		return run_random(200000);
+		return run_seeds() | run_random(200000);
 	for (int i = 1; i < argc; i++)
 		rc |= run_file(argv[i]);
 	return rc;

@@ -1,0 +1,196 @@
+/*
+ * fuzz_request_json: the worker's reading of a JSON request body
+ * (request_json.c) and the rewrite that cuts "namespace:" out of the
+ * model (request_rewrite.c), on any bytes as the body.
+ *
+ * Checked:
+ *  - a refusal has a message for the client; a body refused as not JSON
+ *    is not JSON for yajl's tree parser either, one refused as not an
+ *    object is not an object there (when small and free of '/' and NUL:
+ *    the tree parser allows comments and reads a C string);
+ *  - an accepted body is valid JSON to an independent parser (yajl's tree
+ *    parser), a top-level object whose "model" is the string found, whose
+ *    raw bytes lie between two quotes inside the body; "stream": true is
+ *    reported only if the object has it;
+ *  - for a model the proxy would route (what api_proxy.c checks before:
+ *    at most 512 printable characters, "ns:name" with both parts
+ *    non-empty), the rewritten body is valid JSON again, the same tree
+ *    (same keys in the same order, same values) except "model", which is
+ *    now exactly the name after the colon; parsed by request_json again
+ *    it is accepted with that model and the same "stream".
+ * Bodies with a \u0000 escape get only the first check: the tree parser,
+ * the reference, cuts names at a NUL.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <h2o.h>
+#include <yajl/yajl_tree.h>
+
+#include "fuzz.h"
+#include "request_json.h"
+#include "request_rewrite.h"
+
+#define MODEL_MAX 512 /* as api_proxy.c */
+
+static yajl_val
+tree(const char *p, size_t len)
+{
+	char *s = malloc(len + 1), err[128];
+	yajl_val v;
+
+	memcpy(s, p, len);
+	s[len] = '\0';
+	v = yajl_tree_parse(s, err, sizeof(err));
+	free(s);
+	return v;
+}
+
+static int
+same(yajl_val a, yajl_val b)
+{
+	if (a->type != b->type)
+		return 0;
+	switch (a->type) {
+	case yajl_t_string:
+		return strcmp(a->u.string, b->u.string) == 0;
+	case yajl_t_number:
+		return strcmp(a->u.number.r, b->u.number.r) == 0;
+	case yajl_t_object:
+		if (a->u.object.len != b->u.object.len)
+			return 0;
+		for (size_t i = 0; i < a->u.object.len; i++)
+			if (strcmp(a->u.object.keys[i], b->u.object.keys[i]) != 0 ||
+			    !same(a->u.object.values[i], b->u.object.values[i]))
+				return 0;
+		return 1;
+	case yajl_t_array:
+		if (a->u.array.len != b->u.array.len)
+			return 0;
+		for (size_t i = 0; i < a->u.array.len; i++)
+			if (!same(a->u.array.values[i], b->u.array.values[i]))
+				return 0;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+static int
+routable(const struct request_json *rj, size_t *ns_len)
+{
+	const char *colon;
+
+	if (rj->model_len > MODEL_MAX)
+		return 0;
+	for (size_t i = 0; i < rj->model_len; i++)
+		if ((unsigned char)rj->model[i] < 0x20 || rj->model[i] == 0x7f)
+			return 0;
+	colon = memchr(rj->model, ':', rj->model_len);
+	if (colon == NULL || colon == rj->model || colon == rj->model + rj->model_len - 1)
+		return 0;
+	*ns_len = (size_t)(colon - rj->model);
+	return 1;
+}
+
+static void
+check_rewrite(h2o_mem_pool_t *pool, const char *body, size_t len, const struct request_json *rj,
+    yajl_val before, size_t ns_len)
+{
+	const char *name = rj->model + ns_len + 1;
+	size_t name_len = rj->model_len - ns_len - 1, n;
+	h2o_iovec_t a, b;
+	struct request_json again;
+	char err[512], *out;
+	yajl_val after;
+	int model_seen = 0;
+
+	wk_request_model_rewrite(pool, h2o_iovec_init(body, len), rj, ns_len, name, name_len, &a,
+	    &b);
+	n = a.len + b.len;
+	out = malloc(n + 1);
+	memcpy(out, a.base, a.len);
+	memcpy(out + a.len, b.base, b.len);
+	after = tree(out, n);
+	if (after == NULL)
+		fprintf(stderr, "rewritten body is not JSON: %.*s\n", (int)n, out);
+	REQUIRE(after != NULL);
+	REQUIRE(after->type == yajl_t_object && after->u.object.len == before->u.object.len);
+	for (size_t i = 0; i < before->u.object.len; i++) {
+		yajl_val x = before->u.object.values[i], y = after->u.object.values[i];
+
+		REQUIRE(strcmp(before->u.object.keys[i], after->u.object.keys[i]) == 0);
+		if (strcmp(before->u.object.keys[i], "model") == 0) {
+			REQUIRE(!model_seen && x->type == yajl_t_string && y->type == yajl_t_string);
+			REQUIRE(strlen(y->u.string) == name_len && memcmp(y->u.string, name,
+			    name_len) == 0);
+			model_seen = 1;
+		} else
+			REQUIRE(same(x, y));
+	}
+	REQUIRE(model_seen);
+	REQUIRE(wk_request_json_parse(pool, out, n, &again, err, sizeof(err)) == RJ_OK);
+	REQUIRE(again.model_len == name_len && memcmp(again.model, name, name_len) == 0);
+	REQUIRE(again.stream == rj->stream);
+	yajl_tree_free(after);
+	free(out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *body = (const char *)data;
+	h2o_mem_pool_t pool;
+	struct request_json rj;
+	char err[512];
+	enum request_json_status st;
+	yajl_val root, model;
+	size_t ns_len;
+	int stream_true = 0;
+
+	h2o_mem_init_pool(&pool);
+	st = wk_request_json_parse(&pool, body, size, &rj, err, sizeof(err));
+	if (st != RJ_OK) {
+		REQUIRE(err[0] != '\0');
+		if ((st == RJ_BAD_JSON || st == RJ_NOT_OBJECT) && size < 4096 &&
+		    memchr(body, '/', size) == NULL && memchr(body, '\0', size) == NULL) {
+			/* the reference agrees (it allows comments, and reads a
+			 * C string: neither is in this body) */
+			root = tree(body, size);
+			REQUIRE(st == RJ_BAD_JSON ? root == NULL
+			    : root == NULL || root->type != yajl_t_object);
+			yajl_tree_free(root);
+		}
+		h2o_mem_clear_pool(&pool);
+		return 0;
+	}
+	REQUIRE(rj.model != NULL && rj.model[rj.model_len] == '\0');
+	REQUIRE(rj.model_off >= 1 && rj.model_off + rj.model_raw_len < size);
+	REQUIRE(body[rj.model_off - 1] == '"' && body[rj.model_off + rj.model_raw_len] == '"');
+	if (memmem(body, size, "\\u0000", 6) != NULL) {
+		/* yajl's tree cuts names at a NUL: it cannot be the reference */
+		h2o_mem_clear_pool(&pool);
+		return 0;
+	}
+	root = tree(body, size);
+	REQUIRE(root != NULL && root->type == yajl_t_object);
+	model = NULL;
+	for (size_t i = 0; i < root->u.object.len; i++) {
+		if (strcmp(root->u.object.keys[i], "model") == 0) {
+			REQUIRE(model == NULL);
+			model = root->u.object.values[i];
+		}
+		if (strcmp(root->u.object.keys[i], "stream") == 0 &&
+		    root->u.object.values[i]->type == yajl_t_true)
+			stream_true = 1;
+	}
+	REQUIRE(model != NULL && model->type == yajl_t_string);
+	REQUIRE(strcmp(model->u.string, rj.model) == 0);
+	REQUIRE(!rj.stream || stream_true);
+	if (routable(&rj, &ns_len))
+		check_rewrite(&pool, body, size, &rj, root, ns_len);
+	yajl_tree_free(root);
+	h2o_mem_clear_pool(&pool);
+	return 0;
+}
