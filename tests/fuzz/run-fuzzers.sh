@@ -19,7 +19,7 @@
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd -P)
-all="ipc grpc pb task_up request_json multipart config discover token"
+all="ipc grpc pb task_up request_json multipart config discover token read_guard"
 build=
 merge=0
 runs=-1
@@ -83,6 +83,10 @@ build_target() {
 	discover)
 		src="$src $srcdir/src/tokiame/discover_parse.c"
 		extra="-I$srcdir/src/tokiame" ;;
+	read_guard) # includes read_guard.c itself, for its static scan
+		src="$src $srcdir/src/worker/framing.c"
+		extra="-I$srcdir/src/worker"
+		libs="$libs $(mkvar H2O_LIBS)" ;;
 	esac
 	# shellcheck disable=SC2086
 	$CC $CFLAGS $CPPFLAGS $extra $src -o "$out/fuzz_$t" $libs
