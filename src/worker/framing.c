@@ -71,6 +71,38 @@ value_is_chunked(const char *p, const char *end)
 	return h2o_lcstris(p, (size_t)(end - p), H2O_STRLIT("chunked"));
 }
 
+/*
+ * libh2o exports picohttpparser, the parser h2o reads HTTP/1 with, but
+ * Debian ships no header for it: its interface, as picohttpparser.h
+ * declares it (stable since 2014).
+ */
+struct phr_header {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len,
+    const char **path, size_t *path_len, int *minor_version, struct phr_header *headers,
+    size_t *num_headers, size_t last_len);
+
+int
+wk_head_parses(const char *buf, size_t len)
+{
+	struct phr_header headers[H2O_MAX_HEADERS];
+	size_t nheaders = H2O_MAX_HEADERS, method_len, path_len;
+	const char *method, *path;
+	int minor;
+
+	/* HTTP/2 with prior knowledge: h2o's parser refuses it, then h2o
+	 * itself takes the connection to HTTP/2 (or refuses it) */
+	if (len >= 12 && memcmp(buf, "PRI * HTTP/2", 12) == 0)
+		return 1;
+	/* h2o's own call: the same limit on headers, the same verdict */
+	return phr_parse_request(buf, len, &method, &method_len, &path, &path_len, &minor,
+	    headers, &nheaders, 0) != -1;
+}
+
 void
 wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v)
 {

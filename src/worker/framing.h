@@ -56,6 +56,17 @@ struct head_verdict {
 void wk_head_check(const char *buf, size_t size, size_t max, struct head_verdict *v);
 
 /*
+ * Whether h2o's own HTTP/1 parser (picohttpparser, inside libh2o) accepts
+ * the request head at buf (len bytes from the request line on): 1 when it
+ * does or cannot tell yet (incomplete), 0 when it refuses it (a bad
+ * request line, version, header name or value, more than H2O_MAX_HEADERS
+ * headers). h2o answers those with a plain-text 400 of its own; the read
+ * guard asks first, so that the client gets an OpenAI-shaped one. An
+ * HTTP/2 preface ("PRI * HTTP/2") is h2o's to judge: 1.
+ */
+int wk_head_parses(const char *buf, size_t len);
+
+/*
  * Router: for an HTTP/1 request, check its head; when it is refused, the
  * answer is sent (the connection closes after it) and 1 is returned.
  */

@@ -100,6 +100,15 @@ fail_chunk(struct scan *r, const char *message)
 	return fail(r, 400, "invalid_chunked_encoding", message);
 }
 
+/* What h2o would answer with its own plain-text 400, in the API's shape. */
+static int
+fail_syntax(struct scan *r)
+{
+	return fail(r, 400, "invalid_request_head",
+	    "the request head is not valid HTTP/1.1 (its request line, a header name or "
+	    "value, or more than 100 header lines)");
+}
+
 /* A request ended just before p: the next one starts there. */
 static void
 next_request(struct read_guard *g, const char *buf, const char *p, struct scan *r)
@@ -145,6 +154,8 @@ head_done(struct read_guard *g, const char *buf, const char *p, struct scan *r)
 		g->state = S_PASS;
 		return 0;
 	}
+	if (!wk_head_parses(p - g->count, g->count))
+		return fail_syntax(r);
 	wk_head_check(p - g->count, g->count, wk.conf->http.max_header_size, &v);
 	if (v.status != 0)
 		return fail(r, v.status, v.code, v.message);
@@ -163,7 +174,14 @@ whole_head(struct read_guard *g, const char *buf, const char *p, const char *end
 {
 	struct head_verdict v;
 
-	wk_head_check(p, (size_t)(end - p), wk.conf->http.max_header_size, &v);
+	size_t max = wk.conf->http.max_header_size, n = (size_t)(end - p);
+
+	wk_head_check(p, n, max, &v);
+	/* syntax first, within the bytes a head may have (as read in pieces) */
+	if (!wk_head_parses(p, v.head_len != 0 ? v.head_len : n > max + 1 ? max + 1 : n)) {
+		fail_syntax(r);
+		return NULL;
+	}
 	if (v.status != 0) {
 		fail(r, v.status, v.code, v.message);
 		return NULL;
@@ -340,11 +358,18 @@ scan(struct read_guard *g, const char *buf, size_t from, size_t to, struct scan 
 		}
 		/* head states */
 		if (g->count > max_head) {
-			fail(r, 431, "headers_too_large",
-			    "the request head is larger than http.max_header_size");
+			if (g->count <= (size_t)(p - buf) && !wk_head_parses(p - g->count, g->count))
+				fail_syntax(r);
+			else
+				fail(r, 431, "headers_too_large",
+				    "the request head is larger than http.max_header_size");
 			return;
 		}
 	}
+	/* a head still arriving: refused as soon as h2o's parser would */
+	if ((g->state == S_HEAD || g->state == S_HEAD_LF || g->state == S_HEAD_LFCR) &&
+	    g->count <= (size_t)(end - buf) && !wk_head_parses(end - g->count, g->count))
+		fail_syntax(r);
 }
 
 /* Refuse at once, in h2o's place: h2o never sees the request. */

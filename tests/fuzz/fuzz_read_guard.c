@@ -177,7 +177,49 @@ static const char *const pieces_of_requests[] = {
 	"\r\n", "\n", "hello", "5\r\nhello\r\n", "0\r\n\r\n", "0\r\nX-T: y\r\n\r\n",
 	"400\r\n", "fffffffff\r\n", "5;ext=1\r\n", "5 \r\n", "5x\r\n", "\r", "HTTP/1.0\r\n",
 	"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", " folded\r\n",
+	/* a sound header line that soon makes a head too long (431, not 400) */
+	"X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+	"GET /bad\x01path HTTP/1.1\r\n", "X-Ctl: a\x01b\r\n", "Bad Name: x\r\n",
 };
+
+/*
+ * A whole request whose head h2o's parser accepts, so that most streams
+ * get past the head to the framing and the body: a request line, a few
+ * sound header lines, the blank line, then a body (fitting its framing
+ * or not). Returns its length, 0 when it does not fit in room.
+ */
+static size_t
+sound_request(uint8_t *out, size_t room)
+{
+	static const char *const starts[] = {
+		"POST /v1/chat/completions HTTP/1.1\r\n", "GET /healthz HTTP/1.1\r\n",
+		"POST /v1/embeddings HTTP/1.0\r\n",
+	};
+	static const char *const lines[] = {
+		"Host: x\r\n", "Content-Length: 5\r\n", "Content-Length: 0\r\n",
+		"Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip\r\n",
+		"Content-Type: application/json\r\n", "Upgrade: h2c\r\n",
+		"X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+	};
+	static const char *const bodies[] = {
+		"", "hello", "5\r\nhello\r\n0\r\n\r\n", "5;ext=1\r\nhello\r\n0\r\nX-T: y\r\n\r\n",
+		"fffffffff\r\n", "400\r\n", "200\r\n", "5x\r\n", "0\r\n\r\n", "3\r\nabc\r\n",
+	};
+	char tmp[1024];
+	size_t n;
+	int nlines = (int)rnd(5);
+
+	n = (size_t)snprintf(tmp, sizeof(tmp), "%s", starts[rnd(3)]);
+	for (int i = 0; i < nlines; i++)
+		n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "%s",
+		    lines[rnd(sizeof(lines) / sizeof(lines[0]))]);
+	n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "\r\n%s",
+	    bodies[rnd(sizeof(bodies) / sizeof(bodies[0]))]);
+	if (n >= sizeof(tmp) || n > room)
+		return 0;
+	memcpy(out, tmp, n);
+	return n;
+}
 
 int
 main(int argc, char **argv)
@@ -201,14 +243,17 @@ main(int argc, char **argv)
 	}
 	for (int round = 0; round < 100000; round++) {
 		size_t n = 1;
-		int parts = 1 + (int)rnd(12);
+		int parts = 1 + (int)rnd(6);
 
 		buf[0] = (uint8_t)rnd(256);
 		for (int i = 0; i < parts; i++) {
 			const char *p;
 			size_t len;
 
-			if (rnd(8) == 0) {
+			if (rnd(4) != 0) {
+				if ((len = sound_request(buf + n, sizeof(buf) - n)) == 0)
+					break;
+			} else if (rnd(8) == 0) {
 				len = 1 + rnd(40);
 				if (n + len > sizeof(buf))
 					break;

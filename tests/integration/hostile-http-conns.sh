@@ -19,7 +19,7 @@ path_setup
 hostile_up
 legit_start
 hostile_cases head_over_limit head_over_limit_incomplete head_over_h2o_cap head_many_fields \
-    head_many_big_fields nul_in_header nul_in_path bad_version garbage_line method_unknown \
+    head_many_big_fields nul_in_header nul_in_path bad_version bad_line_head_open garbage_line method_unknown \
     path_unknown path_absolute stream_not_bool model_empty slow_body slow_head silent half_open \
     half_open_request flood
 legit_stop
