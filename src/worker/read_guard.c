@@ -358,7 +358,9 @@ scan(struct read_guard *g, const char *buf, size_t from, size_t to, struct scan 
 		}
 		/* head states */
 		if (g->count > max_head) {
-			if (g->count <= (size_t)(p - buf) && !wk_head_parses(p - g->count, g->count))
+			/* the syntax of the bytes a head may have, as whole_head() sees it */
+			if (g->count <= (size_t)(p - buf) &&
+			    !wk_head_parses(p - g->count, max_head + 1))
 				fail_syntax(r);
 			else
 				fail(r, 431, "headers_too_large",

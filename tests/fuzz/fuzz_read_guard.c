@@ -12,7 +12,9 @@
  * at the end and the same start of the last request.
  *
  * Built plainly (make check) it has its own main(): with file arguments
- * it runs each file once (to replay a crash); without, it feeds 100000
+ * it runs each file once (to replay a crash); without, it replays
+ * tests/fuzz/corpus/read_guard (inputs that once broke an invariant), then
+ * feeds 100000
  * inputs made from a fixed seed: good and broken heads, Content-Length and
  * chunked bodies, pipelined, with random bytes mixed in.
  *
@@ -26,6 +28,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,26 +224,61 @@ sound_request(uint8_t *out, size_t room)
 	return n;
 }
 
+static int
+run_file(const char *path)
+{
+	static uint8_t buf[4096];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (f == NULL) {
+		perror(path);
+		return 1;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	LLVMFuzzerTestOneInput(buf, n);
+	return 0;
+}
+
+/* The committed inputs that once broke an invariant, when the tests give
+ * top_srcdir. */
+static int
+run_seeds(void)
+{
+	const char *top = getenv("top_srcdir");
+	char dir[4096], path[4096 + 256];
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if (top == NULL)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/read_guard", top);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			rc |= run_file(path);
+		}
+	closedir(d);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	static uint8_t buf[4096];
+	int rc = 0;
 
 	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
-			FILE *f = fopen(argv[i], "rb");
-			size_t n;
-
-			if (f == NULL) {
-				perror(argv[i]);
-				return 1;
-			}
-			n = fread(buf, 1, sizeof(buf), f);
-			fclose(f);
-			LLVMFuzzerTestOneInput(buf, n);
-		}
-		return 0;
+		for (int i = 1; i < argc; i++)
+			rc |= run_file(argv[i]);
+		return rc;
 	}
+	if (run_seeds() != 0)
+		return 1;
 	for (int round = 0; round < 100000; round++) {
 		size_t n = 1;
 		int parts = 1 + (int)rnd(6);
