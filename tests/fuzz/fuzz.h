@@ -34,4 +34,37 @@ fuzz_rnd(uint64_t *state)
 	return *state * 0x2545f4914f6cdd1dULL;
 }
 
+#ifndef TL_LIBFUZZER
+#include <dirent.h>
+
+/*
+ * Plain drivers with their own generators (fuzz_ipc, fuzz_read_guard):
+ * run_file() on each committed input of tests/fuzz/corpus/NAME, found
+ * through top_srcdir as the tests set it; nothing without it. Returns the
+ * files' results or-ed together.
+ */
+static inline int
+fuzz_each_seed(const char *name, int (*run_file)(const char *path))
+{
+	const char *top = getenv("top_srcdir");
+	char dir[4096], path[4096 + 256];
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if (top == NULL)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", top, name);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			rc |= run_file(path);
+		}
+	closedir(d);
+	return rc;
+}
+#endif
+
 #endif

@@ -18,7 +18,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -636,37 +635,13 @@ run_file(const char *path)
 	return 0;
 }
 
-/* The committed seeds, when the tests give top_srcdir. */
-static int
-run_seeds(void)
-{
-	const char *top = getenv("top_srcdir");
-	char dir[4096], path[4096 + 256];
-	struct dirent *e;
-	DIR *d;
-	int rc = 0;
-
-	if (top == NULL)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/ipc", top);
-	if ((d = opendir(dir)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			rc |= run_file(path);
-		}
-	closedir(d);
-	return rc;
-}
-
 int
 main(int argc, char **argv)
 {
 	int rc = 0;
 
 	if (argc < 2)
-		return run_seeds() | run_random(200000);
+		return fuzz_each_seed("ipc", run_file) | run_random(200000);
 	for (int i = 1; i < argc; i++)
 		rc |= run_file(argv[i]);
 	return rc;

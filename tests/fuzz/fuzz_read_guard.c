@@ -28,7 +28,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,17 +36,9 @@
 /* the file under test, for its static scan() */
 #include "../../src/worker/read_guard.c"
 
+#include "fuzz.h"
 #include "oai_error.h"
 #include "request_id.h"
-
-#define REQUIRE(cond)                                                                   \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: fuzz_read_guard: broken: %s\n", __FILE__, \
-			    __LINE__, #cond);                                           \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
 
 struct worker wk;
 static struct tl_config conf;
@@ -241,31 +232,6 @@ run_file(const char *path)
 	return 0;
 }
 
-/* The committed inputs that once broke an invariant, when the tests give
- * top_srcdir. */
-static int
-run_seeds(void)
-{
-	const char *top = getenv("top_srcdir");
-	char dir[4096], path[4096 + 256];
-	struct dirent *e;
-	DIR *d;
-	int rc = 0;
-
-	if (top == NULL)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/read_guard", top);
-	if ((d = opendir(dir)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			rc |= run_file(path);
-		}
-	closedir(d);
-	return rc;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -277,7 +243,7 @@ main(int argc, char **argv)
 			rc |= run_file(argv[i]);
 		return rc;
 	}
-	if (run_seeds() != 0)
+	if (fuzz_each_seed("read_guard", run_file) != 0)
 		return 1;
 	for (int round = 0; round < 100000; round++) {
 		size_t n = 1;
