@@ -7,6 +7,7 @@
 
 #include "agent_priv.h"
 #include "backend.h"
+#include "discover.h"
 #include "task.h"
 #include "tokilake.pb-c.h"
 #include "xmalloc.h"
@@ -24,6 +25,8 @@ backends_init(struct agent *ag)
 		b->conf = &conf->backends[i];
 		b->name = xstrdup(b->conf->name != NULL ? b->conf->name : b->conf->url);
 		b->dstate = b->conf->discover ? DISC_PENDING : DISC_NONE;
+		backoff_init(&b->dretry, DISCOVER_RETRY_INITIAL_MS, b->conf->discover_interval_ms
+		    ? b->conf->discover_interval_ms : DISCOVER_DEFAULT_INTERVAL_MS);
 		TAILQ_INIT(&b->queue);
 		ag->capacity += b->conf->concurrency;
 	}

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "backoff.h"
 #include "tm_config.h"
 #include "url_cache.h"
 
@@ -45,6 +46,7 @@ struct backend {
 	enum discover_state dstate;
 	char derror[256];           /* why discovery fails, while it does */
 	uint64_t next_discover_ms;
+	struct backoff dretry;      /* soon again while it answers nothing */
 	struct discovery *disc;     /* in flight, or NULL */
 	uint32_t running;           /* tasks holding a slot */
 	TAILQ_HEAD(, task) queue;   /* tasks waiting for a slot */

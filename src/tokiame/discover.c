@@ -16,7 +16,6 @@
 #define DISCOVER_MAX_BODY (4 * 1024 * 1024)
 #define DISCOVER_TIMEOUT_MS 10000
 #define DISCOVER_CONNECT_TIMEOUT_MS 3000
-#define DISCOVER_DEFAULT_INTERVAL_MS 60000
 
 struct discovery {
 	struct curl_owner owner;    /* first: CURLOPT_PRIVATE points here */
@@ -118,8 +117,8 @@ discover_done(struct discovery *d, CURLcode rc)
 {
 	struct agent *ag = d->ag;
 	struct backend *b = d->b;
-	uint32_t interval = b->conf->discover_interval_ms ? b->conf->discover_interval_ms
-	    : DISCOVER_DEFAULT_INTERVAL_MS;
+	uint32_t interval = b->dretry.max_ms;
+	uint32_t delay;
 	char why[256];
 	char **ids = NULL;
 	size_t nids = 0;
@@ -137,8 +136,9 @@ discover_done(struct discovery *d, CURLcode rc)
 	if (why[0] != '\0') {
 		if (b->dstate != DISC_FAILING)
 			log_warnx("backend %s: model discovery fails: %s; keeping the last known "
-			    "list (%zu model%s) and retrying every %u ms", b->name, why,
-			    b->ndiscovered, b->ndiscovered == 1 ? "" : "s", interval);
+			    "list (%zu model%s) and retrying in %u ms, backing off to every %u ms",
+			    b->name, why, b->ndiscovered, b->ndiscovered == 1 ? "" : "s",
+			    DISCOVER_RETRY_INITIAL_MS, interval);
 		snprintf(b->derror, sizeof(b->derror), "%s", why);
 		b->dstate = DISC_FAILING;
 	} else {
@@ -159,7 +159,14 @@ discover_done(struct discovery *d, CURLcode rc)
 		if (changed)
 			models_rebuild(ag);
 	}
-	b->next_discover_ms = now_ms() + interval;
+	/* Nothing known yet (down, or up with an empty list): ask again soon. */
+	if (why[0] != '\0' || b->ndiscovered == 0)
+		delay = backoff_next(&b->dretry);
+	else {
+		backoff_reset(&b->dretry);
+		delay = interval;
+	}
+	b->next_discover_ms = now_ms() + delay;
 	finish(d);
 }
 

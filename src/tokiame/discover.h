@@ -3,9 +3,12 @@
  * (the OpenAI list {"data":[{"id":...},...]}; Ollama answers it at
  * /v1/models too) every discover_interval, through the agent's curl multi.
  *
- * A backend that fails keeps its last known list and is asked again at
- * the next interval; the failure is logged once when it starts and once
- * when it ends, not at every try. Bounds: an answer of at most 4 MiB,
+ * A backend that fails keeps its last known list and is asked again
+ * soon: 1 s, doubling up to discover_interval, because a backend started
+ * after tokiame (or still loading) must not leave the agent linked with
+ * no models for a whole interval. An answer with no models counts the
+ * same. The first good non-empty answer resets the back-off. The failure
+ * is logged once when it starts and once when it ends, not at every try. Bounds: an answer of at most 4 MiB,
  * JSON nested at most 32 deep, 4096 ids of at most 512 bytes, 10 s per
  * request.
  *
@@ -20,6 +23,9 @@
 #include <curl/curl.h>
 
 #define DISCOVER_FIRST_WAIT_MS 3000
+
+#define DISCOVER_RETRY_INITIAL_MS 1000
+#define DISCOVER_DEFAULT_INTERVAL_MS 60000
 
 struct agent;
 struct discovery;
