@@ -2,7 +2,9 @@
 # backend, an agent of a disabled namespace, tokilakectl's exit codes and
 # JSON.
 TESTS += \
-	tests/integration/link-discover-late.sh
+	tests/integration/link-discover-late.sh \
+	tests/integration/fwd-ns-disabled.sh
 
 EXTRA_DIST += \
-	tests/integration/link-discover-late.sh
+	tests/integration/link-discover-late.sh \
+	tests/integration/fwd-ns-disabled.sh

@@ -14,6 +14,7 @@
 #include "link_internal.h"
 #include "link_refused.h"
 #include "log.h"
+#include "network.h"
 #include "pb_arena.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -61,6 +62,7 @@ link_connect_begin(struct link_stream *s)
 {
 	struct link_conn *c = s->conn;
 	const struct tl_namespace *ns;
+	const struct tl_namespace *off;
 	const char *why = NULL;
 
 	if (c->connect != NULL) {
@@ -72,7 +74,16 @@ link_connect_begin(struct link_stream *s)
 		why = "missing tokilake-namespace metadata";
 	else if (s->bearer == NULL)
 		why = "missing bearer token";
-	else if (ns == NULL || !token_verify(s->bearer, strlen(s->bearer), ns->token_hashes,
+	else if (ns == NULL && (off = network_disabled_namespace(s->ns, strlen(s->ns))) != NULL &&
+	    token_verify(s->bearer, strlen(s->bearer), off->token_hashes, off->ntoken_hashes)) {
+		/* a valid token: its agent may say why and retry until the
+		 * namespace is enabled again (only a holder learns it) */
+		if (link_stranger_may_log())
+			log_warnx("agent link %s: namespace \"%s\" is disabled: refused", c->peer,
+			    s->ns);
+		reject(s, GRPC_PERMISSION_DENIED, "namespace disabled");
+		return;
+	} else if (ns == NULL || !token_verify(s->bearer, strlen(s->bearer), ns->token_hashes,
 	    ns->ntoken_hashes))
 		why = "invalid token for this namespace";
 	if (why != NULL) {

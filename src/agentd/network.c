@@ -44,6 +44,10 @@ static struct {
 	struct tl_namespace *ns;
 	size_t nns;
 	int have_ns;
+	/* the disabled ones of that snapshot: an agent with one of their
+	 * tokens is told "namespace disabled", not "invalid token" */
+	struct tl_namespace *off;
+	size_t noff;
 	/* frames of a NAMESPACES snapshot still arriving */
 	struct tl_namespace *pend_ns;
 	size_t npend_ns;
@@ -123,6 +127,7 @@ void
 network_free(void)
 {
 	namespaces_free(net.ns, net.nns);
+	namespaces_free(net.off, net.noff);
 	namespaces_free(net.pend_ns, net.npend_ns);
 	ragents_free(net.pend_ra, net.npend_ra);
 	memset(&net, 0, sizeof(net));
@@ -215,6 +220,9 @@ network_namespaces(struct agentd *ad, const struct ipc_msg *msg)
 	namespaces_free(net.ns, net.nns);
 	net.ns = namespaces_copy(net.pend_ns, kept);
 	net.nns = kept;
+	namespaces_free(net.off, net.noff);
+	net.off = namespaces_copy(net.pend_ns + kept, net.npend_ns - kept);
+	net.noff = net.npend_ns - kept;
 	net.have_ns = 1;
 	namespaces_free(net.pend_ns, net.npend_ns);
 	net.pend_ns = NULL;
@@ -226,6 +234,15 @@ network_namespaces(struct agentd *ad, const struct ipc_msg *msg)
 	 * revoked, are disconnected now */
 	install(ad->conf);
 	link_server_reconfigure(ad->conf);
+}
+
+const struct tl_namespace *
+network_disabled_namespace(const char *name, size_t len)
+{
+	for (size_t i = 0; i < net.noff; i++)
+		if (strlen(net.off[i].name) == len && memcmp(net.off[i].name, name, len) == 0)
+			return &net.off[i];
+	return NULL;
 }
 
 /* ---- remote agents ---- */

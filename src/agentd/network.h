@@ -37,6 +37,9 @@ void network_remote_agents(struct agentd *ad, const struct ipc_msg *msg);
 /* A reloaded config: in PostgreSQL mode its namespaces are replaced by the
  * last NAMESPACES snapshot before it is used. */
 void network_prepare_config(struct agentd *ad, struct tl_config *conf);
+/* A namespace of the last snapshot that is disabled (with its token
+ * hashes), or NULL: none in standalone mode. */
+const struct tl_namespace *network_disabled_namespace(const char *name, size_t len);
 
 /* From the link hooks (agent_listener.c): tell the master. */
 void network_agent_up(struct agentd *ad, struct agent_link *link, struct reg_agent *ra);

@@ -123,7 +123,13 @@ link_down(struct link *l, const char *why)
 
 	teardown(l, 0);
 	task_abort_all(l->ag, "the link to tokilake was lost");
-	delay = l->unauthenticated ? backoff_at_max(&l->bo) : backoff_next(&l->bo);
+	if (l->ns_disabled) {
+		/* the operator may enable it any moment: come back soon */
+		delay = backoff_next(&l->bo);
+		if (delay > LINK_NS_DISABLED_RETRY_MS)
+			delay = backoff_jitter(LINK_NS_DISABLED_RETRY_MS);
+	} else
+		delay = l->unauthenticated ? backoff_at_max(&l->bo) : backoff_next(&l->bo);
 	snprintf(l->last_error, sizeof(l->last_error), "%s", why);
 	l->state = LINK_BACKOFF;
 	l->next_attempt_ms = now + delay;
@@ -141,6 +147,7 @@ start_attempt(struct link *l, uint64_t now)
 
 	l->attempts++;
 	l->unauthenticated = 0;
+	l->ns_disabled = 0;
 	l->state = LINK_CONNECTING;
 	l->setup_deadline_ms = now + LINK_SETUP_TIMEOUT_MS;
 	if (conf->tls.plaintext)
@@ -380,7 +387,13 @@ connect_closed(struct grpc_call *call, uint32_t error_code)
 	l->connect_open = 0;
 	if (l->closing)
 		return;
-	if (call->grpc_status == GRPC_UNAUTHENTICATED) {
+	if (call->grpc_status == GRPC_PERMISSION_DENIED &&
+	    strcmp(gm, "namespace disabled") == 0) {
+		l->ns_disabled = 1;
+		h2_fail(&l->h2, "namespace \"%s\" is disabled on the server (the token is "
+		    "valid: trying at least every %u s until it is enabled again)",
+		    l->ag->conf->namespace, LINK_NS_DISABLED_RETRY_MS / 1000);
+	} else if (call->grpc_status == GRPC_UNAUTHENTICATED) {
 		l->unauthenticated = 1;
 		h2_fail(&l->h2, "the server rejected the token for namespace \"%s\" "
 		    "(UNAUTHENTICATED%s%s)", l->ag->conf->namespace, gm[0] ? ": " : "", gm);

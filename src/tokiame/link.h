@@ -9,7 +9,10 @@
  * Timing (all from the config unless said otherwise):
  *  - retries: reconnect.initial doubling to reconnect.max, minus up to 20%
  *    jitter (backoff.h); an UNAUTHENTICATED answer waits the maximum at
- *    once, since retrying sooner cannot fix a token.
+ *    once, since retrying sooner cannot fix a token. PERMISSION_DENIED
+ *    "namespace disabled" (a valid token of a disabled namespace) keeps
+ *    the normal back-off but at most LINK_NS_DISABLED_RETRY_MS, so the
+ *    agent is back within seconds of the namespace being enabled again.
  *  - setup: TCP, TLS and Registered must all happen within
  *    LINK_SETUP_TIMEOUT_MS of the attempt's start.
  *  - heartbeats every heartbeat_interval; Registered.heartbeat_interval_ms
@@ -35,6 +38,7 @@
 #include "link_tls.h"
 
 #define LINK_SETUP_TIMEOUT_MS 15000
+#define LINK_NS_DISABLED_RETRY_MS 5000
 #define LINK_PING_MAX_INTERVAL_MS 5000
 #define LINK_PING_MIN_TIMEOUT_MS 2000
 #define LINK_CLOSE_TIMEOUT_MS 1000     /* to flush GOAWAY on a clean close */
@@ -73,6 +77,7 @@ struct link {
 	int goodbye_sent;
 	int read_more;               /* h2_read stopped on its budget */
 	int unauthenticated;         /* the last attempt was refused for the token */
+	int ns_disabled;             /* ... because its namespace is disabled */
 
 	uint32_t reconnects;         /* times registered again after a loss */
 	uint32_t attempts;
