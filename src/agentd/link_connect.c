@@ -174,7 +174,11 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	c->agent = a;
 	link_conn_registered(c);
 
-	if (gethostname(node, sizeof(node)) != 0)
+	/* the name tokilakectl and the other nodes know this node by
+	 * (node.name, the host name unless set) */
+	if (link_conf()->node.name != NULL)
+		snprintf(node, sizeof(node), "%s", link_conf()->node.name);
+	else if (gethostname(node, sizeof(node)) != 0)
 		snprintf(node, sizeof(node), "tokilake");
 	node[sizeof(node) - 1] = '\0';
 	reg.agent_id = a->agent_id;

@@ -1,6 +1,9 @@
 #!/bin/bash
 # fwd-ns-disabled.sh: an agent whose namespace is disabled (issue 13).
 #
+# First: tokiame logs the node by its node.name ("a"), as tokilakectl
+# shows it, not by the node's host name.
+#
 # One node on PostgreSQL, tokiame linked with reconnect.max 30s. After
 # `tokilakectl namespace disable lab` the agent is disconnected and every
 # new attempt is refused with PERMISSION_DENIED "namespace disabled" (not
@@ -16,6 +19,10 @@ AGENT_PORT=${NODE_AGENT[a]}
 TM_RECONNECT='{ initial: 500ms, max: 30s }' tm_write tm
 tm_start tm
 wait_until 15 fwd_linked a "lab:qwen3:0.6b" || fail "lab:qwen3:0.6b not listed 15 s after tokiame started"
+# the node as tokilakectl names it (node.name "a"), not the host name
+grep -q 'registered on node "a" ' "$T/tm-tm.log" ||
+    fail "tokiame does not name the node by node.name: $(grep -m1 'registered on node' "$T/tm-tm.log")"
+log "ok: $(grep -m1 'registered on node' "$T/tm-tm.log" | cut -c1-160)"
 
 "$CTL" -d "$(pg_url)" namespace disable lab >"$T/ctl.out" 2>&1 || fail "disable: $(cat "$T/ctl.out")"
 gone() { ! fwd_linked a "lab:qwen3:0.6b"; }
