@@ -3,8 +3,10 @@
 # JSON.
 TESTS += \
 	tests/integration/link-discover-late.sh \
-	tests/integration/fwd-ns-disabled.sh
+	tests/integration/fwd-ns-disabled.sh \
+	tests/integration/ctl-papercuts.sh
 
 EXTRA_DIST += \
 	tests/integration/link-discover-late.sh \
-	tests/integration/fwd-ns-disabled.sh
+	tests/integration/fwd-ns-disabled.sh \
+	tests/integration/ctl-papercuts.sh

@@ -3,7 +3,11 @@
  *
  * The schema is a list of files NNN_name.sql (sql/ in the source tree,
  * installed in DATADIR/sql; TOKILAKE_SQL_DIR or --dir name another
- * directory). They are applied in the order of their numbers, each in
+ * directory). A tokilakectl run from its build tree (not installed)
+ * takes its own source tree's sql/ by default: a new user trying the
+ * README from a build has no DATADIR/sql, or an older one. Migrations
+ * that cannot be found or read are exit 1 (CTL_FAIL): the command line
+ * was right, the installation is not. They are applied in the order of their numbers, each in
  * its own transaction that first takes pg_advisory_xact_lock(7417): two
  * migrators started at once (two nodes being deployed) wait for each
  * other, and the second finds the version recorded in schema_migrations
@@ -18,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "xmalloc.h"
@@ -35,6 +41,28 @@ static const char sql_bookkeeping[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version integer PRIMARY KEY, name text NOT NULL,"
     " applied_at timestamptz NOT NULL DEFAULT now())";
+
+/*
+ * The directory when neither --dir nor TOKILAKE_SQL_DIR names one: the
+ * source tree's sql/ for a binary that runs from the build tree it was
+ * built in, else the installed one. TL_BUILDDIR and TL_SRCDIR come from
+ * src/ctl/local.mk.
+ */
+static const char *
+default_dir(void)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		if (strcmp(exe, TL_BUILDDIR) == 0)
+			return TL_SRCDIR "/sql";
+	}
+	return DATADIR "/sql";
+}
 
 /* "NNN_name.sql": 1 and the version, else 0 (other files are ignored). */
 static int
@@ -65,9 +93,10 @@ free_migrations(struct migration *m, size_t n)
 	free(m);
 }
 
-/* The migrations in dir, sorted. CTL_OK or CTL_USAGE (said why). */
+/* The migrations in dir, sorted. CTL_OK or CTL_FAIL (said why; named
+ * says whether the user named dir). */
 static int
-list_migrations(const char *dir, struct migration **out, size_t *nout)
+list_migrations(const char *dir, int named, struct migration **out, size_t *nout)
 {
 	struct migration *m = NULL;
 	struct dirent *de;
@@ -76,8 +105,10 @@ list_migrations(const char *dir, struct migration **out, size_t *nout)
 	DIR *d;
 
 	if ((d = opendir(dir)) == NULL) {
-		ctl_err("db migrate: cannot open %s: %s", dir, strerror(errno));
-		return CTL_USAGE;
+		ctl_err("db migrate: cannot open the schema directory %s: %s%s", dir,
+		    strerror(errno), named ? "" : " (name it with --dir DIR or TOKILAKE_SQL_DIR: "
+		    "it is sql/ in the source tree)");
+		return CTL_FAIL;
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (!migration_file(de->d_name, &version))
@@ -86,7 +117,7 @@ list_migrations(const char *dir, struct migration **out, size_t *nout)
 			ctl_err("db migrate: more than %d migrations in %s", MIGRATIONS_MAX, dir);
 			closedir(d);
 			free_migrations(m, n);
-			return CTL_USAGE;
+			return CTL_FAIL;
 		}
 		m = xrealloc(m, (n + 1) * sizeof(*m));
 		m[n].version = version;
@@ -97,7 +128,7 @@ list_migrations(const char *dir, struct migration **out, size_t *nout)
 	if (n == 0) {
 		ctl_err("db migrate: no migration (NNN_name.sql) in %s", dir);
 		free(m);
-		return CTL_USAGE;
+		return CTL_FAIL;
 	}
 	qsort(m, n, sizeof(*m), by_version);
 	for (size_t i = 1; i < n; i++)
@@ -105,7 +136,7 @@ list_migrations(const char *dir, struct migration **out, size_t *nout)
 			ctl_err("db migrate: %s and %s in %s have the same number", m[i - 1].name,
 			    m[i].name, dir);
 			free_migrations(m, n);
-			return CTL_USAGE;
+			return CTL_FAIL;
 		}
 	*out = m;
 	*nout = n;
@@ -257,14 +288,14 @@ migrate(struct ctl *ctl)
 	const char *dir = ctl->sql_dir;
 	struct migration *m;
 	size_t n, applied = 0;
-	int r, rc = CTL_OK;
+	int named, r, rc = CTL_OK;
 
 	if (dir == NULL && (dir = getenv("TOKILAKE_SQL_DIR")) != NULL && dir[0] == '\0')
 		dir = NULL;
-	if (dir == NULL)
-		dir = DATADIR "/sql";
-	if (list_migrations(dir, &m, &n) != CTL_OK)
-		return CTL_USAGE;
+	if ((named = dir != NULL) == 0)
+		dir = default_dir();
+	if (list_migrations(dir, named, &m, &n) != CTL_OK)
+		return CTL_FAIL;
 	if (ctl->url == NULL) {
 		free_migrations(m, n);
 		return ctl_needs_database("db migrate", NULL);

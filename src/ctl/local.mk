@@ -13,6 +13,9 @@ tokilakectl_SOURCES = src/ctl/ctl.h \
 	src/ctl/ctl_network.c \
 	src/ctl/ctl_migrate.c
 tokilakectl_LDADD = $(COMMON_LIBS) $(PQ_LIBS)
+# db migrate from the build tree finds the source tree's sql/ (ctl_migrate.c)
+tokilakectl_CPPFLAGS = $(AM_CPPFLAGS) -DTL_BUILDDIR='"$(abs_top_builddir)"' \
+	-DTL_SRCDIR='"$(abs_top_srcdir)"'
 
 # The page, like those of man/local.mk (tl_edit fills in the paths).
 man_MANS += man/tokilakectl.8

@@ -81,9 +81,9 @@ log "ok: broken migration rolled back and named; fixed one applied"
 
 # -- errors ----------------------------------------------------------------
 mkdir "$T/empty"
-ctl_rc 2 db migrate --dir "$T/empty"
+ctl_rc 1 db migrate --dir "$T/empty"
 must_contain "$ERR" "no migration" "empty dir"
-ctl_rc 2 db migrate --dir "$T/nonexistent"
+ctl_rc 1 db migrate --dir "$T/nonexistent"
 dead=$(freeport)
 ctl -c "$CONF" -d "postgresql://tltest:s3cr3tpw@127.0.0.1:$dead/tokilake" db migrate
 [ "$RC" = 1 ] || fail "unreachable database: exit $RC"
