@@ -81,7 +81,8 @@ link_connect_begin(struct link_stream *s)
 		if (link_stranger_may_log())
 			log_warnx("agent link %s: namespace \"%s\" is disabled: refused", c->peer,
 			    s->ns);
-		reject(s, GRPC_PERMISSION_DENIED, "namespace disabled");
+		link_stream_finish(s, GRPC_PERMISSION_DENIED, "namespace disabled");
+		link_conn_close_gracefully(c);
 		return;
 	} else if (ns == NULL || !token_verify(s->bearer, strlen(s->bearer), ns->token_hashes,
 	    ns->ntoken_hashes))
