@@ -24,10 +24,8 @@ served_by_a()
 	[ "$CODE" = 200 ]
 }
 
-wait_until 10 grep -q 'instance [0-9a-f]\{16\}' "$T/node-b.log" || fail "node b logs no instance id"
 before=$(row_b)
 inst_b=${before%% *}
-[ "${#inst_b}" = 16 ] || fail "node b's row has no instance id: '$before'"
 log "b's row: $before"
 
 # --- a twin under the name b ---
@@ -43,6 +41,8 @@ wait_until 30 none_alive "$twin" ||
     fail "the twin under node.name b still runs 30 s after start: $(grep -i 'name\|node' "$T/node-b2.log" | tail -n 5)"
 wait "$twin"
 rc=$?
+[ "${#inst_b}" = 16 ] || fail "node b's row has no instance id: '$before'"
+grep -q "node b (instance $inst_b)" "$T/node-b.log" || fail "node b does not log its instance id"
 log "twin exited with status $rc after ${WAITED} ms"
 check [ "$rc" = 3 ] "the twin exits with status 3 (node name in use)"
 check grep -q "ERROR: database: node name b is held by another running node (instance $inst_b at h2c://127.0.0.1:${NODE_PORT[b]}, started .*refusing to start" \
