@@ -77,6 +77,7 @@ static struct {
 	char instance[17];
 	enum { NAME_UNCLAIMED, NAME_HELD, NAME_LOST } name;
 	int claim_queued, resync_first, ever_held;
+	int unchecked; /* the schema has no nodes.instance (migration 002) */
 	char holder[128]; /* "instance heartbeat_at" of a holder we wait out */
 } pg = { .state = PG_OFF };
 
@@ -234,6 +235,7 @@ connected(void)
 	/* this node's row and agents are written once the name is ours */
 	pg.resync_first = !pg.connected_once;
 	pg.claim_queued = 0;
+	pg.unchecked = 0; /* migrated meanwhile? */
 	claim(pg.m);
 	pg.connected_once = 1;
 	pg.want_ns = pg.want_agents = 0;
@@ -653,6 +655,7 @@ on_claim(struct master *m, PGresult *res, void *arg)
 		    "writing the row unchecked", name);
 		pg.name = NAME_HELD;
 		pg.ever_held = 1;
+		pg.unchecked = 1;
 		pg_agents_resync(m, pg.resync_first);
 		pg.resync_first = 0;
 		return;
@@ -727,6 +730,12 @@ static const char sql_heartbeat[] =
     "AND EXISTS (SELECT 1 FROM n)) "
     "SELECT count(*) FROM n";
 
+/* the same without the instance, until the schema is migrated */
+static const char sql_heartbeat_unchecked[] =
+    "WITH n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 RETURNING name), "
+    "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1) "
+    "SELECT count(*) FROM n";
+
 static void
 on_heartbeat(struct master *m, PGresult *res, void *arg)
 {
@@ -749,7 +758,10 @@ heartbeat(struct master *m)
 		claim(m);
 		return;
 	}
-	pg_query("heartbeat", sql_heartbeat, 2, p, on_heartbeat, NULL);
+	if (pg.unchecked)
+		pg_query("heartbeat", sql_heartbeat_unchecked, 1, p, on_heartbeat, NULL);
+	else
+		pg_query("heartbeat", sql_heartbeat, 2, p, on_heartbeat, NULL);
 }
 
 /* Nodes silent past the TTL lose their agents rows (and say so once in
