@@ -3,4 +3,5 @@
 # (DATADIR "/sql" in the C code; TOKILAKE_SQL_DIR overrides it, as the
 # tests do to use the source tree's files).
 sqldir = $(pkgdatadir)/sql
-dist_sql_DATA = sql/001_initial.sql
+dist_sql_DATA = sql/001_initial.sql \
+	sql/002_node_instance.sql

@@ -38,3 +38,9 @@ TESTS += \
 	tests/integration/pg-network.sh
 EXTRA_DIST += \
 	tests/integration/pg-network.sh
+
+# node.name cannot be held by two running nodes (issue 13, item 2).
+TESTS += \
+	tests/integration/pg-node-name.sh
+EXTRA_DIST += \
+	tests/integration/pg-node-name.sh

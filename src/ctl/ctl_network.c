@@ -5,7 +5,8 @@
  * The masters write these tables (agents linked on their node, their
  * models, their node's heartbeat); a node silent for longer than its
  * node.ttl is dead even while its rows are still there, hence the SILENT
- * column (seconds since the last heartbeat).
+ * column (seconds since the last heartbeat). INSTANCE is the random id
+ * of the running node that holds the name (migration 002).
  */
 #include "config.h"
 
@@ -30,7 +31,7 @@ static const char sql_models[] =
     " ORDER BY a.namespace, m.model, a.node, m.agent_id";
 
 static const char sql_nodes[] =
-    "SELECT n.name, n.internal_url AS url,"
+    "SELECT n.name, n.instance, n.internal_url AS url,"
     "  date_trunc('second', n.started_at) AS started,"
     "  date_trunc('second', n.heartbeat_at) AS heartbeat,"
     "  greatest(0, floor(extract(epoch FROM now() - n.heartbeat_at)))::bigint AS silent,"

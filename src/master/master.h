@@ -37,6 +37,8 @@
 
 /* Exit codes of the tokilake binary. */
 #define EXIT_RUNTIME 1 /* could not start or run (port in use, fork failed) */
+/* node.name is held by another running node (PostgreSQL mode) */
+#define EXIT_NAME_TAKEN 3
 /* EXIT_CONFIG (2) comes from child.h: the configuration is wrong. */
 
 /* Crash-loop throttle (see spawn.c). */

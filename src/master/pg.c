@@ -72,7 +72,18 @@ static struct {
 	int queued_ns, queued_agents; /* reloads queued, not yet sent */
 	uint64_t next_heartbeat, next_sweep, expiry_at, ready_since;
 	uint64_t grace_until, grace_extra_ms; /* see pg_live_ttl_ms */
+
+	/* node.name is claimed with a random id drawn at start (see claim) */
+	char instance[17];
+	enum { NAME_UNCLAIMED, NAME_HELD, NAME_LOST } name;
+	int claim_queued, resync_first, ever_held;
+	int unchecked; /* the schema has no nodes.instance (migration 002) */
+	char holder[128]; /* "instance heartbeat_at" of a holder we wait out */
 } pg = { .state = PG_OFF };
+
+static void claim(struct master *m);
+static int enqueue(int reload, const char *what, const char *sql, int nparams,
+    const char *const *params, pg_done_fn *done, void *arg);
 
 static void pg_lost(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -217,8 +228,15 @@ connected(void)
 	} else
 		log_info("database: connected as node %s", pg.m->conf->node.name);
 	pg.outage_logged = 0;
-	pg_query("LISTEN", "LISTEN tokilake", 0, NULL, on_listen, NULL);
-	pg_agents_resync(pg.m, !pg.connected_once);
+	enqueue(0, "LISTEN", "LISTEN tokilake", 0, NULL, on_listen, NULL);
+	/* the row may have been taken while we were away: claim it first */
+	if (pg.name == NAME_HELD)
+		pg.name = NAME_UNCLAIMED;
+	/* this node's row and agents are written once the name is ours */
+	pg.resync_first = !pg.connected_once;
+	pg.claim_queued = 0;
+	pg.unchecked = 0; /* migrated meanwhile? */
+	claim(pg.m);
 	pg.connected_once = 1;
 	pg.want_ns = pg.want_agents = 0;
 	pg_want_reload(1, 1);
@@ -293,10 +311,14 @@ enqueue(int reload, const char *what, const char *sql, int nparams, const char *
 	return 1;
 }
 
+/* Writes about this node wait until its name is claimed; a node whose
+ * name was taken by another instance writes nothing more. */
 int
 pg_query(const char *what, const char *sql, int nparams, const char *const *params,
     pg_done_fn *done, void *arg)
 {
+	if (pg.name != NAME_HELD)
+		return 0;
 	return enqueue(0, what, sql, nparams, params, done, arg);
 }
 
@@ -451,14 +473,19 @@ read_results(void)
 void
 pg_init(struct master *m)
 {
+	uint64_t r;
+
 	pg.m = m;
 	TAILQ_INIT(&pg.ops);
 	if (m->conf->database.url == NULL) {
 		pg.state = PG_OFF;
 		return;
 	}
-	log_info("PostgreSQL mode: node %s, reachable by other nodes at %s", m->conf->node.name,
-	    m->conf->node.internal_url);
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		fatal("getrandom");
+	snprintf(pg.instance, sizeof(pg.instance), "%016llx", (unsigned long long)r);
+	log_info("PostgreSQL mode: node %s (instance %s), reachable by other nodes at %s",
+	    m->conf->node.name, pg.instance, m->conf->node.internal_url);
 	start_connect();
 }
 
@@ -593,7 +620,118 @@ pg_shutdown(void)
 
 /* ---- liveness ---- */
 
+/*
+ * Claiming node.name. The upsert overwrites the row only when it is ours
+ * (same instance) or stale (no heartbeat for node.ttl: a crashed node, or
+ * a row from before migration 002); a live row of another instance is
+ * left alone. The SELECT sees the row as it was before the upsert, so a
+ * refusal or a takeover can say whose it was.
+ */
+static const char sql_claim[] =
+    "WITH c AS (INSERT INTO nodes (name, internal_url, instance, started_at, heartbeat_at) "
+    "VALUES ($1, $2, $3, now(), now()) "
+    "ON CONFLICT (name) DO UPDATE SET instance = EXCLUDED.instance, "
+    "internal_url = EXCLUDED.internal_url, heartbeat_at = now() "
+    "WHERE nodes.instance = EXCLUDED.instance OR nodes.heartbeat_at < now() - $4::interval "
+    "RETURNING 1) "
+    "SELECT (SELECT count(*) FROM c), n.instance, n.internal_url, "
+    "to_char(n.started_at, 'YYYY-MM-DD HH24:MI:SSOF'), "
+    "floor(extract(epoch FROM now() - n.heartbeat_at))::bigint, "
+    "n.instance || ' ' || n.heartbeat_at::text "
+    "FROM (SELECT 1) one LEFT JOIN nodes n ON n.name = $1";
+
+static void
+on_claim(struct master *m, PGresult *res, void *arg)
+{
+	const char *name = m->conf->node.name;
+	const char *inst, *url, *since, *silent;
+	int was = pg.name;
+
+	(void)arg;
+	pg.claim_queued = 0;
+	if (res == NULL || PQntuples(res) != 1 || PQnfields(res) != 6) {
+		/* schema without migration 002: keep the old behaviour, loudly */
+		log_warnx("database: cannot claim node name %s (run tokilakectl db migrate?); "
+		    "writing the row unchecked", name);
+		pg.name = NAME_HELD;
+		pg.ever_held = 1;
+		pg.unchecked = 1;
+		pg_agents_resync(m, pg.resync_first);
+		pg.resync_first = 0;
+		return;
+	}
+	inst = PQgetvalue(res, 0, 1);
+	url = PQgetvalue(res, 0, 2);
+	since = PQgetvalue(res, 0, 3);
+	silent = PQgetvalue(res, 0, 4);
+	if (strcmp(PQgetvalue(res, 0, 0), "1") != 0) {
+		char why[512];
+
+		if (pg.name == NAME_LOST)
+			return; /* said so already; try again at the next heartbeat */
+		snprintf(why, sizeof(why), "node name %s is held by another running node "
+		    "(instance %s at %s, started %s, last heartbeat %ss ago); give this node "
+		    "its own node.name", name, inst, url, since, silent);
+		if (!pg.ever_held && pg.holder[0] == '\0') {
+			/* this node's own previous run, killed, looks the same
+			 * as a live twin until it misses a heartbeat: look again
+			 * at the next heartbeat tick */
+			snprintf(pg.holder, sizeof(pg.holder), "%s", PQgetvalue(res, 0, 5));
+			log_warnx("database: node name %s is held by instance %s at %s "
+			    "(last heartbeat %ss ago); waiting: a node that writes no "
+			    "heartbeat for node.ttl has crashed and its name is taken over",
+			    name, inst, url, silent);
+			return;
+		}
+		if (!pg.ever_held && strcmp(pg.holder, PQgetvalue(res, 0, 5)) == 0)
+			return; /* still silent: its row goes stale after node.ttl */
+		if (!pg.ever_held) {
+			log_warnx("ERROR: database: %s; refusing to start", why);
+			master_stop(m, STOP_GRACEFUL, EXIT_NAME_TAKEN, "node name in use");
+		} else
+			log_warnx("ERROR: database: %s; this node stops claiming the name: "
+			    "no more heartbeats or agents written (its agents are served "
+			    "here only)", why);
+		pg.name = NAME_LOST;
+		return;
+	}
+	if (PQgetisnull(res, 0, 1))
+		log_debug("database: node name %s claimed (instance %s)", name, pg.instance);
+	else if (strcmp(inst, pg.instance) != 0)
+		log_warnx("database: node name %s taken over from instance %s at %s "
+		    "(silent %ss, past node.ttl)", name, inst[0] ? inst : "(none)", url, silent);
+	if (was == NAME_LOST)
+		log_warnx("database: node name %s is this node's again (instance %s)", name,
+		    pg.instance);
+	pg.name = NAME_HELD;
+	pg.ever_held = 1;
+	if (was != NAME_HELD || PQgetisnull(res, 0, 1) || strcmp(inst, pg.instance) != 0) {
+		pg_agents_resync(m, pg.resync_first);
+		pg.resync_first = 0;
+	}
+}
+
+static void
+claim(struct master *m)
+{
+	char ttl[48];
+	const char *p[4] = { m->conf->node.name, m->conf->node.internal_url, pg.instance, ttl };
+
+	if (pg.claim_queued)
+		return;
+	snprintf(ttl, sizeof(ttl), "%u milliseconds", m->conf->node.ttl_ms);
+	pg.claim_queued = enqueue(0, "claiming the node name", sql_claim, 4, p, on_claim, NULL);
+}
+
 static const char sql_heartbeat[] =
+    "WITH n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 AND instance = $2 "
+    "RETURNING name), "
+    "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1 "
+    "AND EXISTS (SELECT 1 FROM n)) "
+    "SELECT count(*) FROM n";
+
+/* the same without the instance, until the schema is migrated */
+static const char sql_heartbeat_unchecked[] =
     "WITH n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 RETURNING name), "
     "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1) "
     "SELECT count(*) FROM n";
@@ -603,19 +741,27 @@ on_heartbeat(struct master *m, PGresult *res, void *arg)
 {
 	(void)arg;
 	if (res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
-		/* someone removed our row (tokilakectl, a sweep after an outage) */
-		log_warnx("database: the row of node %s is gone; writing it again",
+		/* our row is gone (tokilakectl, a sweep) or another instance has it */
+		log_warnx("database: the row of node %s is gone or not ours; claiming it again",
 		    m->conf->node.name);
-		pg_agents_resync(m, 0);
+		claim(m);
 	}
 }
 
 static void
 heartbeat(struct master *m)
 {
-	const char *p[1] = { m->conf->node.name };
+	const char *p[2] = { m->conf->node.name, pg.instance };
 
-	pg_query("heartbeat", sql_heartbeat, 1, p, on_heartbeat, NULL);
+	/* a node that lost its name only looks whether it became free */
+	if (pg.name != NAME_HELD) {
+		claim(m);
+		return;
+	}
+	if (pg.unchecked)
+		pg_query("heartbeat", sql_heartbeat_unchecked, 1, p, on_heartbeat, NULL);
+	else
+		pg_query("heartbeat", sql_heartbeat, 2, p, on_heartbeat, NULL);
 }
 
 /* Nodes silent past the TTL lose their agents rows (and say so once in

@@ -1,0 +1,11 @@
+-- 002_node_instance: which running instance of a node holds its name.
+--
+-- Two nodes started with the same node.name (a cloned host keeps its host
+-- name, the default) used to overwrite each other's row and agents. Each
+-- master now draws a random instance id when it starts and claims its
+-- name with it: a live row (heartbeat younger than node.ttl) of another
+-- instance is never overwritten; the newcomer refuses to start, and a
+-- running node that finds its row taken stops writing it. A stale row (a
+-- crashed node) may be taken over. Rows written before this migration
+-- have the empty instance, which any node may take over once stale.
+ALTER TABLE nodes ADD COLUMN instance text NOT NULL DEFAULT '';
