@@ -14,7 +14,9 @@ unset TOKILAKE_SQL_DIR
 
 # -- db migrate from the build tree ------------------------------------------
 ctl_ok db migrate
-[ "$OUT" = "applied 001_initial" ] || fail "migrate from the build tree printed: $OUT"
+# every migration of the source tree, in order
+want=$(for f in "$top_srcdir"/sql/[0-9]*.sql; do f=${f##*/}; echo "applied ${f%.sql}"; done)
+[ "$OUT" = "$want" ] || fail "migrate from the build tree printed: $OUT (want: $want)"
 log "ok: db migrate from the build tree: $OUT"
 
 # -- elsewhere, no schema: say where and how, exit 1 -------------------------
