@@ -38,3 +38,11 @@ TESTS += \
 	tests/integration/pg-network.sh
 EXTRA_DIST += \
 	tests/integration/pg-network.sh
+
+# liveness that heals (issue 13, helper "pglive"): a node stalled past
+# node.ttl behind a relay is expired, then taken back by itself.
+TESTS += \
+	tests/integration/pg-heal.sh
+EXTRA_DIST += \
+	tests/integration/pg-heal.sh \
+	tests/integration/pg_relay.py

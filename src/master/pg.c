@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,29 +594,74 @@ pg_shutdown(void)
 
 /* ---- liveness ---- */
 
+/*
+ * A heartbeat also heals liveness. Heartbeats are not announced, so a node
+ * that the others expired (its heartbeat stalled past their TTL: a slow
+ * link, a paused relay) would stay gone for them once its heartbeats
+ * resume. Two checks, in the same statement:
+ *  - our previous heartbeat was older than $2 (2 intervals, at most the
+ *    TTL): the others may have dropped us; announce 'agents' so they
+ *    load our agents again;
+ *  - the database holds another number of our agents than we wrote
+ *    (a sweep deleted them, or tokilakectl): write them all again.
+ * Statements go out in order, so every write of an agent reported before
+ * this heartbeat is done when it runs: the count it compares with is the
+ * number of agents we held when it was queued (arg).
+ */
 static const char sql_heartbeat[] =
-    "WITH n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 RETURNING name), "
-    "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1) "
-    "SELECT count(*) FROM n";
+    "WITH o AS (SELECT name FROM nodes WHERE name = $1 AND heartbeat_at < now() - $2::interval), "
+    "w AS (SELECT pg_notify('tokilake', 'agents') FROM o), "
+    "n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 RETURNING name), "
+    "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1 RETURNING agent_id) "
+    "SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM a), (SELECT count(*) FROM w)";
 
 static void
 on_heartbeat(struct master *m, PGresult *res, void *arg)
 {
-	(void)arg;
-	if (res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+	size_t held = (size_t)(uintptr_t)arg, rows;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) != 3)
+		return;
+	if (strcmp(PQgetvalue(res, 0, 2), "0") != 0)
+		log_warnx("database: the last heartbeat of node %s was written more than "
+		    "%ums ago; the other nodes may have expired it: announcing it alive",
+		    m->conf->node.name, pg_heartbeat_stale_ms(m));
+	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
 		/* someone removed our row (tokilakectl, a sweep after an outage) */
 		log_warnx("database: the row of node %s is gone; writing it again",
 		    m->conf->node.name);
 		pg_agents_resync(m, 0);
+		return;
 	}
+	rows = strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	if (rows != held) {
+		log_warnx("database: %zu agent row%s of node %s where %zu %s linked here "
+		    "(expired by another node?); writing them again", rows,
+		    rows == 1 ? "" : "s", m->conf->node.name, held, held == 1 ? "is" : "are");
+		pg_agents_resync(m, 0);
+	}
+}
+
+/* Twice the heartbeat interval, at most node.ttl: a gap this long is no
+ * ordinary jitter. */
+uint32_t
+pg_heartbeat_stale_ms(const struct master *m)
+{
+	uint64_t t = 2 * (uint64_t)m->conf->node.heartbeat_interval_ms;
+
+	return t < m->conf->node.ttl_ms ? (uint32_t)t : m->conf->node.ttl_ms;
 }
 
 static void
 heartbeat(struct master *m)
 {
-	const char *p[1] = { m->conf->node.name };
+	char stale[48];
+	const char *p[2] = { m->conf->node.name, stale };
 
-	pg_query("heartbeat", sql_heartbeat, 1, p, on_heartbeat, NULL);
+	snprintf(stale, sizeof(stale), "%u milliseconds", pg_heartbeat_stale_ms(m));
+	pg_query("heartbeat", sql_heartbeat, 2, p, on_heartbeat,
+	    (void *)(uintptr_t)pg_agents_count());
 }
 
 /* Nodes silent past the TTL lose their agents rows (and say so once in

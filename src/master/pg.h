@@ -53,6 +53,8 @@ void pg_want_reload(int namespaces, int agents);
 void pg_expiry_in(int64_t ms);
 /* node.ttl, stretched for a while after an outage; *grace_left_ms > 0 then. */
 uint32_t pg_live_ttl_ms(uint64_t *grace_left_ms);
+/* The heartbeat gap after which the other nodes may have expired us. */
+uint32_t pg_heartbeat_stale_ms(const struct master *m);
 
 /* pg_snapshot.c */
 void pg_snapshot_load_namespaces(void);
@@ -65,6 +67,8 @@ void pg_snapshot_free(void);
 /* Connected again: rewrite this node's row and agents. */
 void pg_agents_resync(struct master *m, int first);
 void pg_agents_clear(void);
+/* How many agents are linked here (each has, or will have, its row). */
+size_t pg_agents_count(void);
 void pg_agents_free(void);
 
 #endif

@@ -214,6 +214,12 @@ pg_agents_clear(void)
 	nagents = 0;
 }
 
+size_t
+pg_agents_count(void)
+{
+	return nagents;
+}
+
 void
 pg_agents_free(void)
 {
