@@ -6,7 +6,12 @@
  * database can always be made right again without asking agentd: on
  * every (re)connect this node's row is upserted, its agents rows are
  * deleted (rows of a previous run or written before an outage) and the
- * table is written again in one go. Reports that arrive while the
+ * table is written again, all in one transaction: the other nodes, which
+ * reload on the NOTIFY of the commit, never see the node without its
+ * agents. (The statements of the transaction go out one after another
+ * from the queue; nothing else is queued between them. One that fails
+ * aborts it, the COMMIT then rolls back, and the next heartbeat finds
+ * the rows wrong and writes them again: see pg.c's heartbeat.) Reports that arrive while the
  * database is away only change the table. An agent whose link event was
  * never written gets its 'agent_linked' event when it finally is.
  *
@@ -173,6 +178,8 @@ pg_agents_resync(struct master *m, int first)
 	p[0] = m->conf->node.name;
 	p[1] = m->conf->node.internal_url;
 	p[2] = started;
+	if (!pg_query("starting the resync", "BEGIN", 0, NULL, NULL, NULL))
+		return;
 	pg_query("writing the node row", sql_node_up, 3, p, NULL, NULL);
 	if (first) {
 		snprintf(detail, sizeof(detail), "tokilake %s, pid %ld", PACKAGE_VERSION,
@@ -183,6 +190,7 @@ pg_agents_resync(struct master *m, int first)
 	pg_query("clearing stale agents", sql_clear, 1, p, NULL, NULL);
 	for (size_t i = 0; i < nagents; i++)
 		write_agent(m, &agents[i]);
+	pg_query("committing the resync", "COMMIT", 0, NULL, NULL, NULL);
 	if (nagents > 0)
 		log_info("database: writing the %zu agent%s linked here", nagents,
 		    nagents == 1 ? "" : "s");
