@@ -43,8 +43,10 @@ EXTRA_DIST += \
 # node.ttl behind a relay is expired, then taken back by itself.
 TESTS += \
 	tests/integration/pg-heal.sh \
-	tests/integration/pg-resync-tx.sh
+	tests/integration/pg-resync-tx.sh \
+	tests/integration/pg-events.sh
 EXTRA_DIST += \
 	tests/integration/pg-heal.sh \
 	tests/integration/pg-resync-tx.sh \
+	tests/integration/pg-events.sh \
 	tests/integration/pg_relay.py

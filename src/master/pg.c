@@ -664,14 +664,22 @@ heartbeat(struct master *m)
 	    (void *)(uintptr_t)pg_agents_count());
 }
 
-/* Nodes silent past the TTL lose their agents rows (and say so once in
- * events). Any node may do it; doing it twice changes nothing. */
+/* Nodes silent past the TTL lose their agents rows. Each expiry says so
+ * once in events: 'node_expired' for the node (with or without agents;
+ * not again while it stays silent: an event newer than its last
+ * heartbeat is there) and 'agent_unlinked' for each agent it drops. Any
+ * node may do it; doing it twice changes nothing (two sweeps at the very
+ * same moment may both write the node's event). */
 static const char sql_sweep[] =
-    "WITH dead AS (SELECT name FROM nodes WHERE heartbeat_at < now() - $1::interval "
-    "AND name <> $2), "
-    "d AS (DELETE FROM agents WHERE node IN (SELECT name FROM dead) RETURNING node) "
+    "WITH dead AS (SELECT n.name FROM nodes n WHERE n.heartbeat_at < now() - $1::interval "
+    "AND n.name <> $2 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.node = n.name "
+    "AND e.kind = 'node_expired' AND e.at >= n.heartbeat_at)), "
+    "d AS (DELETE FROM agents WHERE node IN (SELECT name FROM dead) "
+    "RETURNING agent_id, namespace, node), "
+    "u AS (INSERT INTO events (node, namespace, agent_id, kind, detail) "
+    "SELECT node, namespace, agent_id, 'agent_unlinked', 'node ' || node || ' expired' FROM d) "
     "INSERT INTO events (node, kind, detail) "
-    "SELECT DISTINCT node, 'node_expired', 'no heartbeat for ' || $1 FROM d";
+    "SELECT name, 'node_expired', 'no heartbeat for ' || $1 FROM dead";
 
 static void
 sweep(struct master *m)

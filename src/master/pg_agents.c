@@ -51,7 +51,14 @@ static const char sql_node_up[] =
 static const char sql_node_event[] =
     "INSERT INTO events (node, kind, detail) VALUES ($1, 'node_started', $2)";
 
-static const char sql_clear[] = "DELETE FROM agents WHERE node = $1";
+/* This node's agents rows go; those of agents not linked here any more
+ * ($2: a JSON array of the ids that are, and are written again next) get
+ * their 'agent_unlinked' event ($3 says why: a restart, an outage). */
+static const char sql_clear[] =
+    "WITH d AS (DELETE FROM agents WHERE node = $1 RETURNING agent_id, namespace, node) "
+    "INSERT INTO events (node, namespace, agent_id, kind, detail) "
+    "SELECT node, namespace, agent_id, 'agent_unlinked', $3 FROM d "
+    "WHERE agent_id NOT IN (SELECT jsonb_array_elements_text($2::jsonb))";
 
 /* The agent, its models and (when $7 is true) its event, in one statement. */
 static const char sql_agent_up[] =
@@ -140,6 +147,36 @@ models_json(const struct ipc_list *list, size_t *count)
 	return out;
 }
 
+/* The ids of the agents linked here, as a JSON array (sql_clear's $2). */
+static char *
+ids_json(void)
+{
+	struct buf b;
+	char *out;
+
+	buf_init(&b, 0);
+	buf_append(&b, "[", 1);
+	for (size_t i = 0; i < nagents; i++) {
+		if (i > 0)
+			buf_append(&b, ",", 1);
+		json_str(&b, (struct ipc_str){ agents[i].gid, strlen(agents[i].gid) });
+	}
+	buf_append(&b, "]", 1);
+	out = xstrndup((const char *)buf_head(&b), b.len);
+	buf_free(&b);
+	return out;
+}
+
+static void
+clear_rows(struct master *m, const char *what, const char *why)
+{
+	char *ids = ids_json();
+	const char *p[3] = { m->conf->node.name, ids, why };
+
+	pg_query(what, sql_clear, 3, p, NULL, NULL);
+	free(ids);
+}
+
 /* ---- writes ---- */
 
 static void
@@ -187,7 +224,8 @@ pg_agents_resync(struct master *m, int first)
 		p[1] = detail;
 		pg_query("writing the node event", sql_node_event, 2, p, NULL, NULL);
 	}
-	pg_query("clearing stale agents", sql_clear, 1, p, NULL, NULL);
+	clear_rows(m, "clearing stale agents", first ? "node restarted" :
+	    "unlinked while the database was away");
 	for (size_t i = 0; i < nagents; i++)
 		write_agent(m, &agents[i]);
 	pg_query("committing the resync", "COMMIT", 0, NULL, NULL, NULL);
@@ -240,8 +278,6 @@ pg_agents_free(void)
 void
 pg_agentd_started(struct master *m, struct child *c)
 {
-	const char *p[1] = { m->conf->node.name };
-
 	(void)c;
 	if (!pg_enabled())
 		return;
@@ -249,7 +285,7 @@ pg_agentd_started(struct master *m, struct child *c)
 		log_info("database: agentd restarted; forgetting %zu agent%s", nagents,
 		    nagents == 1 ? "" : "s");
 	pg_agents_clear();
-	pg_query("clearing agents of the previous agentd", sql_clear, 1, p, NULL, NULL);
+	clear_rows(m, "clearing agents of the previous agentd", "agentd restarted");
 	pg_snapshot_push(m);
 }
 
