@@ -155,17 +155,28 @@ pg_lost(const char *fmt, ...)
 	char why[600];
 	va_list ap;
 
+	uint64_t since = master_now_ms();
+
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* a statement unanswered (a stall, up to PG_QUERY_TIMEOUT_MS): the
+	 * database has been away since it was sent, not since we gave up */
+	if (pg.state == PG_READY && pg.inflight != NULL && pg.inflight_since < since)
+		since = pg.inflight_since;
 	queue_clear();
 	if (pg.conn != NULL)
 		PQfinish(pg.conn);
 	pg.conn = NULL;
 	if (!pg.outage_logged) {
-		log_warnx("database: %s; serving from the last snapshot and reconnecting", why);
+		if (pg_snapshot_loaded())
+			log_warnx("database: %s; serving from the last snapshot and reconnecting",
+			    why);
+		else
+			log_warnx("database: %s; no snapshot yet (never loaded): no namespace "
+			    "tokens and no agents of other nodes until it connects; retrying", why);
 		pg.outage_logged = 1;
-		pg.down_since = master_now_ms();
+		pg.down_since = since;
 	} else
 		log_debug("database: %s", why);
 	schedule_retry();

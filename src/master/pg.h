@@ -62,6 +62,8 @@ void pg_snapshot_load_agents(void);
 /* Send the last snapshot to agentd (it restarted, or the snapshot changed). */
 void pg_snapshot_push(struct master *m);
 void pg_snapshot_free(void);
+/* A snapshot of the namespaces was ever loaded (agentd has one). */
+int pg_snapshot_loaded(void);
 
 /* pg_agents.c */
 /* Connected again: rewrite this node's row and agents. */

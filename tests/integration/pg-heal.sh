@@ -7,7 +7,11 @@
 # expires b and drops its agent (503 no_agent on a), shorter than b's own
 # database timeout (15 s) so b never notices. After SIGCONT, b's agent
 # must be listed and served on a again within a few heartbeats; the
-# healing time (stall end -> b's agent back on a) is printed.
+# healing time (stall end -> b's agent back on a) is printed. Then:
+# b's agents rows deleted behind its back are written again; a stall
+# past b's own 15 s database timeout: b reconnects and says the database
+# was away for the whole stall; node c, which cannot log in, says it has
+# no snapshot (not "serving from the last snapshot").
 . "$(dirname "$0")/fwd-lib.sh"
 
 FWD_TTL=2s
@@ -25,6 +29,9 @@ fwd_write_config()
 {
 	fwd_write_config_plain "$1"
 	[ "$1" = b ] && sed -i "s|127.0.0.1:$PG_PORT/|127.0.0.1:$RELAY_PORT/|" "$T/b.yaml"
+	# node c: a role that does not exist (a wrong password is the same
+	# to the node: it cannot log in)
+	[ "$1" = c ] && sed -i "s|//tltest@|//tl_no_such_role:wrong@|" "$T/c.yaml"
 	return 0
 }
 fwd_up
@@ -73,7 +80,37 @@ log "TIME b's agents rows deleted -> written again and listed on a: $(($(now_ms)
 grep -q 'agent row.* of node b where 1 is linked here' "$T/node-b.log" ||
     fail "node b did not log why it wrote its agents again"
 
-grep -q 'database: connected again' "$T/node-b.log" &&
-    log "note: b reconnected during the test (not the case under test)"
+
+# a stall longer than b's own database timeout (15 s): b gives up its
+# connection, reconnects once the relay runs again, and says for how
+# long the database was away: from the stall's start, not from b's
+# timeout
+[ "$(grep -c 'database: connected again' "$T/node-b.log")" = 0 ] ||
+    fail "b reconnected during the short stalls"
+kill -STOP "$RELAY"
+t0=$(now_ms)
+b_gave_up() { grep -q 'heartbeat got no answer' "$T/node-b.log"; }
+wait_until 25 b_gave_up || fail "b did not give up its stalled connection within 25 s"
+sleep 2
+kill -CONT "$RELAY"
+t1=$(now_ms)
+b_back() { grep -q 'database: connected again' "$T/node-b.log"; }
+wait_until 20 b_back || fail "b did not reconnect after the long stall"
+wait_until 15 listed_on a "$MODEL" || fail "b's agent not back on a after the long stall"
+log "TIME long stall of $((t1 - t0)) ms; stall end -> b's agent back on a: $(($(now_ms) - t1)) ms"
+line=$(grep -m1 'database: connected again' "$T/node-b.log")
+log "b says: ${line#* master }"
+away=$(sed -n 's/.*connected again after \([0-9.]*\)s.*/\1/p' <<<"$line")
+[ -n "$away" ] || fail "no duration in: $line"
+awk -v a="$away" -v s="$(( (t1 - t0) / 1000 ))" 'BEGIN { exit !(a + 1 >= s) }' ||
+    fail "b says the database was away ${away}s; the stall lasted $((t1 - t0)) ms"
+
+# a node that cannot log in has never had a snapshot: it says so
+fwd_node_start c
+no_snapshot() { grep -q 'database: .*no snapshot yet' "$T/node-c.log"; }
+wait_until 10 no_snapshot || fail "node c (cannot log in) does not say it has no snapshot: $(grep database "$T/node-c.log" | head -n 3)"
+! grep -q 'serving from the last snapshot' "$T/node-c.log" ||
+    fail "node c claims to serve from a snapshot it never had"
+log "node c says: $(grep -m1 'no snapshot yet' "$T/node-c.log" | sed 's/.* master //')"
 grep -q 'announcing it alive' "$T/node-b.log" || fail "node b did not log its liveness announcement"
 fwd_pass "a node stalled past node.ttl is expired, then taken back"
