@@ -73,6 +73,7 @@ static struct {
 	int queued_ns, queued_agents; /* reloads queued, not yet sent */
 	uint64_t next_heartbeat, next_sweep, expiry_at, ready_since;
 	uint64_t grace_until, grace_extra_ms; /* see pg_live_ttl_ms */
+	uint64_t next_rewrite;  /* see on_heartbeat */
 } pg = { .state = PG_OFF };
 
 static void pg_lost(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -646,7 +647,11 @@ on_heartbeat(struct master *m, PGresult *res, void *arg)
 		return;
 	}
 	rows = strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-	if (rows != held) {
+	/* at most once a TTL: an agent whose row cannot be written (its
+	 * namespace deleted a moment ago) must not make every heartbeat
+	 * rewrite them all */
+	if (rows != held && master_now_ms() >= pg.next_rewrite) {
+		pg.next_rewrite = master_now_ms() + m->conf->node.ttl_ms;
 		log_warnx("database: %zu agent row%s of node %s where %zu %s linked here "
 		    "(expired by another node?); writing them again", rows,
 		    rows == 1 ? "" : "s", m->conf->node.name, held, held == 1 ? "is" : "are");

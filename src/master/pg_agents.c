@@ -60,10 +60,14 @@ static const char sql_clear[] =
     "SELECT node, namespace, agent_id, 'agent_unlinked', $3 FROM d "
     "WHERE agent_id NOT IN (SELECT jsonb_array_elements_text($2::jsonb))";
 
-/* The agent, its models and (when $7 is true) its event, in one statement. */
+/* The agent, its models and (when $7 is true) its event, in one statement.
+ * An agent of a namespace just deleted (agentd has not dropped it yet) is
+ * not written, rather than failing: a failure would abort the resync's
+ * whole transaction. */
 static const char sql_agent_up[] =
     "WITH a AS (INSERT INTO agents (agent_id, namespace, node, name, linked_at, heartbeat_at) "
-    "VALUES ($1, $2, $3, $4, to_timestamp($5), now()) "
+    "SELECT $1, $2, $3, $4, to_timestamp($5), now() "
+    "WHERE EXISTS (SELECT 1 FROM namespaces WHERE name = $2) "
     "ON CONFLICT (agent_id) DO UPDATE SET name = EXCLUDED.name, heartbeat_at = now() "
     "RETURNING agent_id), "
     "m AS (INSERT INTO agent_models (agent_id, model, kind, context_length) "
