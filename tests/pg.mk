@@ -44,3 +44,14 @@ TESTS += \
 	tests/integration/pg-node-name.sh
 EXTRA_DIST += \
 	tests/integration/pg-node-name.sh
+# liveness that heals (issue 13, helper "pglive"): a node stalled past
+# node.ttl behind a relay is expired, then taken back by itself.
+TESTS += \
+	tests/integration/pg-heal.sh \
+	tests/integration/pg-resync-tx.sh \
+	tests/integration/pg-events.sh
+EXTRA_DIST += \
+	tests/integration/pg-heal.sh \
+	tests/integration/pg-resync-tx.sh \
+	tests/integration/pg-events.sh \
+	tests/integration/pg_relay.py

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,7 @@ static struct {
 	int claim_queued, resync_first, ever_held;
 	int unchecked; /* the schema has no nodes.instance (migration 002) */
 	char holder[128]; /* "instance heartbeat_at" of a holder we wait out */
+	uint64_t next_rewrite;  /* see on_heartbeat */
 } pg = { .state = PG_OFF };
 
 static void claim(struct master *m);
@@ -165,17 +167,28 @@ pg_lost(const char *fmt, ...)
 	char why[600];
 	va_list ap;
 
+	uint64_t since = master_now_ms();
+
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* a statement unanswered (a stall, up to PG_QUERY_TIMEOUT_MS): the
+	 * database has been away since it was sent, not since we gave up */
+	if (pg.state == PG_READY && pg.inflight != NULL && pg.inflight_since < since)
+		since = pg.inflight_since;
 	queue_clear();
 	if (pg.conn != NULL)
 		PQfinish(pg.conn);
 	pg.conn = NULL;
 	if (!pg.outage_logged) {
-		log_warnx("database: %s; serving from the last snapshot and reconnecting", why);
+		if (pg_snapshot_loaded())
+			log_warnx("database: %s; serving from the last snapshot and reconnecting",
+			    why);
+		else
+			log_warnx("database: %s; no snapshot yet (never loaded): no namespace "
+			    "tokens and no agents of other nodes until it connects; retrying", why);
 		pg.outage_logged = 1;
-		pg.down_since = master_now_ms();
+		pg.down_since = since;
 	} else
 		log_debug("database: %s", why);
 	schedule_retry();
@@ -723,55 +736,116 @@ claim(struct master *m)
 	pg.claim_queued = enqueue(0, "claiming the node name", sql_claim, 4, p, on_claim, NULL);
 }
 
+/*
+ * A heartbeat also heals liveness. Heartbeats are not announced, so a node
+ * that the others expired (its heartbeat stalled past their TTL: a slow
+ * link, a paused relay) would stay gone for them once its heartbeats
+ * resume. Two checks, in the same statement:
+ *  - our previous heartbeat was older than the stale bound (2 intervals,
+ *    at most the TTL): the others may have dropped us; announce 'agents'
+ *    so they load our agents again;
+ *  - the database holds another number of our agents than we wrote
+ *    (a sweep deleted them, or tokilakectl): write them all again.
+ * Statements go out in order, so every write of an agent reported before
+ * this heartbeat is done when it runs: the count it compares with is the
+ * number of agents we held when it was queued (arg).
+ */
 static const char sql_heartbeat[] =
-    "WITH n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 AND instance = $2 "
+    "WITH o AS (SELECT name FROM nodes WHERE name = $1 AND instance = $2 "
+    "AND heartbeat_at < now() - $3::interval), "
+    "w AS (SELECT pg_notify('tokilake', 'agents') FROM o), "
+    "n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 AND instance = $2 "
     "RETURNING name), "
     "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1 "
-    "AND EXISTS (SELECT 1 FROM n)) "
-    "SELECT count(*) FROM n";
+    "AND EXISTS (SELECT 1 FROM n) RETURNING agent_id) "
+    "SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM a), (SELECT count(*) FROM w)";
 
 /* the same without the instance, until the schema is migrated */
 static const char sql_heartbeat_unchecked[] =
-    "WITH n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 RETURNING name), "
-    "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1) "
-    "SELECT count(*) FROM n";
+    "WITH o AS (SELECT name FROM nodes WHERE name = $1 AND heartbeat_at < now() - $2::interval), "
+    "w AS (SELECT pg_notify('tokilake', 'agents') FROM o), "
+    "n AS (UPDATE nodes SET heartbeat_at = now() WHERE name = $1 RETURNING name), "
+    "a AS (UPDATE agents SET heartbeat_at = now() WHERE node = $1 RETURNING agent_id) "
+    "SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM a), (SELECT count(*) FROM w)";
 
 static void
 on_heartbeat(struct master *m, PGresult *res, void *arg)
 {
-	(void)arg;
-	if (res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+	size_t held = (size_t)(uintptr_t)arg, rows;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) != 3)
+		return;
+	if (strcmp(PQgetvalue(res, 0, 2), "0") != 0)
+		log_warnx("database: the last heartbeat of node %s was written more than "
+		    "%ums ago; the other nodes may have expired it: announcing it alive",
+		    m->conf->node.name, pg_heartbeat_stale_ms(m));
+	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
 		/* our row is gone (tokilakectl, a sweep) or another instance has it */
 		log_warnx("database: the row of node %s is gone or not ours; claiming it again",
 		    m->conf->node.name);
 		claim(m);
+		return;
 	}
+	rows = strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	/* at most once a TTL: an agent whose row cannot be written (its
+	 * namespace deleted a moment ago) must not make every heartbeat
+	 * rewrite them all */
+	if (rows != held && master_now_ms() >= pg.next_rewrite) {
+		pg.next_rewrite = master_now_ms() + m->conf->node.ttl_ms;
+		log_warnx("database: %zu agent row%s of node %s where %zu %s linked here "
+		    "(expired by another node?); writing them again", rows,
+		    rows == 1 ? "" : "s", m->conf->node.name, held, held == 1 ? "is" : "are");
+		pg_agents_resync(m, 0);
+	}
+}
+
+/* Twice the heartbeat interval, at most node.ttl: a gap this long is no
+ * ordinary jitter. */
+uint32_t
+pg_heartbeat_stale_ms(const struct master *m)
+{
+	uint64_t t = 2 * (uint64_t)m->conf->node.heartbeat_interval_ms;
+
+	return t < m->conf->node.ttl_ms ? (uint32_t)t : m->conf->node.ttl_ms;
 }
 
 static void
 heartbeat(struct master *m)
 {
-	const char *p[2] = { m->conf->node.name, pg.instance };
+	char stale[48];
+	const char *p[3] = { m->conf->node.name, pg.instance, stale };
+	const char *pu[2] = { m->conf->node.name, stale };
+	void *held = (void *)(uintptr_t)pg_agents_count();
 
 	/* a node that lost its name only looks whether it became free */
 	if (pg.name != NAME_HELD) {
 		claim(m);
 		return;
 	}
+	snprintf(stale, sizeof(stale), "%u milliseconds", pg_heartbeat_stale_ms(m));
 	if (pg.unchecked)
-		pg_query("heartbeat", sql_heartbeat_unchecked, 1, p, on_heartbeat, NULL);
+		pg_query("heartbeat", sql_heartbeat_unchecked, 2, pu, on_heartbeat, held);
 	else
-		pg_query("heartbeat", sql_heartbeat, 2, p, on_heartbeat, NULL);
+		pg_query("heartbeat", sql_heartbeat, 3, p, on_heartbeat, held);
 }
 
-/* Nodes silent past the TTL lose their agents rows (and say so once in
- * events). Any node may do it; doing it twice changes nothing. */
+/* Nodes silent past the TTL lose their agents rows. Each expiry says so
+ * once in events: 'node_expired' for the node (with or without agents;
+ * not again while it stays silent: an event newer than its last
+ * heartbeat is there) and 'agent_unlinked' for each agent it drops. Any
+ * node may do it; doing it twice changes nothing (two sweeps at the very
+ * same moment may both write the node's event). */
 static const char sql_sweep[] =
-    "WITH dead AS (SELECT name FROM nodes WHERE heartbeat_at < now() - $1::interval "
-    "AND name <> $2), "
-    "d AS (DELETE FROM agents WHERE node IN (SELECT name FROM dead) RETURNING node) "
+    "WITH dead AS (SELECT n.name FROM nodes n WHERE n.heartbeat_at < now() - $1::interval "
+    "AND n.name <> $2 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.node = n.name "
+    "AND e.kind = 'node_expired' AND e.at >= n.heartbeat_at)), "
+    "d AS (DELETE FROM agents WHERE node IN (SELECT name FROM dead) "
+    "RETURNING agent_id, namespace, node), "
+    "u AS (INSERT INTO events (node, namespace, agent_id, kind, detail) "
+    "SELECT node, namespace, agent_id, 'agent_unlinked', 'node ' || node || ' expired' FROM d) "
     "INSERT INTO events (node, kind, detail) "
-    "SELECT DISTINCT node, 'node_expired', 'no heartbeat for ' || $1 FROM d";
+    "SELECT name, 'node_expired', 'no heartbeat for ' || $1 FROM dead";
 
 static void
 sweep(struct master *m)

@@ -53,6 +53,8 @@ void pg_want_reload(int namespaces, int agents);
 void pg_expiry_in(int64_t ms);
 /* node.ttl, stretched for a while after an outage; *grace_left_ms > 0 then. */
 uint32_t pg_live_ttl_ms(uint64_t *grace_left_ms);
+/* The heartbeat gap after which the other nodes may have expired us. */
+uint32_t pg_heartbeat_stale_ms(const struct master *m);
 
 /* pg_snapshot.c */
 void pg_snapshot_load_namespaces(void);
@@ -60,11 +62,15 @@ void pg_snapshot_load_agents(void);
 /* Send the last snapshot to agentd (it restarted, or the snapshot changed). */
 void pg_snapshot_push(struct master *m);
 void pg_snapshot_free(void);
+/* A snapshot of the namespaces was ever loaded (agentd has one). */
+int pg_snapshot_loaded(void);
 
 /* pg_agents.c */
 /* Connected again: rewrite this node's row and agents. */
 void pg_agents_resync(struct master *m, int first);
 void pg_agents_clear(void);
+/* How many agents are linked here (each has, or will have, its row). */
+size_t pg_agents_count(void);
 void pg_agents_free(void);
 
 #endif

@@ -6,7 +6,12 @@
  * database can always be made right again without asking agentd: on
  * every (re)connect this node's row is upserted, its agents rows are
  * deleted (rows of a previous run or written before an outage) and the
- * table is written again in one go. Reports that arrive while the
+ * table is written again, all in one transaction: the other nodes, which
+ * reload on the NOTIFY of the commit, never see the node without its
+ * agents. (The statements of the transaction go out one after another
+ * from the queue; nothing else is queued between them. One that fails
+ * aborts it, the COMMIT then rolls back, and the next heartbeat finds
+ * the rows wrong and writes them again: see pg.c's heartbeat.) Reports that arrive while the
  * database is away only change the table. An agent whose link event was
  * never written gets its 'agent_linked' event when it finally is.
  *
@@ -46,12 +51,23 @@ static const char sql_node_up[] =
 static const char sql_node_event[] =
     "INSERT INTO events (node, kind, detail) VALUES ($1, 'node_started', $2)";
 
-static const char sql_clear[] = "DELETE FROM agents WHERE node = $1";
+/* This node's agents rows go; those of agents not linked here any more
+ * ($2: a JSON array of the ids that are, and are written again next) get
+ * their 'agent_unlinked' event ($3 says why: a restart, an outage). */
+static const char sql_clear[] =
+    "WITH d AS (DELETE FROM agents WHERE node = $1 RETURNING agent_id, namespace, node) "
+    "INSERT INTO events (node, namespace, agent_id, kind, detail) "
+    "SELECT node, namespace, agent_id, 'agent_unlinked', $3 FROM d "
+    "WHERE agent_id NOT IN (SELECT jsonb_array_elements_text($2::jsonb))";
 
-/* The agent, its models and (when $7 is true) its event, in one statement. */
+/* The agent, its models and (when $7 is true) its event, in one statement.
+ * An agent of a namespace just deleted (agentd has not dropped it yet) is
+ * not written, rather than failing: a failure would abort the resync's
+ * whole transaction. */
 static const char sql_agent_up[] =
     "WITH a AS (INSERT INTO agents (agent_id, namespace, node, name, linked_at, heartbeat_at) "
-    "VALUES ($1, $2, $3, $4, to_timestamp($5), now()) "
+    "SELECT $1, $2, $3, $4, to_timestamp($5), now() "
+    "WHERE EXISTS (SELECT 1 FROM namespaces WHERE name = $2) "
     "ON CONFLICT (agent_id) DO UPDATE SET name = EXCLUDED.name, heartbeat_at = now() "
     "RETURNING agent_id), "
     "m AS (INSERT INTO agent_models (agent_id, model, kind, context_length) "
@@ -135,6 +151,36 @@ models_json(const struct ipc_list *list, size_t *count)
 	return out;
 }
 
+/* The ids of the agents linked here, as a JSON array (sql_clear's $2). */
+static char *
+ids_json(void)
+{
+	struct buf b;
+	char *out;
+
+	buf_init(&b, 0);
+	buf_append(&b, "[", 1);
+	for (size_t i = 0; i < nagents; i++) {
+		if (i > 0)
+			buf_append(&b, ",", 1);
+		json_str(&b, (struct ipc_str){ agents[i].gid, strlen(agents[i].gid) });
+	}
+	buf_append(&b, "]", 1);
+	out = xstrndup((const char *)buf_head(&b), b.len);
+	buf_free(&b);
+	return out;
+}
+
+static void
+clear_rows(struct master *m, const char *what, const char *why)
+{
+	char *ids = ids_json();
+	const char *p[3] = { m->conf->node.name, ids, why };
+
+	pg_query(what, sql_clear, 3, p, NULL, NULL);
+	free(ids);
+}
+
 /* ---- writes ---- */
 
 static void
@@ -173,6 +219,8 @@ pg_agents_resync(struct master *m, int first)
 	p[0] = m->conf->node.name;
 	p[1] = m->conf->node.internal_url;
 	p[2] = started;
+	if (!pg_query("starting the resync", "BEGIN", 0, NULL, NULL, NULL))
+		return;
 	pg_query("writing the node row", sql_node_up, 3, p, NULL, NULL);
 	if (first) {
 		snprintf(detail, sizeof(detail), "tokilake %s, pid %ld", PACKAGE_VERSION,
@@ -180,9 +228,11 @@ pg_agents_resync(struct master *m, int first)
 		p[1] = detail;
 		pg_query("writing the node event", sql_node_event, 2, p, NULL, NULL);
 	}
-	pg_query("clearing stale agents", sql_clear, 1, p, NULL, NULL);
+	clear_rows(m, "clearing stale agents", first ? "node restarted" :
+	    "unlinked while the database was away");
 	for (size_t i = 0; i < nagents; i++)
 		write_agent(m, &agents[i]);
+	pg_query("committing the resync", "COMMIT", 0, NULL, NULL, NULL);
 	if (nagents > 0)
 		log_info("database: writing the %zu agent%s linked here", nagents,
 		    nagents == 1 ? "" : "s");
@@ -214,6 +264,12 @@ pg_agents_clear(void)
 	nagents = 0;
 }
 
+size_t
+pg_agents_count(void)
+{
+	return nagents;
+}
+
 void
 pg_agents_free(void)
 {
@@ -226,8 +282,6 @@ pg_agents_free(void)
 void
 pg_agentd_started(struct master *m, struct child *c)
 {
-	const char *p[1] = { m->conf->node.name };
-
 	(void)c;
 	if (!pg_enabled())
 		return;
@@ -235,7 +289,7 @@ pg_agentd_started(struct master *m, struct child *c)
 		log_info("database: agentd restarted; forgetting %zu agent%s", nagents,
 		    nagents == 1 ? "" : "s");
 	pg_agents_clear();
-	pg_query("clearing agents of the previous agentd", sql_clear, 1, p, NULL, NULL);
+	clear_rows(m, "clearing agents of the previous agentd", "agentd restarted");
 	pg_snapshot_push(m);
 }
 

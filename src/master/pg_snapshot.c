@@ -258,6 +258,12 @@ pg_snapshot_push(struct master *m)
 		push_agents(agentd);
 }
 
+int
+pg_snapshot_loaded(void)
+{
+	return ns_res != NULL;
+}
+
 void
 pg_snapshot_free(void)
 {
