@@ -198,13 +198,14 @@ on_agent_written(struct master *m, PGresult *res, void *arg)
 static void
 write_agent(struct master *m, const struct local_agent *a)
 {
-	char linked[32];
+	char linked[32], *gid = xstrdup(a->gid);
 	const char *p[7] = { a->gid, a->ns, m->conf->node.name, a->name, linked, a->models,
 		a->logged ? "false" : "true" };
 
 	snprintf(linked, sizeof(linked), "%llu", (unsigned long long)a->linked_at);
-	if (!pg_query("writing an agent", sql_agent_up, 7, p, on_agent_written, xstrdup(a->gid)))
-		return;
+	/* not queued (no connection, or the node name is not ours): no callback */
+	if (!pg_query("writing an agent", sql_agent_up, 7, p, on_agent_written, gid))
+		free(gid);
 }
 
 void
