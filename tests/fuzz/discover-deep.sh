@@ -11,11 +11,7 @@ TOKIAME=${TOKIAME:-$top_builddir/tokiame}
 PY=/usr/bin/python3
 [ -x "$TOKIAME" ] || skip "no tokiame binary at $TOKIAME"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/tl-$TESTNAME.XXXXXX") || exit 99
-trap tl_cleanup EXIT
-trap 'exit 1' INT TERM HUP
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan"
+tl_tempdir
 log "temp dir $T"
 
 # the backend: GET /v1/models answers the hostile list, and says so in a file

@@ -25,11 +25,7 @@ HERE=$top_srcdir/tests/integration
 command -v openssl >/dev/null || skip "openssl not installed"
 command -v curl >/dev/null || skip "curl not installed"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/tl-$TESTNAME.XXXXXX") || exit 99
-trap tl_cleanup EXIT
-trap 'exit 1' INT TERM HUP
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan"
+tl_tempdir
 log "temp dir $T"
 
 # jv EXPR: evaluate a python expression on the JSON document on stdin

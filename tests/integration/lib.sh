@@ -140,13 +140,20 @@ tl_setup()
 {
 	[ -x "$TOKILAKE" ] || skip "no tokilake binary at $TOKILAKE"
 	command -v curl >/dev/null || skip "curl not installed"
-	T=$(mktemp -d "${TMPDIR:-/tmp}/tl-$TESTNAME.XXXXXX") || exit 99
-	trap tl_cleanup EXIT
-	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan"
-	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan"
-	trap 'exit 1' INT TERM HUP
+	tl_tempdir
 	mkdir -p "$T/run"
 	log "temp dir $T"
+}
+
+# tl_tempdir: the test's temporary directory $T, removed by tl_cleanup at
+# exit (kept when the test fails), with the sanitizers' reports in it.
+tl_tempdir()
+{
+	T=$(mktemp -d "${TMPDIR:-/tmp}/tl-$TESTNAME.XXXXXX") || exit 99
+	trap tl_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan"
 }
 
 # freeport: print a loopback TCP port nobody listens on, never the same

@@ -40,11 +40,7 @@ link_setup()
 	[ -x "$PY" ] || skip "no $PY"
 	command -v curl >/dev/null || skip "curl not installed"
 	command -v openssl >/dev/null || skip "openssl not installed"
-	T=$(mktemp -d "${TMPDIR:-/tmp}/tl-$TESTNAME.XXXXXX") || exit 99
-	trap tl_cleanup EXIT
-	trap 'exit 1' INT TERM HUP
-	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan"
-	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan"
+	tl_tempdir
 	mkdir -p "$T/run"
 	: >"$T/tokilake.log"
 	log "temp dir $T"

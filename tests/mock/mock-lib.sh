@@ -20,11 +20,7 @@ mock_setup()
 {
 	[ -x "$MOCK" ] || skip "no mock at $MOCK"
 	command -v curl >/dev/null || skip "curl not installed"
-	T=$(mktemp -d "${TMPDIR:-/tmp}/tl-$TESTNAME.XXXXXX") || exit 99
-	trap tl_cleanup EXIT
-	trap 'exit 1' INT TERM HUP
-	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan"
-	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan"
+	tl_tempdir
 	log "temp dir $T"
 }
 
