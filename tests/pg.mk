@@ -61,3 +61,8 @@ TESTS += \
 	tests/integration/pg-reconnect-load.sh
 EXTRA_DIST += \
 	tests/integration/pg-reconnect-load.sh
+# every --json output of tokilakectl, standalone and PostgreSQL (issue 13).
+TESTS += \
+	tests/integration/ctl-json.sh
+EXTRA_DIST += \
+	tests/integration/ctl-json.sh
