@@ -55,3 +55,14 @@ EXTRA_DIST += \
 	tests/integration/pg-resync-tx.sh \
 	tests/integration/pg-events.sh \
 	tests/integration/pg_relay.py
+# reconnects under load (issue 13, helper "gap"): node b's database
+# connection dropped again and again while a is loaded and watched.
+TESTS += \
+	tests/integration/pg-reconnect-load.sh
+EXTRA_DIST += \
+	tests/integration/pg-reconnect-load.sh
+# every --json output of tokilakectl, standalone and PostgreSQL (issue 13).
+TESTS += \
+	tests/integration/ctl-json.sh
+EXTRA_DIST += \
+	tests/integration/ctl-json.sh

@@ -75,7 +75,7 @@ int ctl_nodes(struct ctl *ctl, int argc, char **argv);
 int ctl_db(struct ctl *ctl, int argc, char **argv);
 
 /* ctl_yaml.c: standalone mode, a new token for NAMESPACE and the lines
- * of tokilake.yaml that hold its hash. */
-int ctl_print_token_yaml(const char *ns, const char *label, int new_namespace);
+ * of tokilake.yaml that hold its hash (json: one object instead). */
+int ctl_print_token_yaml(const char *ns, const char *label, int new_namespace, int json);
 
 #endif
