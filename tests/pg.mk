@@ -55,3 +55,9 @@ EXTRA_DIST += \
 	tests/integration/pg-resync-tx.sh \
 	tests/integration/pg-events.sh \
 	tests/integration/pg_relay.py
+# a node tells the truth about its state (issue 13, helper "health"): a
+# wrong database password is 503 on /healthz with the reason.
+TESTS += \
+	tests/integration/pg-wrong-password.sh
+EXTRA_DIST += \
+	tests/integration/pg-wrong-password.sh
