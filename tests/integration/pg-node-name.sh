@@ -12,6 +12,8 @@
 #     self's ttl and takes its name back; started again after the ttl it
 #     takes it at once;
 #   - tokilakectl nodes shows the instance;
+#   - b's /healthz is 503 "node.name held by another instance" while its
+#     name is lost, 200 once it has it back;
 #   - each refusal, loss and takeover of a name is an events row with
 #     the name, both instance ids and both internal_urls.
 . "$(dirname "$0")/fwd-lib.sh"
@@ -79,6 +81,13 @@ check grep -q "^instance $inst_b at h2c://127.0.0.1:${NODE_PORT[b]} stops claimi
     <<<"$ev" "b's loss of its name is an event"
 inst=$(pgq "SELECT instance FROM nodes WHERE name = 'b'")
 check [ "$inst" = feedfacefeedface ] "b does not fight for the row"
+# b's /healthz says its name is lost (503), until it takes it back
+health_b() { curl -s --max-time 2 -o "$T/health-b" -w '%{http_code}' "$(fwd_api b)/healthz"; }
+wait_until 5 eval '[ "$(health_b)" = 503 ]' || fail "b's /healthz is not 503 without its name: $(cat "$T/health-b")"
+log "b's /healthz: 503 $(cat "$T/health-b")"
+check [ "$(jget "$T/health-b" "j['reason']")" = "node.name held by another instance" ] \
+    "b's /healthz says its name is held by another instance"
+check [ "$(jget "$T/health-b" "j['name']")" = lost ] "b's /healthz: name lost"
 # nobody writes the other instance's heartbeat: after node.ttl b takes it back
 wait_until 20 grep -q "node name b is this node's again (instance $inst_b)" "$T/node-b.log" ||
     fail "b did not take its name back after the other instance went silent"
@@ -90,6 +99,8 @@ log "takeover event: $ev"
 check grep -q "^instance $inst_b at h2c://127.0.0.1:${NODE_PORT[b]} took the name over (silent past node.ttl) from instance feedfacefeedface at " \
     <<<"$ev" "b's takeover from the silent instance is an event"
 check [ "$(pgq "SELECT instance FROM nodes WHERE name = 'b'")" = "$inst_b" ] "b's instance in its row again"
+wait_until 5 eval '[ "$(health_b)" = 200 ]' || fail "b's /healthz not 200 with its name back: $(cat "$T/health-b")"
+check [ "$(jget "$T/health-b" "j['name']")" = held ] "b's /healthz: name held again"
 wait_until 15 served_by_a || fail "b's agent not served through a after b took its name back: $CODE $BODY"
 
 # --- b killed, started again at once (before node.ttl) ---
