@@ -66,3 +66,9 @@ TESTS += \
 	tests/integration/ctl-json.sh
 EXTRA_DIST += \
 	tests/integration/ctl-json.sh
+# a node tells the truth about its state (issue 13, helper "health"): a
+# wrong database password is 503 on /healthz with the reason.
+TESTS += \
+	tests/integration/pg-wrong-password.sh
+EXTRA_DIST += \
+	tests/integration/pg-wrong-password.sh

@@ -45,6 +45,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "node_listener.h"
+#include "master_link.h"
 #include "oai_error.h"
 #include "request_id.h"
 #include "request_json.h"
@@ -767,6 +768,8 @@ wk_api_proxy(h2o_req_t *req)
 		    (int)(body.model_len > QUOTE_MAX ? QUOTE_MAX : body.model_len), body.model);
 		return;
 	}
+	if (wk_node_refuse_models(req))
+		return;
 	pr = h2o_mem_alloc_shared(&req->pool, sizeof(*pr), on_dispose);
 	memset(pr, 0, sizeof(*pr));
 	pr->req = req;
