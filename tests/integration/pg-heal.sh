@@ -46,6 +46,25 @@ not_listed_on() { local j; j=$(ids_of "$1") && [ -n "$j" ] && ! grep -q "\"id\":
 req POST /v1/chat/completions -H 'content-type: application/json' --data-binary "$CHAT"
 [ "$CODE" = 200 ] || fail "before the stall, a chat completion through a: $CODE ${BODY:0:300}"
 
+# a stall shorter than node.ttl (0.6 s of 2 s) changes nothing: a keeps
+# b's agent, and requests forwarded to b (node to node, not through the
+# database) are all served during it
+gone_lines() { grep -cE 'network: .*remote agent.*[1-9][0-9]* gone\)' "$T/node-a.log"; }
+gone0=$(gone_lines)
+kill -STOP "$RELAY"
+t0=$(now_ms)
+n=0
+while [ $(($(now_ms) - t0)) -lt 600 ]; do
+	req POST /v1/chat/completions -H 'content-type: application/json' --data-binary "$CHAT"
+	[ "$CODE" = 200 ] || fail "during a 0.6 s stall of b's database link, through a: $CODE ${BODY:0:300}"
+	n=$((n + 1))
+done
+kill -CONT "$RELAY"
+sleep 2.5   # past one more ttl: an expiry caused by the stall would show now
+listed_on a "$MODEL" || fail "a dropped b's agent after a stall shorter than node.ttl"
+[ "$(gone_lines)" = "$gone0" ] || fail "a's registry lost b's agent during a 0.6 s stall (ttl 2 s): $(grep 'network: ' "$T/node-a.log" | tail -n 2)"
+log "a 0.6 s stall (ttl 2 s): $n requests through a, all 200; a kept b's agent"
+
 for round in 1 2; do
 	kill -STOP "$RELAY"
 	t0=$(now_ms)
