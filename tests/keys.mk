@@ -13,5 +13,12 @@ tests_fuzz_fuzz_apikey_SOURCES = tests/fuzz/fuzz_apikey.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_apikey_LDADD = $(COMMON_LIBS)
 
 # the worker with keys, through tokilake, tokiame and the mock (curl)
-TESTS += tests/integration/keys-auth.sh
-EXTRA_DIST += tests/integration/keys-auth.sh
+TESTS += tests/integration/keys-auth.sh tests/integration/keys-start.sh \
+	tests/integration/keys-sdk.sh
+EXTRA_DIST += tests/integration/keys-auth.sh tests/integration/keys-start.sh \
+	tests/integration/keys-sdk.sh tests/integration/keys_sdk.js
+# keys-sdk.sh installs the openai npm client here once (see its header)
+clean-local: keys-clean-npm
+keys-clean-npm:
+	rm -rf tests/npm
+.PHONY: keys-clean-npm
