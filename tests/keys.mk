@@ -16,7 +16,7 @@ tests_fuzz_fuzz_apikey_LDADD = $(COMMON_LIBS)
 TESTS += tests/integration/keys-auth.sh tests/integration/keys-start.sh \
 	tests/integration/keys-sdk.sh
 EXTRA_DIST += tests/integration/keys-auth.sh tests/integration/keys-start.sh \
-	tests/integration/keys-sdk.sh tests/integration/keys_sdk.js
+	tests/integration/keys-sdk.sh tests/integration/keys_sdk.js tests/integration/keys-lib.sh
 # keys-sdk.sh installs the openai npm client here once (see its header)
 clean-local: keys-clean-npm
 keys-clean-npm:

@@ -15,25 +15,21 @@
 path_setup
 CHAT=/v1/chat/completions
 
-# newkey NAME: KEY_NAME = the secret, HASH_NAME = its hash (tokilake key new)
-newkey()
-{
-	local out
-	out=$("$TOKILAKE" key new "$1") || fail "tokilake key new $1 failed"
-	printf -v "KEY_${1//[.-]/_}" '%s' "$(sed -n 's/^#   \(sk-tlk-[0-9a-f]*\)$/\1/p' <<<"$out")"
-	printf -v "HASH_${1//[.-]/_}" '%s' "$(grep -o 'sha256:[0-9a-f]*' <<<"$out")"
-}
+. "$(dirname "$0")/keys-lib.sh"
 for k in all lab fam exact none old off later new; do
 	newkey "$k"
 done
 [[ $KEY_all == sk-tlk-* ]] && [ ${#KEY_all} = 71 ] || fail "key new printed no key: $KEY_all"
+LINK_KEY=$KEY_all
 
+# a second namespace (no agent serves it), then the keys
 keys_yaml()
 {
 	cat <<EOF
+  home:
+    tokens: ["$HASH_all"]
 keys:
   all: { hash: "$HASH_all", owner: "ops@example.org" }
-  lab: { hash: "$HASH_lab", allow: ["lab:*"] }
   fam: { hash: "$HASH_fam", allow: ["*:llama3*"] }
   exact: { hash: "$HASH_exact", allow: ["lab:qwen3:0.6b"] }
   none: { hash: "$HASH_none", allow: [] }
@@ -41,24 +37,9 @@ keys:
   off: { hash: "$HASH_off", disabled: true }
   later: { hash: "$HASH_later", expires: "2999-01-01T00:00:00Z" }
 EOF
+	[ "${WITH_LAB:-1}" = 1 ] && echo "  lab: { hash: \"$HASH_lab\", allow: [\"lab:*\"] }"
 	[ "${WITH_NEW:-0}" = 1 ] && echo "  new: { hash: \"$HASH_new\" }"
 	return 0
-}
-
-# path-lib's config, plus a second namespace (no agent) and the keys
-eval "orig_$(declare -f path_write_config)"
-path_write_config()
-{
-	orig_path_write_config "$@"
-	echo "  home:" >>"$1"
-	echo "    tokens: [\"$HASH_all\"]" >>"$1"
-	keys_yaml >>"$1"
-	[ "${WITH_LAB:-1}" = 1 ] || sed -i '/^  lab: { hash/d' "$1"
-}
-path_linked()
-{
-	curl -s --max-time 2 -H "Authorization: Bearer $KEY_all" "$API/v1/models" 2>/dev/null |
-	    grep -q "\"id\":\"$1\""
 }
 
 TM_BACKENDS=("{ name: mock2, url: \"@MOCK_URL@/v1\", models: [\"llama3:8b\"], discover: false }")

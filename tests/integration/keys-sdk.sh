@@ -20,31 +20,19 @@ if [ ! -f "$NPMDIR/node_modules/openai/package.json" ] && [ -z "${TL_OPENAI_NODE
 fi
 [ -f "$NPMDIR/node_modules/openai/package.json" ] || skip "the openai npm package is not available"
 
-newkey()
-{
-	local out
-	out=$("$TOKILAKE" key new "$1") || fail "tokilake key new $1 failed"
-	printf -v "KEY_$1" '%s' "$(sed -n 's/^#   \(sk-tlk-[0-9a-f]*\)$/\1/p' <<<"$out")"
-	printf -v "HASH_$1" '%s' "$(grep -o 'sha256:[0-9a-f]*' <<<"$out")"
-}
+. "$(dirname "$0")/keys-lib.sh"
 newkey good
 newkey off
 newkey fam
-eval "orig_$(declare -f path_write_config)"
-path_write_config()
+LINK_KEY=$KEY_good
+keys_yaml()
 {
-	orig_path_write_config "$@"
-	cat >>"$1" <<EOF
+	cat <<EOF
 keys:
   good: { hash: "$HASH_good" }
   off: { hash: "$HASH_off", disabled: true }
   fam: { hash: "$HASH_fam", allow: ["*:llama3*"] }
 EOF
-}
-path_linked()
-{
-	curl -s --max-time 2 -H "Authorization: Bearer $KEY_good" "$API/v1/models" 2>/dev/null |
-	    grep -q "\"id\":\"$1\""
 }
 TM_BACKENDS=("{ name: mock2, url: \"@MOCK_URL@/v1\", models: [\"llama3:8b\"], discover: false }")
 path_up
