@@ -17,6 +17,10 @@ TESTS += tests/integration/keys-auth.sh tests/integration/keys-start.sh \
 	tests/integration/keys-sdk.sh
 EXTRA_DIST += tests/integration/keys-auth.sh tests/integration/keys-start.sh \
 	tests/integration/keys-sdk.sh tests/integration/keys_sdk.js tests/integration/keys-lib.sh
+# keys across two nodes on a throwaway PostgreSQL (fwd-lib.sh)
+TESTS += tests/integration/keys-fwd.sh
+EXTRA_DIST += tests/integration/keys-fwd.sh
+
 # keys-sdk.sh installs the openai npm client here once (see its header)
 clean-local: keys-clean-npm
 keys-clean-npm:
