@@ -248,7 +248,7 @@ Running in the background, each with its log in $RUN:
 They keep running until you stop them:  bash quickstart.sh stop
 Point any OpenAI client at http://$HTTP_ADDR/v1 with model "demo:qwen3:0.6b"
 and the API key in run/api.key (without a key: 401). More keys:
-  build/tokilake key new NAME   (paste its lines under keys: in run/tokilake.yaml, then HUP)
+  build/tokilake key new NAME   (add its entry under keys: in run/tokilake.yaml, then HUP)
 For a real GPU box, put its URL (e.g. http://192.168.1.101:11434/v1) in
 run/tokiame.yaml and restart tokiame.
 EOF
