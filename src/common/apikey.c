@@ -75,7 +75,8 @@ hash_slot(const char *hash)
 	uint64_t v = 0;
 
 	for (size_t i = 7; i < 7 + 16 && hash[i] != '\0'; i++)
-		v = v << 4 | (uint64_t)(hash[i] <= '9' ? hash[i] - '0' : (hash[i] | 0x20) - 'a' + 10);
+		v = v << 4 |
+		    (uint64_t)(hash[i] <= '9' ? hash[i] - '0' : (hash[i] | 0x20) - 'a' + 10);
 	return (size_t)v;
 }
 
@@ -161,7 +162,8 @@ apikey_table_add(struct apikey_table *t, const struct apikey *k, char *err, size
 	char hash[TOKEN_HASH_LEN + 1];
 
 	if (k->name == NULL || !apikey_name_valid(k->name)) {
-		snprintf(err, errlen, "a key name is 1 to %d of A-Z a-z 0-9 . _ -", APIKEY_NAME_MAX);
+		snprintf(err, errlen, "a key name is 1 to %d of A-Z a-z 0-9 . _ -",
+		    APIKEY_NAME_MAX);
 		return -1;
 	}
 	if (!token_hash_valid(k->hash)) {

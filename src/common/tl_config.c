@@ -238,8 +238,8 @@ static int
 check_key_name(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *name)
 {
 	if (!apikey_name_valid(name))
-		return cfg_error(ctx, node->line, dotted, "a key name is 1 to %d of A-Z a-z 0-9 . _ -",
-		    APIKEY_NAME_MAX);
+		return cfg_error(ctx, node->line, dotted,
+		    "a key name is 1 to %d of A-Z a-z 0-9 . _ -", APIKEY_NAME_MAX);
 	return 0;
 }
 
@@ -247,9 +247,9 @@ static int
 check_key_pattern(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
 {
 	if (!apikey_pattern_valid(value))
-		return cfg_error(ctx, node->line, dotted, "a pattern is 1 to %d printable characters "
-		    "without spaces, '*' matching any run of them (e.g. \"lab:*\", \"*:llama3*\")",
-		    APIKEY_PATTERN_MAX);
+		return cfg_error(ctx, node->line, dotted,
+		    "a pattern is 1 to %d printable characters without spaces, '*' matching any "
+		    "run of them (e.g. \"lab:*\", \"*:llama3*\")", APIKEY_PATTERN_MAX);
 	return 0;
 }
 
@@ -257,7 +257,8 @@ static int
 check_key_owner(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
 {
 	if (strlen(value) > APIKEY_OWNER_MAX)
-		return cfg_error(ctx, node->line, dotted, "must be at most %d bytes", APIKEY_OWNER_MAX);
+		return cfg_error(ctx, node->line, dotted, "must be at most %d bytes",
+		    APIKEY_OWNER_MAX);
 	return 0;
 }
 
@@ -312,8 +313,8 @@ static int
 check_key_expires(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
 {
 	if (parse_expires(value) <= 0)
-		return cfg_error(ctx, node->line, dotted, "must be a UTC time \"2027-06-30T00:00:00Z\" "
-		    "or a date \"2027-06-30\"");
+		return cfg_error(ctx, node->line, dotted,
+		    "must be a UTC time \"2027-06-30T00:00:00Z\" or a date \"2027-06-30\"");
 	return 0;
 }
 
@@ -595,11 +596,11 @@ check_keys(struct cfg_ctx *ctx, const struct tl_config *conf)
 			if (is_loopback(a))
 				continue;
 			snprintf(key, sizeof(key), "http.listen[%zu]", i);
-			return cfg_error(ctx, conf->http.listen[i].line, key, "%s is beyond loopback "
-			    "and no API key is configured: anyone who can reach it could use every "
-			    "model. Add a key (tokilake key new NAME prints one and its keys: lines), "
-			    "listen on 127.0.0.1 only, or set http.anonymous: true to serve without "
-			    "keys", a);
+			return cfg_error(ctx, conf->http.listen[i].line, key,
+			    "%s is beyond loopback and no API key is configured: anyone who can "
+			    "reach it could use every model. Add a key (tokilake key new NAME "
+			    "prints one and its keys: lines), listen on 127.0.0.1 only, or set "
+			    "http.anonymous: true to serve without keys", a);
 		}
 	}
 	return 0;

@@ -492,9 +492,10 @@ test_tl_key_errors(void)
 	    "key new NAME prints one and its keys: lines), listen on 127.0.0.1 only, or set "
 	    "http.anonymous: true to serve without keys");
 	/* what may start: loopback only, anonymous on purpose, or a key */
-	TL_OK(PLAIN "http:\n  listen: [127.0.0.1:1, \"[::1]:2\", localhost:3]\n");
-	TL_OK(PLAIN "http:\n  listen: [0.0.0.0:1]\n  anonymous: true\n");
-	TL_OK(PLAIN "http:\n  listen: [0.0.0.0:1]\nkeys:\n  a:\n    hash: " HASH_A "\n");
+	tl_config_free(TL_OK(PLAIN "http:\n  listen: [127.0.0.1:1, \"[::1]:2\", localhost:3]\n"));
+	tl_config_free(TL_OK(PLAIN "http:\n  listen: [0.0.0.0:1]\n  anonymous: true\n"));
+	tl_config_free(TL_OK(PLAIN "http:\n  listen: [0.0.0.0:1]\nkeys:\n  a:\n    hash: " HASH_A
+	    "\n"));
 }
 
 static void
