@@ -15,7 +15,9 @@
  *     is true, or the node has no key at all and every http.listen
  *     address is loopback; otherwise 401 missing_api_key;
  *   - a node with no key at all ignores whatever credentials come (as
- *     before keys existed: SDKs always send some Authorization);
+ *     before keys existed: SDKs always send some Authorization); a node
+ *     with keys checks any key presented, even when anonymous requests
+ *     are allowed (a client that thinks it uses a key is told it does not);
  *   - an unknown, expired or revoked key: 401 invalid_api_key (one body
  *     for all three); a disabled key: 403 key_disabled; both 401s carry
  *     WWW-Authenticate: Bearer;
