@@ -102,6 +102,12 @@ wk_auth_init(const struct tl_config *conf)
 }
 
 void
+wk_auth_wait_for_keys(void)
+{
+	au.loaded = 0;
+}
+
+void
 wk_auth_free(void)
 {
 	keyset_unref(au.cur);
@@ -204,6 +210,9 @@ wk_auth_refused(h2o_req_t *req)
 	if (wk_node_request(req))
 		return 0; /* the node secret admitted it; the origin node checked the key */
 	if (!au.loaded) {
+		/* the key may well be valid: not a 401 */
+		if (au.anonymous && !presented(req, &secret))
+			return 0;
 		wk_oai_send_error(req, 503, "service_unavailable", NULL, "keys_not_loaded",
 		    "this node has not loaded its API keys yet; retry in a moment");
 		return 1;

@@ -48,6 +48,10 @@ void wk_auth_init(const struct tl_config *conf);
 /* Replace the key table (takes ownership; the old one goes when no
  * request uses it any more). Marks the keys as loaded. */
 void wk_auth_set_keys(struct apikey_table *t);
+/* PostgreSQL mode, at a worker's start, when the master will push the
+ * database's keys: until wk_auth_set_keys(), a request gets 503
+ * keys_not_loaded (unless http.anonymous lets a keyless one through). */
+void wk_auth_wait_for_keys(void);
 void wk_auth_free(void);
 
 /* Check req's key. 1 if it was answered (401, 403, 503), 0 to go on. */
