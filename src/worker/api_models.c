@@ -19,7 +19,6 @@
 
 #include "agentd_link.h"
 #include "api.h"
-#include "apikey.h"
 #include "auth.h"
 #include "buf.h"
 #include "json_out.h"
