@@ -22,25 +22,57 @@ to_hex(const unsigned char *in, size_t n, char *out)
 }
 
 int
-token_generate(char out[TOKEN_LEN + 1])
+token_generate_prefixed(const char *prefix, char *out)
 {
 	unsigned char raw[32];
+	size_t n = strlen(prefix);
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return -1;
-	memcpy(out, "tlk_", 4);
-	to_hex(raw, sizeof(raw), out + 4);
+	memcpy(out, prefix, n);
+	to_hex(raw, sizeof(raw), out + n);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return 0;
+}
+
+int
+token_generate(char out[TOKEN_LEN + 1])
+{
+	return token_generate_prefixed("tlk_", out);
+}
+
+/*
+ * SHA-256, fetched once: OpenSSL 3 looks EVP_sha256() up in its provider
+ * tables on every EVP_Digest, about a third of the cost of hashing a key
+ * (every API request with a key hashes it). The digest context is kept
+ * too (one per process: tokilake's processes are single-threaded).
+ */
+static const EVP_MD *
+sha256(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	static EVP_MD *md;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (md != NULL)
+		return md;
+#endif
+	return EVP_sha256();
 }
 
 void
 token_hash(const char *token, size_t len, char out[TOKEN_HASH_LEN + 1])
 {
+	static EVP_MD_CTX *ctx;
 	unsigned char md[32];
 	unsigned int mdlen = sizeof(md);
 
-	EVP_Digest(token, len, md, &mdlen, EVP_sha256(), NULL);
+	if (ctx == NULL)
+		ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, token, len) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		EVP_Digest(token, len, md, &mdlen, sha256(), NULL);
 	memcpy(out, "sha256:", 7);
 	to_hex(md, sizeof(md), out + 7);
 }

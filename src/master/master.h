@@ -244,5 +244,6 @@ void node_state_send(struct child *c);
 
 /* token_cmd.c: `tokilake token ...` */
 int token_command(int argc, char **argv);
+int key_command(int argc, char **argv); /* tokilake key new NAME */
 
 #endif
