@@ -334,6 +334,14 @@ limiter_admit(struct limiter *l, const char *name, size_t len, const struct apik
 	return 0;
 }
 
+uint32_t
+limiter_ref(struct limiter *l, const char *name, size_t len)
+{
+	if (len == 0 || len > APIKEY_NAME_MAX)
+		return NONE;
+	return find(l, name, len, hash_name(name, len));
+}
+
 void
 limiter_done(struct limiter *l, uint32_t ref)
 {

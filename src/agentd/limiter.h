@@ -107,6 +107,9 @@ void limiter_free(struct limiter *l);
 int limiter_admit(struct limiter *l, const char *name, size_t len,
     const struct apikey_limits *lim, int64_t now_ms, uint32_t *ref,
     struct limiter_refusal *why);
+/* The ref of a tracked name (for headers() of a refused request), or
+ * LIMITER_NO_REF. */
+uint32_t limiter_ref(struct limiter *l, const char *name, size_t len);
 /* The admitted request ended (any way). */
 void limiter_done(struct limiter *l, uint32_t ref);
 /* Add tokens a request of key name used (its usage, reported when it

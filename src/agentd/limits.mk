@@ -1,6 +1,7 @@
 # agentd's per-key limits (issue 14): the limiter and its admission hook.
 tokilake_SOURCES += \
-	src/agentd/limiter.c src/agentd/limiter.h
+	src/agentd/limiter.c src/agentd/limiter.h \
+	src/agentd/admission.c src/agentd/admission.h
 
 check_PROGRAMS += tests/unit/test_limiter
 TESTS += tests/unit/test_limiter

@@ -1,0 +1,8 @@
+# per-key limits (issue 14): agentd's admission, driven as a worker
+# would (limits_ipc.py speaks IPC on agentd.sock).
+TESTS += \
+	tests/integration/limits-agentd.sh
+
+EXTRA_DIST += \
+	tests/integration/limits-agentd.sh \
+	tests/integration/limits_ipc.py
