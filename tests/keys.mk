@@ -1,0 +1,17 @@
+# Issue 14, end-user API keys (K1): the key table and patterns
+# (src/common/apikey.c), their unit test and fuzz target, and the
+# integration tests of keys in the worker.
+libtlcommon_a_SOURCES += src/common/apikey.c src/common/apikey.h
+# the worker's side: who may call, which models (src/worker/auth.h)
+tokilake_SOURCES += src/worker/auth.c src/worker/auth.h
+
+check_PROGRAMS += tests/unit/test_apikey tests/fuzz/fuzz_apikey
+TESTS += tests/unit/test_apikey tests/fuzz/fuzz_apikey
+tests_unit_test_apikey_SOURCES = tests/unit/test_apikey.c
+tests_unit_test_apikey_LDADD = $(COMMON_LIBS)
+tests_fuzz_fuzz_apikey_SOURCES = tests/fuzz/fuzz_apikey.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_apikey_LDADD = $(COMMON_LIBS)
+
+# the worker with keys, through tokilake, tokiame and the mock (curl)
+TESTS += tests/integration/keys-auth.sh
+EXTRA_DIST += tests/integration/keys-auth.sh
