@@ -634,6 +634,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
     size_t model_len)
 {
 	h2o_req_t *req = pr->req;
+	const struct apikey *key;
 	struct ipc_header_in *hdrs;
 	struct ipc_encode_lists lists;
 	struct ipc_msg m;
@@ -682,6 +683,10 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	m.u.req_start.flags = pr->body.stream ? IPC_REQ_F_STREAM : 0;
 	if (wk_node_request(req)) /* from another node: local agents only, no loops */
 		m.u.req_start.flags |= IPC_REQ_F_NO_FORWARD;
+	if ((key = wk_auth_key(req)) != NULL) { /* agentd applies its limits */
+		m.u.req_start.key = (struct ipc_str){ key->name, strlen(key->name) };
+		m.u.req_start.limits = key->limits;
+	}
 	memset(&lists, 0, sizeof(lists));
 	lists.headers = hdrs;
 	lists.nheaders = n;
