@@ -27,6 +27,7 @@ struct entry {
 	int64_t sec;              /* newest second of the window */
 	uint32_t req[LIMITER_WINDOW_S], tok[LIMITER_WINDOW_S];
 	uint64_t req_sum, tok_sum;
+	int64_t req_last, tok_last; /* newest second counted in (for resets) */
 	uint32_t in_flight;
 	int64_t day;              /* days since the epoch (UTC) of tok_day */
 	int32_t month;            /* year * 12 + month - 1 of tok_month */
@@ -53,7 +54,9 @@ floor_div(int64_t a, int64_t b)
 static size_t
 ring(int64_t sec)
 {
-	return (size_t)(((sec % LIMITER_WINDOW_S) + LIMITER_WINDOW_S) % LIMITER_WINDOW_S);
+	int64_t r = sec % LIMITER_WINDOW_S;
+
+	return (size_t)(r < 0 ? r + LIMITER_WINDOW_S : r);
 }
 
 static uint32_t
@@ -328,6 +331,7 @@ limiter_admit(struct limiter *l, const char *name, size_t len, const struct apik
 	if (e->req[ring(e->sec)] != UINT32_MAX) {
 		e->req[ring(e->sec)]++;
 		e->req_sum++;
+		e->req_last = e->sec;
 	}
 	e->in_flight++;
 	*ref = i;
@@ -365,6 +369,7 @@ limiter_charge(struct limiter *l, const char *name, size_t len, uint64_t tokens,
 		tokens = UINT32_MAX - e->tok[k];
 	e->tok[k] += (uint32_t)tokens;
 	e->tok_sum += tokens;
+	e->tok_last = e->sec;
 	e->tok_day += tokens;
 	e->tok_month += tokens;
 }
@@ -476,15 +481,15 @@ add_header(struct limiter_headers *out, const char *name, uint64_t v, int durati
 	}
 }
 
-/* ms until the newest local entry of a window leaves it: the window is
- * back to its initial state then (OpenAI's "reset"). */
+/* ms until the newest local entry of a window (counted in second last)
+ * leaves it: the window is back to its initial state then (OpenAI's
+ * "reset"). sum: what the window holds. */
 static uint64_t
-reset_ms(const uint32_t *b, int64_t sec, int64_t now_ms)
+reset_ms(uint64_t sum, int64_t last, int64_t now_ms)
 {
-	for (int64_t s = sec; s > sec - LIMITER_WINDOW_S; s--)
-		if (b[ring(s)] != 0)
-			return (uint64_t)((s + LIMITER_WINDOW_S) * 1000 - now_ms);
-	return 0;
+	int64_t ms = (last + LIMITER_WINDOW_S) * 1000 - now_ms;
+
+	return sum == 0 || ms <= 0 ? 0 : (uint64_t)ms;
 }
 
 void
@@ -504,13 +509,13 @@ limiter_headers(struct limiter *l, uint32_t ref, const struct apikey_limits *lim
 		add_header(out, "x-ratelimit-limit-requests", lim->rpm, 0);
 		add_header(out, "x-ratelimit-remaining-requests",
 		    c.requests >= lim->rpm ? 0 : lim->rpm - c.requests, 0);
-		add_header(out, "x-ratelimit-reset-requests", reset_ms(e->req, e->sec, now_ms), 1);
+		add_header(out, "x-ratelimit-reset-requests", reset_ms(e->req_sum, e->req_last, now_ms), 1);
 	}
 	if (lim->tpm != 0) {
 		add_header(out, "x-ratelimit-limit-tokens", lim->tpm, 0);
 		add_header(out, "x-ratelimit-remaining-tokens",
 		    c.tokens >= lim->tpm ? 0 : lim->tpm - c.tokens, 0);
-		add_header(out, "x-ratelimit-reset-tokens", reset_ms(e->tok, e->sec, now_ms), 1);
+		add_header(out, "x-ratelimit-reset-tokens", reset_ms(e->tok_sum, e->tok_last, now_ms), 1);
 	}
 }
 
