@@ -44,6 +44,14 @@ admission_limiter(struct agentd *ad)
 }
 
 void
+admission_charge(struct agentd *ad, const char *name, size_t len, uint64_t tokens)
+{
+	if (len == 0 || tokens == 0)
+		return;
+	limiter_charge(admission_limiter(ad), name, len, tokens, now_ms());
+}
+
+void
 admission_free(struct agentd *ad)
 {
 	limiter_free(ad->limiter);

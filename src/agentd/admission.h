@@ -53,6 +53,10 @@ void admission_cancel(struct worker_conn *wc, uint64_t id);
 void admission_conn_closed(struct worker_conn *wc);
 /* Requests of wc admitted and not ended (tests, logs). */
 size_t admission_in_flight(const struct worker_conn *wc);
+/* Charge tokens a request of key name used (the usage it reported when it
+ * ended; a request another node forwarded here is charged there, not
+ * here: its worker reports no key). */
+void admission_charge(struct agentd *ad, const char *name, size_t len, uint64_t tokens);
 /* The limiter, made on first use (the usage and network slices charge
  * and feed it). */
 struct limiter *admission_limiter(struct agentd *ad);

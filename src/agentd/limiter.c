@@ -410,6 +410,27 @@ limiter_counts(struct limiter *l, const char *name, size_t len, int64_t now_ms,
 	return 1;
 }
 
+size_t
+limiter_each(struct limiter *l, int64_t now_ms,
+    void (*fn)(void *arg, const char *name, size_t len, const struct limiter_counts *c),
+    void *arg)
+{
+	struct limiter_counts c;
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct entry *e = &l->e[i];
+
+		(void)limiter_counts(l, e->name, e->name_len, now_ms, &c);
+		if (c.requests == 0 && c.tokens == 0 && c.in_flight == 0 && c.tokens_day == 0 &&
+		    c.tokens_month == 0)
+			continue;
+		fn(arg, e->name, e->name_len, &c);
+		n++;
+	}
+	return n;
+}
+
 static size_t
 put_u64(char *out, uint64_t v)
 {

@@ -130,6 +130,11 @@ struct limiter_counts {
 };
 int limiter_counts(struct limiter *l, const char *name, size_t len, int64_t now_ms,
     struct limiter_counts *out);
+/* Call fn for every tracked name whose local counts are not all zero (the
+ * report to the master of the network slice). Returns how many. */
+size_t limiter_each(struct limiter *l, int64_t now_ms,
+    void (*fn)(void *arg, const char *name, size_t len, const struct limiter_counts *c),
+    void *arg);
 /* Names tracked now (the eviction bound). */
 size_t limiter_size(const struct limiter *l);
 

@@ -337,6 +337,33 @@ test_headers(void)
 	limiter_free(l);
 }
 
+static void
+count_each(void *arg, const char *name, size_t len, const struct limiter_counts *c)
+{
+	uint64_t *sum = arg;
+
+	CHECK(len == 1 && (name[0] == 'a' || name[0] == 'c'));
+	*sum += c->requests * 1000 + c->tokens + c->in_flight * 1000000;
+}
+
+static void
+test_each(void)
+{
+	struct limiter *l = limiter_new(16);
+	struct apikey_limits lim = { .rpm = 10 };
+	int64_t t0 = S(7000000);
+	uint64_t sum = 0;
+
+	CHECK(admit_done(l, "a", &lim, t0) == 0);
+	CHECK(admit_done(l, "b", &lim, t0) == 0);
+	CHECK(admit(l, "c", &lim, t0 + S(61)) == 0);
+	limiter_charge(l, "a", 1, 7, t0 + S(30));
+	/* at 61 s: a has its 7 tokens (and budget), b nothing left, c in flight */
+	CHECK(limiter_each(l, t0 + S(61), count_each, &sum) == 2);
+	CHECK(sum == 7 + 1001000);
+	limiter_free(l);
+}
+
 int
 main(void)
 {
@@ -349,6 +376,7 @@ main(void)
 	test_eviction();
 	test_remote();
 	test_headers();
+	test_each();
 	if (failures > 0) {
 		fprintf(stderr, "test_limiter: %d failure(s)\n", failures);
 		return 1;
