@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "agentd.h"
 #include "forward.h"
 #include "hold.h"
@@ -176,6 +177,7 @@ agentd_main(struct child_ctx *ctx)
 	h2o_evloop_run(ad.loop, 0); /* let h2o free the closed sockets */
 	h2o_evloop_destroy(ad.loop);
 	registry_clear(&ad.registry);
+	admission_free(&ad); /* after every worker connection is closed */
 	network_free();
 	if (ad.conf_owned)
 		tl_config_free(ad.conf);

@@ -9,6 +9,7 @@
  *   master_link.c     the socketpair to the master (HELLO, READY, CONFIG...)
  *   workers.c         worker connections on agentd.sock
  *   requests.c        REQ_START/REQ_BODY/CANCEL/WINDOW from workers
+ *   admission.c       a key's limits at REQ_START (limiter.c counts)
  *   model_pages.c     the model list as MODELS_LIST pages (MODELS_QUERY)
  *   registry.c        namespace -> agents -> models, in memory
  *   relay.c           a request handed to an agent's link, both ways
@@ -58,6 +59,10 @@ struct worker_conn {
 	size_t relays_cap; /* buckets, a power of two */
 	size_t nrelays;
 	size_t nheld;      /* requests held for agents to relink (hold.c) */
+	/* requests admitted under their key's limits (admission.c) */
+	struct admitted *admitted;
+	size_t admitted_cap; /* slots, a power of two */
+	size_t nadmitted;
 };
 
 struct agentd {
@@ -67,6 +72,7 @@ struct agentd {
 	int conf_owned;         /* 0 while it is the copy inherited from the master */
 	uint64_t generation;
 	struct registry registry;
+	struct limiter *limiter; /* per-key counts (admission.c), made on first use */
 
 	struct ipc_conn master;
 	int master_open;
@@ -115,6 +121,10 @@ void agentd_request_window(struct worker_conn *wc, const struct ipc_msg *msg);
 /* Answer a REQ_START with an OpenAI error; its body chunks are then dropped. */
 void agentd_request_fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status,
     const char *type, const char *code, const char *message);
+/* The same with headers for the answer (lists->headers). */
+void agentd_request_fail_lists(struct worker_conn *wc, const struct ipc_msg *req,
+    uint16_t status, const char *type, const char *code, const char *message,
+    const struct ipc_encode_lists *lists);
 /* No request of this worker is in flight (graceful stop may close it). */
 int agentd_requests_idle(const struct worker_conn *wc);
 void agentd_requests_conn_closed(struct worker_conn *wc);

@@ -9,6 +9,8 @@
  *   agents linked, none publishes the model     -> 404 model_not_found
  *   otherwise the router picks an agent and relay.c hands it to its link
  *
+ * Before any of it, admission.c applies the key's limits (429).
+ *
  * A request agentd failed may still have body chunks on the way (the
  * worker sends REQ_START and the body without waiting): their ids are
  * remembered until the last chunk or a CANCEL, so those chunks are
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admission.h"
 #include "agentd.h"
 #include "hold.h"
 #include "log.h"
@@ -28,6 +31,13 @@
 void
 agentd_request_fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status, const char *type,
     const char *code, const char *message)
+{
+	agentd_request_fail_lists(wc, req, status, type, code, message, NULL);
+}
+
+void
+agentd_request_fail_lists(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status,
+    const char *type, const char *code, const char *message, const struct ipc_encode_lists *lists)
 {
 	struct ipc_msg msg;
 	uint64_t id = req->u.req_start.id;
@@ -42,7 +52,7 @@ agentd_request_fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t 
 	msg.u.resp_error.code.len = strlen(code);
 	msg.u.resp_error.message.base = message;
 	msg.u.resp_error.message.len = strlen(message);
-	if (worker_conn_send(wc, &msg, NULL) == -1)
+	if (worker_conn_send(wc, &msg, lists) == -1)
 		return;
 	log_debug("%s: request %llu (%.*s): %u %s", wc->ipc.name, (unsigned long long)id,
 	    (int)req->u.req_start.request_id.len, req->u.req_start.request_id.base, status,
@@ -94,6 +104,9 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 
 	if ((i = draining_find(wc, msg->u.req_start.id)) != -1)
 		draining_forget(wc, i); /* the worker is done with the old one */
+	/* limits first: a refused request costs no routing */
+	if (admission_start(wc, msg))
+		return;
 	if (ns.len > REG_MAX_NAME || model.len > REG_MAX_NAME) {
 		snprintf(text, sizeof(text), "model name too long");
 		agentd_request_fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
@@ -156,6 +169,7 @@ agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg)
 {
 	int i;
 
+	admission_cancel(wc, msg->u.cancel.id);
 	if (relay_cancel(wc, msg->u.cancel.id) || hold_cancel(wc, msg->u.cancel.id))
 		return;
 	i = draining_find(wc, msg->u.cancel.id);
@@ -184,5 +198,6 @@ agentd_requests_conn_closed(struct worker_conn *wc)
 {
 	relay_conn_closed(wc);
 	hold_conn_closed(wc);
+	admission_conn_closed(wc);
 	wc->ndraining = 0;
 }

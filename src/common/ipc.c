@@ -73,6 +73,8 @@ struct field {
 	      uint64_t: F_U64, struct ipc_str: F_STR), OFF(m), 0 }
 /* Body bytes: bounded by IPC_MAX_CHUNK so every chunk fits one frame. */
 #define CHUNK(m) { _Generic(MEMBER(m), struct ipc_str: F_STR), OFF(m), IPC_MAX_CHUNK }
+/* A key name: bounded as apikey.h says. */
+#define KEYNAME(m) { _Generic(MEMBER(m), struct ipc_str: F_STR), OFF(m), APIKEY_NAME_MAX }
 #define HEADERS(m) { _Generic(MEMBER(m), struct ipc_list: F_HEADERS), OFF(m), 0 }
 #define MODELS(m) { _Generic(MEMBER(m), struct ipc_list: F_MODELS), OFF(m), 0 }
 #define LIST(kind, m) { _Generic(MEMBER(m), struct ipc_list: kind), OFF(m), 0 }
@@ -93,7 +95,9 @@ static const struct field f_MODELS_LIST[] = { FLD(models_list.id), FLD(models_li
 static const struct field f_REQ_START[] = { FLD(req_start.id), FLD(req_start.method),
 	FLD(req_start.path), FLD(req_start.ns), FLD(req_start.model), FLD(req_start.request_id),
 	HEADERS(req_start.headers), FLD(req_start.body_len), FLD(req_start.deadline_ms),
-	FLD(req_start.flags) };
+	FLD(req_start.flags), KEYNAME(req_start.key), FLD(req_start.limits.rpm),
+	FLD(req_start.limits.tpm), FLD(req_start.limits.max_in_flight),
+	FLD(req_start.limits.tokens_per_day), FLD(req_start.limits.tokens_per_month) };
 static const struct field f_REQ_BODY[] = { FLD(req_body.id), FLD(req_body.last),
 	CHUNK(req_body.data) };
 static const struct field f_RESP_HEAD[] = { FLD(resp_head.id), FLD(resp_head.status),
@@ -101,7 +105,8 @@ static const struct field f_RESP_HEAD[] = { FLD(resp_head.id), FLD(resp_head.sta
 static const struct field f_RESP_DATA[] = { FLD(resp_data.id), CHUNK(resp_data.data) };
 static const struct field f_RESP_END[] = { FLD(resp_end.id) };
 static const struct field f_RESP_ERROR[] = { FLD(resp_error.id), FLD(resp_error.status),
-	FLD(resp_error.type), FLD(resp_error.code), FLD(resp_error.message) };
+	FLD(resp_error.type), FLD(resp_error.code), FLD(resp_error.message),
+	HEADERS(resp_error.headers) };
 static const struct field f_CANCEL[] = { FLD(cancel.id) };
 static const struct field f_WINDOW[] = { FLD(window.id), FLD(window.credit) };
 static const struct field f_STATUS[] = { FLD(status.served), FLD(status.active) };
@@ -365,8 +370,8 @@ get_field(struct reader *r, const struct field *f, struct ipc_msg *msg, const ch
 		if (get_str(r, s) == -1)
 			return because("truncated %s payload", tname);
 		if (f->limit != 0 && s->len > f->limit)
-			return because("%s chunk too large (%zu > %zu)", tname, s->len,
-			    (size_t)f->limit);
+			return because("%s %s too large (%zu > %zu)", tname,
+			    f->limit == IPC_MAX_CHUNK ? "chunk" : "string", s->len, (size_t)f->limit);
 		return NULL;
 	case F_HEADERS:
 	case F_MODELS:

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "apikey.h"
 #include "buf.h"
 
 #define IPC_VERSION 1
@@ -156,12 +157,23 @@ struct ipc_msg {
 			uint64_t body_len;
 			uint32_t deadline_ms; /* 0 = none */
 			uint8_t flags;        /* IPC_REQ_F_* */
+			/* the caller's API key: its name ("" = anonymous, no
+			 * limits) and its limits, which agentd applies */
+			struct ipc_str key;
+			struct apikey_limits limits;
 		} req_start;
 		struct { uint64_t id; uint8_t last; struct ipc_str data; } req_body;
 		struct { uint64_t id; uint16_t status; struct ipc_list headers; } resp_head;
 		struct { uint64_t id; struct ipc_str data; } resp_data;
 		struct { uint64_t id; } resp_end;
-		struct { uint64_t id; uint16_t status; struct ipc_str type, code, message; } resp_error;
+		/* headers: pairs as resp_head's, for the error answer (Retry-After,
+		 * x-ratelimit-*) */
+		struct {
+			uint64_t id;
+			uint16_t status;
+			struct ipc_str type, code, message;
+			struct ipc_list headers;
+		} resp_error;
 		struct { uint64_t id; } cancel;
 		/* credit: how many more body bytes the receiver accepts for id */
 		struct { uint64_t id; uint32_t credit; } window;
@@ -227,7 +239,7 @@ ssize_t ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg, const ch
  * (nothing is appended then).
  */
 struct ipc_encode_lists {
-	const struct ipc_header_in *headers; /* req_start, resp_head */
+	const struct ipc_header_in *headers; /* req_start, resp_head, resp_error */
 	size_t nheaders;
 	const struct ipc_model *models; /* models_list, agent_up, agent_models */
 	size_t nmodels;

@@ -381,6 +381,28 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	h2o_start_response(req, &pr->gen);
 }
 
+/* agentd's headers for an error answer (Retry-After, x-ratelimit-*). */
+static void
+add_error_headers(struct proxy_req *pr, const struct ipc_msg *msg)
+{
+	h2o_req_t *req = pr->req;
+	struct ipc_list_iter it;
+	struct ipc_str name, value;
+
+	ipc_list_begin(&it, &msg->u.resp_error.headers);
+	while (ipc_header_next(&it, &name, &value)) {
+		h2o_iovec_t n, v;
+
+		if (!header_name_ok(name.base, name.len) || !header_value_ok(value.base, value.len) ||
+		    IN_LIST(drop_response_headers, name.base, name.len))
+			continue;
+		n = h2o_strdup(&req->pool, name.base, name.len);
+		v = h2o_strdup(&req->pool, value.base, value.len);
+		h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base,
+		    v.len);
+	}
+}
+
 static void
 on_resp_error(struct proxy_req *pr, const struct ipc_msg *msg)
 {
@@ -411,6 +433,7 @@ on_resp_error(struct proxy_req *pr, const struct ipc_msg *msg)
 	}
 	if (pr->state == PX_WAIT_HEAD) {
 		pr->state = PX_DONE;
+		add_error_headers(pr, msg);
 		wk_http_send_json(pr->req, status, wk_oai_error_json(&pr->req->pool, m->base, m->len, type,
 		    NULL, code[0] != '\0' ? code : NULL));
 		return;
@@ -612,6 +635,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
     size_t model_len)
 {
 	h2o_req_t *req = pr->req;
+	const struct apikey *key;
 	struct ipc_header_in *hdrs;
 	struct ipc_encode_lists lists;
 	struct ipc_msg m;
@@ -660,6 +684,10 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	m.u.req_start.flags = pr->body.stream ? IPC_REQ_F_STREAM : 0;
 	if (wk_node_request(req)) /* from another node: local agents only, no loops */
 		m.u.req_start.flags |= IPC_REQ_F_NO_FORWARD;
+	if ((key = wk_auth_key(req)) != NULL) { /* agentd applies its limits */
+		m.u.req_start.key = (struct ipc_str){ key->name, strlen(key->name) };
+		m.u.req_start.limits = key->limits;
+	}
 	memset(&lists, 0, sizeof(lists));
 	lists.headers = hdrs;
 	lists.nheaders = n;

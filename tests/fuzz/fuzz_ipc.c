@@ -148,6 +148,8 @@ require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 		require_inside(m->u.req_start.model, lo, hi);
 		require_inside(m->u.req_start.request_id, lo, hi);
 		require_list(&m->u.req_start.headers, 0, lo, hi);
+		require_inside(m->u.req_start.key, lo, hi);
+		REQUIRE(m->u.req_start.key.len <= APIKEY_NAME_MAX);
 		break;
 	case IPC_REQ_BODY:
 		require_inside(m->u.req_body.data, lo, hi);
@@ -164,6 +166,7 @@ require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 		require_inside(m->u.resp_error.type, lo, hi);
 		require_inside(m->u.resp_error.code, lo, hi);
 		require_inside(m->u.resp_error.message, lo, hi);
+		require_list(&m->u.resp_error.headers, 0, lo, hi);
 		break;
 	case IPC_NAMESPACES:
 		require_snapshot(m, lo, hi);
@@ -405,6 +408,14 @@ rnd_msg(struct ipc_msg *m, struct ipc_encode_lists *lists)
 		m->u.req_start.body_len = rnd_int(64);
 		m->u.req_start.deadline_ms = (uint32_t)rnd_int(32);
 		m->u.req_start.flags = (uint8_t)rnd_int(8);
+		m->u.req_start.key = rnd_str();
+		if (m->u.req_start.key.len > APIKEY_NAME_MAX)
+			m->u.req_start.key.len = APIKEY_NAME_MAX;
+		m->u.req_start.limits.rpm = (uint32_t)rnd_int(32);
+		m->u.req_start.limits.tpm = (uint32_t)rnd_int(32);
+		m->u.req_start.limits.max_in_flight = (uint32_t)rnd_int(32);
+		m->u.req_start.limits.tokens_per_day = rnd_int(64);
+		m->u.req_start.limits.tokens_per_month = rnd_int(64);
 		break;
 	case IPC_REQ_BODY:
 		m->u.req_body.id = rnd_int(64);

@@ -207,6 +207,14 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		m->u.req_start.body_len = PICK(v, 1234, UINT64_MAX);
 		m->u.req_start.deadline_ms = PICK(v, 60000, UINT32_MAX);
 		m->u.req_start.flags = PICK(v, IPC_REQ_F_STREAM, UINT8_MAX);
+		/* a key name is at most APIKEY_NAME_MAX bytes */
+		m->u.req_start.key = v == 2 ? str_of(long_text, APIKEY_NAME_MAX)
+		                            : pick_str(v, "alice-laptop");
+		m->u.req_start.limits.rpm = PICK(v, 600, UINT32_MAX);
+		m->u.req_start.limits.tpm = PICK(v, 100000, UINT32_MAX);
+		m->u.req_start.limits.max_in_flight = PICK(v, 4, UINT32_MAX);
+		m->u.req_start.limits.tokens_per_day = PICK(v, 1000000, UINT64_MAX);
+		m->u.req_start.limits.tokens_per_month = PICK(v, 2000000, UINT64_MAX);
 		lists->headers = headers_in;
 		lists->nheaders = fill_headers(v);
 		break;
@@ -236,6 +244,8 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		m->u.resp_error.type = pick_str(v, "server_error");
 		m->u.resp_error.code = pick_str(v, "no_agent");
 		m->u.resp_error.message = pick_str(v, "no agent serves model llama-3-8b");
+		lists->headers = headers_in;
+		lists->nheaders = fill_headers(v);
 		break;
 	case IPC_CANCEL:
 		m->u.cancel.id = PICK(v, 10, UINT64_MAX);
@@ -486,6 +496,13 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 		CHECK(a->u.req_start.body_len == b->u.req_start.body_len);
 		CHECK(a->u.req_start.deadline_ms == b->u.req_start.deadline_ms);
 		CHECK(a->u.req_start.flags == b->u.req_start.flags);
+		CHECK(str_same(a->u.req_start.key, b->u.req_start.key));
+		CHECK(a->u.req_start.limits.rpm == b->u.req_start.limits.rpm);
+		CHECK(a->u.req_start.limits.tpm == b->u.req_start.limits.tpm);
+		CHECK(a->u.req_start.limits.max_in_flight == b->u.req_start.limits.max_in_flight);
+		CHECK(a->u.req_start.limits.tokens_per_day == b->u.req_start.limits.tokens_per_day);
+		CHECK(a->u.req_start.limits.tokens_per_month ==
+		    b->u.req_start.limits.tokens_per_month);
 		check_headers(&b->u.req_start.headers, lists);
 		break;
 	case IPC_REQ_BODY:
@@ -511,6 +528,7 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 		CHECK(str_same(a->u.resp_error.type, b->u.resp_error.type));
 		CHECK(str_same(a->u.resp_error.code, b->u.resp_error.code));
 		CHECK(str_same(a->u.resp_error.message, b->u.resp_error.message));
+		check_headers(&b->u.resp_error.headers, lists);
 		break;
 	case IPC_CANCEL:
 		CHECK(a->u.cancel.id == b->u.cancel.id);
@@ -665,6 +683,18 @@ raw_frame(uint8_t *out, unsigned type, unsigned flags, const struct raw *payload
 	return 8 + payload->n;
 }
 
+/* REQ_START's fields after flags: the key and zero limits. */
+static void
+raw_req_start_key(struct raw *p, const char *key)
+{
+	raw_str(p, key);
+	raw_uint(p, 4, 0);
+	raw_uint(p, 4, 0);
+	raw_uint(p, 4, 0);
+	raw_uint(p, 8, 0);
+	raw_uint(p, 8, 0);
+}
+
 static void
 test_golden(void)
 {
@@ -718,6 +748,12 @@ test_golden(void)
 	raw_uint(&p, 8, 99);   /* body_len */
 	raw_uint(&p, 4, 1000); /* deadline_ms */
 	raw_uint(&p, 1, IPC_REQ_F_STREAM);
+	raw_str(&p, "alice");  /* key */
+	raw_uint(&p, 4, 600);  /* rpm */
+	raw_uint(&p, 4, 5000); /* tpm */
+	raw_uint(&p, 4, 2);    /* max_in_flight */
+	raw_uint(&p, 8, 7);    /* tokens_per_day */
+	raw_uint(&p, 8, 0x0102030405060708ULL); /* tokens_per_month */
 	flen = raw_frame(frame, IPC_REQ_START, 0, &p);
 
 	memset(&m, 0, sizeof(m));
@@ -731,6 +767,8 @@ test_golden(void)
 	m.u.req_start.body_len = 99;
 	m.u.req_start.deadline_ms = 1000;
 	m.u.req_start.flags = IPC_REQ_F_STREAM;
+	m.u.req_start.key = str_of("alice", 5);
+	m.u.req_start.limits = (struct apikey_limits){ 600, 5000, 2, 7, 0x0102030405060708ULL };
 	lists.headers = h;
 	lists.nheaders = 2;
 	buf_init(&b, 0);
@@ -932,6 +970,7 @@ test_bad_frames(void)
 	raw_uint(&p, 8, 0);
 	raw_uint(&p, 4, 0);
 	raw_uint(&p, 1, 0);
+	raw_req_start_key(&p, "");
 	n = raw_frame(frame, IPC_REQ_START, 0, &p);
 	expect_bad("REQ_START count 1 for 2 headers", frame, n, "trailing bytes after REQ_START");
 	p.n = 0;
@@ -948,6 +987,38 @@ test_bad_frames(void)
 	raw_uint(&p, 1, 0);
 	n = raw_frame(frame, IPC_REQ_START, 0, &p);
 	expect_bad("REQ_START count 3 for 2 headers", frame, n, "REQ_START");
+	/* a key name longer than apikey.h allows */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	for (int i = 0; i < 5; i++)
+		raw_str(&p, "x");
+	raw_uint(&p, 4, 0);
+	raw_uint(&p, 8, 0);
+	raw_uint(&p, 4, 0);
+	raw_uint(&p, 1, 0);
+	raw_req_start_key(&p, "0123456789012345678901234567890123456789012345678901234567890123x");
+	n = raw_frame(frame, IPC_REQ_START, 0, &p);
+	expect_bad("REQ_START key of 65 bytes", frame, n, "string too large");
+	/* RESP_ERROR: its header list is the last field */
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 2, 429);
+	raw_str(&p, "requests");
+	raw_str(&p, "rate_limit_exceeded");
+	raw_str(&p, "slow down");
+	raw_uint(&p, 4, 2); /* says 2, has 1 */
+	raw_str(&p, "retry-after");
+	raw_str(&p, "1");
+	n = raw_frame(frame, IPC_RESP_ERROR, 0, &p);
+	expect_bad("RESP_ERROR count 2 for 1 header", frame, n, "header list");
+	p.n = 0;
+	raw_uint(&p, 8, 1);
+	raw_uint(&p, 2, 429);
+	raw_str(&p, "requests");
+	raw_str(&p, "rate_limit_exceeded");
+	raw_str(&p, "slow down");
+	n = raw_frame(frame, IPC_RESP_ERROR, 0, &p);
+	expect_bad("RESP_ERROR without its header list", frame, n, "RESP_ERROR");
 
 	/* MODELS_LIST: one model cut in its last field */
 	p.n = 0;

@@ -1,0 +1,11 @@
+# per-key limits (issue 14): agentd's admission, driven as a worker
+# would (limits_ipc.py speaks IPC on agentd.sock), and through the HTTP
+# API with keys (limits-http.sh).
+TESTS += \
+	tests/integration/limits-agentd.sh \
+	tests/integration/limits-http.sh
+
+EXTRA_DIST += \
+	tests/integration/limits-agentd.sh \
+	tests/integration/limits-http.sh \
+	tests/integration/limits_ipc.py
