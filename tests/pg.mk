@@ -55,3 +55,9 @@ EXTRA_DIST += \
 	tests/integration/pg-resync-tx.sh \
 	tests/integration/pg-events.sh \
 	tests/integration/pg_relay.py
+# end-user API keys in PostgreSQL mode (issue 14, helper "pgkeys"):
+# tokilakectl key, and the keys pushed to every worker of every node.
+TESTS += \
+	tests/integration/ctl-key.sh
+EXTRA_DIST += \
+	tests/integration/ctl-key.sh
