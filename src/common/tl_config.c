@@ -11,8 +11,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "apikey.h"
 #include "cfg_table.h"
 #include "cfg_value.h"
 #include "log.h"
@@ -177,6 +179,9 @@ static const struct cfg_key http_keys[] = {
 	{ .name = "agentd_wait", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, http.agentd_wait_ms), .min = 0, .max = MINUTES(1),
 	    .def = "5s" },
+	/* serve requests that present no key (all models) even beyond loopback */
+	{ .name = "anonymous", .type = CFG_BOOL, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.anonymous), .def = "false" },
 	{ 0 }
 };
 
@@ -226,6 +231,127 @@ static const struct cfg_key namespace_keys[] = {
 	    CFG_FIELD(struct tl_namespace, token_hashes),
 	    .count_off = offsetof(struct tl_namespace, ntoken_hashes), .min = 1,
 	    .check = check_token_hash },
+	{ 0 }
+};
+
+static int
+check_key_name(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *name)
+{
+	if (!apikey_name_valid(name))
+		return cfg_error(ctx, node->line, dotted, "a key name is 1 to %d of A-Z a-z 0-9 . _ -",
+		    APIKEY_NAME_MAX);
+	return 0;
+}
+
+static int
+check_key_pattern(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
+{
+	if (!apikey_pattern_valid(value))
+		return cfg_error(ctx, node->line, dotted, "a pattern is 1 to %d printable characters "
+		    "without spaces, '*' matching any run of them (e.g. \"lab:*\", \"*:llama3*\")",
+		    APIKEY_PATTERN_MAX);
+	return 0;
+}
+
+static int
+check_key_owner(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
+{
+	if (strlen(value) > APIKEY_OWNER_MAX)
+		return cfg_error(ctx, node->line, dotted, "must be at most %d bytes", APIKEY_OWNER_MAX);
+	return 0;
+}
+
+/* n digits at s, as a number; -1 if one is not a digit. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SSZ": unix seconds, or -1. */
+static int64_t
+parse_expires(const char *s)
+{
+	struct tm tm = { 0 };
+	size_t n = strlen(s);
+	time_t t;
+
+	if ((n != 10 && n != 20) || s[4] != '-' || s[7] != '-')
+		return -1;
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	if (n == 20) {
+		if ((s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' ||
+		    (s[19] != 'Z' && s[19] != 'z'))
+			return -1;
+		tm.tm_hour = digits(s + 11, 2);
+		tm.tm_min = digits(s + 14, 2);
+		tm.tm_sec = digits(s + 17, 2);
+	}
+	if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+	    tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 59)
+		return -1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	/* timegm folds "02-31" into March: a date that does not exist is refused */
+	if (tm.tm_mday != digits(s + 8, 2))
+		return -1;
+	return (int64_t)t;
+}
+
+static int
+check_key_expires(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
+{
+	if (parse_expires(value) <= 0)
+		return cfg_error(ctx, node->line, dotted, "must be a UTC time \"2027-06-30T00:00:00Z\" "
+		    "or a date \"2027-06-30\"");
+	return 0;
+}
+
+static int
+key_done(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, void *elem)
+{
+	struct tl_key *k = elem;
+
+	k->line = node->line;
+	k->expires_at = k->expires != NULL ? parse_expires(k->expires) : 0;
+	return 0;
+}
+
+/* Defaults: every model, no limits, never expires. */
+static const struct cfg_key key_keys[] = {
+	{ .name = "hash", .type = CFG_STRING, .flags = CFG_RELOAD | CFG_REQUIRED,
+	    CFG_FIELD(struct tl_key, hash), .check = check_token_hash },
+	{ .name = "owner", .type = CFG_STRING, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_key, owner), .check = check_key_owner },
+	{ .name = "allow", .type = CFG_LIST, .flags = CFG_RELOAD, CFG_FIELD(struct tl_key, allow),
+	    .count_off = offsetof(struct tl_key, nallow), .max = APIKEY_PATTERNS_MAX,
+	    .def = "*", .check = check_key_pattern },
+	{ .name = "rpm", .type = CFG_UINT, .flags = CFG_RELOAD, CFG_FIELD(struct tl_key, rpm),
+	    .min = 0, .max = 100000000, .def = "0" },
+	{ .name = "tpm", .type = CFG_UINT, .flags = CFG_RELOAD, CFG_FIELD(struct tl_key, tpm),
+	    .min = 0, .max = 4000000000u, .def = "0" },
+	{ .name = "max_in_flight", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_key, max_in_flight), .min = 0, .max = 1000000, .def = "0" },
+	{ .name = "tokens_per_day", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_key, tokens_per_day), .min = 0, .max = 1000000000000000ULL,
+	    .def = "0" },
+	{ .name = "tokens_per_month", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_key, tokens_per_month), .min = 0, .max = 1000000000000000ULL,
+	    .def = "0" },
+	{ .name = "expires", .type = CFG_STRING, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_key, expires), .check = check_key_expires },
+	{ .name = "disabled", .type = CFG_BOOL, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_key, disabled), .def = "false" },
 	{ 0 }
 };
 
@@ -326,6 +452,10 @@ static const struct cfg_key top_keys[] = {
 	    .sub = namespace_keys, .check = check_namespace, .done = namespace_done },
 	{ .name = "database", .type = CFG_MAPPING, .sub = database_keys },
 	{ .name = "node", .type = CFG_MAPPING, .sub = node_keys },
+	{ .name = "keys", .type = CFG_NAMED, .flags = CFG_RELOAD, CFG_FIELD(struct tl_config, keys),
+	    .count_off = offsetof(struct tl_config, nkeys), .elem_size = sizeof(struct tl_key),
+	    .name_off = offsetof(struct tl_key, name), .sub = key_keys,
+	    .check = check_key_name, .done = key_done },
 	{ 0 }
 };
 
@@ -425,6 +555,56 @@ resolve_network(struct cfg_ctx *ctx, struct tl_config *conf)
 	return 0;
 }
 
+static int
+is_loopback(const char *a)
+{
+	return strncmp(a, "127.", 4) == 0 || strncmp(a, "[::1]:", 6) == 0 ||
+	    strncmp(a, "localhost:", 10) == 0;
+}
+
+int
+tl_config_http_loopback_only(const struct tl_config *conf)
+{
+	for (size_t i = 0; i < conf->http.nlisten; i++)
+		if (!is_loopback(conf->http.listen[i].address))
+			return 0;
+	return 1;
+}
+
+/* One API key per hash: a secret must name one key. And secure by
+ * default: a node open beyond loopback needs keys (PostgreSQL mode keeps
+ * them in the database, so it is not refused here). */
+static int
+check_keys(struct cfg_ctx *ctx, const struct tl_config *conf)
+{
+	char key[600];
+
+	for (size_t i = 0; i < conf->nkeys; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(conf->keys[i].hash, conf->keys[j].hash) == 0) {
+				snprintf(key, sizeof(key), "keys.%s.hash", conf->keys[i].name);
+				return cfg_error(ctx, cfg_line(ctx->lines, key), key,
+				    "the same hash as keys.%s; each key needs its own secret",
+				    conf->keys[j].name);
+			}
+	if (conf->database.url == NULL && conf->nkeys == 0 && !conf->http.anonymous &&
+	    !tl_config_http_loopback_only(conf)) {
+		for (size_t i = 0; i < conf->http.nlisten; i++) {
+			const char *a = conf->http.listen[i].address;
+
+			if (is_loopback(a))
+				continue;
+			snprintf(key, sizeof(key), "http.listen[%zu]", i);
+			return cfg_error(ctx, conf->http.listen[i].line, key, "%s is beyond loopback "
+			    "and no API key is configured: anyone who can reach it could use every "
+			    "model. Add a key (tokilake key new NAME prints one and its keys: lines), "
+			    "listen on 127.0.0.1 only, or set http.anonymous: true to serve without "
+			    "keys", a);
+		}
+	}
+	return 0;
+}
+
 /* Rules between keys, which no single table entry can state. */
 static int
 check_rules(struct cfg_ctx *ctx, const struct tl_config *conf)
@@ -485,7 +665,7 @@ tl_config_parse(const char *path, const char *text, size_t len, char *err, size_
 	if ((root = ytree_parse(path, text, len, err, errlen)) == NULL)
 		goto fail;
 	if (cfg_parse_block(&ctx, top_keys, "", root, conf) == -1 || check_rules(&ctx, conf) == -1 ||
-	    resolve_network(&ctx, conf) == -1)
+	    resolve_network(&ctx, conf) == -1 || check_keys(&ctx, conf) == -1)
 		goto fail;
 	ytree_free(root);
 	return conf;

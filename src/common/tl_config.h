@@ -38,6 +38,25 @@ struct tl_namespace {
 	int line;
 };
 
+/* An end-user API key (keys:), known by the hash of its secret; what
+ * each field means is in apikey.h (struct apikey). */
+struct tl_key {
+	char *name;
+	char *hash;          /* "sha256:<hex>" */
+	char *owner;         /* NULL = none */
+	char **allow;        /* patterns over "namespace:model" */
+	size_t nallow;
+	uint32_t rpm;
+	uint32_t tpm;
+	uint32_t max_in_flight;
+	uint64_t tokens_per_day;
+	uint64_t tokens_per_month;
+	char *expires;       /* as written; NULL = never */
+	int64_t expires_at;  /* unix seconds from expires; 0 = never */
+	int disabled;
+	int line;
+};
+
 struct tl_config {
 	char *path;       /* the file it came from */
 	char *text;       /* the file's bytes, NUL-terminated: sent to children */
@@ -69,6 +88,7 @@ struct tl_config {
 		size_t max_header_size;     /* 431 above it: a request head's bytes */
 		uint32_t body_timeout_ms;   /* complete head -> complete body, else 408 */
 		uint32_t agentd_wait_ms;    /* agentd link down: a request waits this long, else 503 */
+		int anonymous;              /* requests without a key are served (issue 14) */
 	} http;
 
 	struct {
@@ -89,6 +109,10 @@ struct tl_config {
 
 	struct tl_namespace *namespaces;
 	size_t nnamespaces;
+
+	/* end-user API keys (standalone; PostgreSQL mode keeps them in api_keys) */
+	struct tl_key *keys;
+	size_t nkeys;
 
 	/* PostgreSQL mode: url is resolved from database.url, database.url_file
 	 * (its first line) or $DATABASE_URL, in that order; NULL = standalone.
@@ -136,6 +160,10 @@ void tl_config_print(FILE *fp, const struct tl_config *conf);
  * the documentation test checks each one against the man page and the
  * sample config. */
 void tl_config_keys(void (*fn)(const char *dotted, void *arg), void *arg);
+
+/* 1 if every http.listen address is a loopback one (127.0.0.0/8, [::1],
+ * localhost): then a node without keys may serve anonymous requests. */
+int tl_config_http_loopback_only(const struct tl_config *conf);
 
 /* Find a namespace by name; NULL if none. */
 const struct tl_namespace *tl_config_namespace(const struct tl_config *conf, const char *name,

@@ -22,16 +22,23 @@ to_hex(const unsigned char *in, size_t n, char *out)
 }
 
 int
-token_generate(char out[TOKEN_LEN + 1])
+token_generate_prefixed(const char *prefix, char *out)
 {
 	unsigned char raw[32];
+	size_t n = strlen(prefix);
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return -1;
-	memcpy(out, "tlk_", 4);
-	to_hex(raw, sizeof(raw), out + 4);
+	memcpy(out, prefix, n);
+	to_hex(raw, sizeof(raw), out + n);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return 0;
+}
+
+int
+token_generate(char out[TOKEN_LEN + 1])
+{
+	return token_generate_prefixed("tlk_", out);
 }
 
 void

@@ -16,6 +16,9 @@
 
 /* Fill out[TOKEN_LEN + 1] with a new token. -1 if the RNG fails. */
 int token_generate(char out[TOKEN_LEN + 1]);
+/* Any secret of this shape: prefix + 64 hex digits of 32 random bytes into
+ * out[strlen(prefix) + 64 + 1] (API keys use it too). -1 if the RNG fails. */
+int token_generate_prefixed(const char *prefix, char *out);
 /* Hash any presented secret: out[TOKEN_HASH_LEN + 1]. */
 void token_hash(const char *token, size_t len, char out[TOKEN_HASH_LEN + 1]);
 /* 1 if token hashes to one of hashes[0..n), else 0. Constant time per hash. */

@@ -223,6 +223,19 @@ def seeds_token():
     put("token", "nul", b"tlk_\x00abc")
 
 
+def seeds_apikey():
+    # the pattern, a newline, the model id
+    put("apikey", "star", "*\nlab:llama3")
+    put("apikey", "ns", "lab:*\nlab:llama3")
+    put("apikey", "family", "*:llama3*\nhome:llama3:8b")
+    put("apikey", "miss", "lab:*\nlabs:x")
+    put("apikey", "stars", "a*a*a*a*a*a*b\n" + "a" * 200)
+    put("apikey", "exact", "lab:x\nlab:x")
+    put("apikey", "empty", "\n")
+    put("apikey", "nul", b"lab:*\nlab:\x00x")
+    put("apikey", "nosep", "***")
+
+
 seeds_grpc()
 seeds_pb()
 seeds_task_up()
@@ -231,3 +244,4 @@ seeds_multipart()
 seeds_config()
 seeds_discover()
 seeds_token()
+seeds_apikey()

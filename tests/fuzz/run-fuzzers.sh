@@ -19,7 +19,7 @@
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd -P)
-all="ipc grpc pb task_up request_json multipart config discover token read_guard"
+all="ipc grpc pb task_up request_json multipart config discover token read_guard apikey"
 build=
 merge=0
 runs=-1
@@ -65,7 +65,7 @@ CPPFLAGS="-I$build -I$srcdir/src/common -I$build/proto -I$srcdir/tests/fuzz \
 	$(mkvar H2O_CFLAGS) $(mkvar YAJL_CFLAGS) $(mkvar CURL_CFLAGS)"
 LIBS="$(mkvar PROTOBUFC_LIBS) $(mkvar YAML_LIBS) $(mkvar YAJL_LIBS) $(mkvar OPENSSL_LIBS)"
 COMMON="log xmalloc buf grpc_wire task_up_wire pb_arena token ipc yaml_tree cfg_value \
-	cfg_table tl_config"
+	cfg_table tl_config apikey"
 
 build_target() {
 	local t=$1 src extra="" libs=$LIBS

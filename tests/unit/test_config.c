@@ -338,7 +338,7 @@ test_tl_full(void)
 	CHECK(c->agents.ping_timeout_ms == 3600000);
 	CHECK(c->nnamespaces == 2);
 	ns = tl_config_namespace(c, "my-lan", 6);
-	CHECK(ns != NULL && ns->ntoken_hashes == 2 && ns->line == 39);
+	CHECK(ns != NULL && ns->ntoken_hashes == 2 && ns->line == 40);
 	if (ns != NULL && ns->ntoken_hashes == 2) {
 		CHECK_STR(ns->token_hashes[0], HASH_A);
 		/* written in upper case, kept in lower case */
@@ -355,6 +355,26 @@ test_tl_full(void)
 	CHECK_STR(c->node.internal_url, "https://us-1.example:17741");
 	CHECK_STR(c->node.secret, "not-a-real-secret-but-long-enough");
 	CHECK(c->node.heartbeat_interval_ms == 500 && c->node.ttl_ms == 3000);
+	CHECK(c->http.anonymous == 1);
+	CHECK(c->nkeys == 2);
+	if (c->nkeys == 2) {
+		const struct tl_key *k = &c->keys[0];
+
+		CHECK_STR(k->name, "alice-laptop");
+		CHECK_STR(k->owner, "alice@example.org");
+		CHECK(k->nallow == 2 && strcmp(k->allow[1], "*:llama3*") == 0);
+		CHECK(k->rpm == 600 && k->tpm == 100000 && k->max_in_flight == 4);
+		CHECK(k->tokens_per_day == 50000 && k->tokens_per_month == 2000000);
+		CHECK(k->expires_at == 1814313600 && k->disabled == 1 && k->line == 62);
+		k = &c->keys[1];
+		CHECK_STR(k->name, "ci.bot_2");
+		/* defaults: every model, no limits, enabled; a date is its midnight UTC */
+		CHECK(k->owner == NULL && k->nallow == 1 && strcmp(k->allow[0], "*") == 0);
+		CHECK(k->rpm == 0 && k->tokens_per_month == 0 && k->disabled == 0);
+		CHECK(k->expires_at == 1814313600 + 86400);
+		CHECK_STR(k->hash,
+		    "sha256:56eeff5da2059398ae31558ecc0109b4fbce14e476d1b3c0f5531eaaa2457b52");
+	}
 
 	/* golden output, then print -> parse -> print is stable */
 	golden = slurp(gpath);
@@ -439,6 +459,42 @@ test_tl_values(void)
 		CHECK_STR(c->agents.tls_cert, "/a.crt");
 		tl_config_free(c);
 	}
+}
+
+/* keys: (issue 14): every error names the file, the line and the key. */
+static void
+test_tl_key_errors(void)
+{
+	TL_ERR(PLAIN "keys:\n  a:\n    hash: sha256:abc\n",
+	    "t.yaml:5: keys.a.hash: must be \"sha256:\" followed by 64 hex digits "
+	    "(the hash, not the token)");
+	TL_ERR(PLAIN "keys:\n  a:\n    owner: x\n", "t.yaml:4: keys.a.hash: is required");
+	TL_ERR(PLAIN "keys:\n  a b:\n    hash: " HASH_A "\n",
+	    "t.yaml:4: keys.a b: a key name is 1 to 64 of A-Z a-z 0-9 . _ -");
+	TL_ERR(PLAIN "keys:\n  a:\n    hash: " HASH_A "\n    allow: [\"lab:*\", \"a b\"]\n",
+	    "t.yaml:6: keys.a.allow[1]: a pattern is 1 to 256 printable characters without "
+	    "spaces, '*' matching any run of them (e.g. \"lab:*\", \"*:llama3*\")");
+	TL_ERR(PLAIN "keys:\n  a:\n    hash: " HASH_A "\n  a:\n    hash: " HASH_A "\n",
+	    "t.yaml:6: keys.a: duplicate key (first on line 4)");
+	TL_ERR(PLAIN "keys:\n  a:\n    hash: " HASH_A "\n  b:\n    hash: \"" HASH_A "\"\n",
+	    "t.yaml:7: keys.b.hash: the same hash as keys.a; each key needs its own secret");
+	TL_ERR(PLAIN "keys:\n  a:\n    hash: " HASH_A "\n    expires: 2027-02-30\n",
+	    "t.yaml:6: keys.a.expires: must be a UTC time \"2027-06-30T00:00:00Z\" or a date "
+	    "\"2027-06-30\"");
+	TL_ERR(PLAIN "keys:\n  a:\n    hash: " HASH_A "\n    expires: \"2027-06-30 10:00\"\n",
+	    "t.yaml:6: keys.a.expires: must be a UTC time \"2027-06-30T00:00:00Z\" or a date "
+	    "\"2027-06-30\"");
+	TL_ERR(PLAIN "keys:\n  a:\n    hash: " HASH_A "\n    rpm: -1\n",
+	    "t.yaml:6: keys.a.rpm: must be a number between 0 and 100000000");
+	TL_ERR(PLAIN "http:\n  listen: [127.0.0.1:18080, \"0.0.0.0:18081\"]\n",
+	    "t.yaml:4: http.listen[1]: 0.0.0.0:18081 is beyond loopback and no API key is "
+	    "configured: anyone who can reach it could use every model. Add a key (tokilake "
+	    "key new NAME prints one and its keys: lines), listen on 127.0.0.1 only, or set "
+	    "http.anonymous: true to serve without keys");
+	/* what may start: loopback only, anonymous on purpose, or a key */
+	TL_OK(PLAIN "http:\n  listen: [127.0.0.1:1, \"[::1]:2\", localhost:3]\n");
+	TL_OK(PLAIN "http:\n  listen: [0.0.0.0:1]\n  anonymous: true\n");
+	TL_OK(PLAIN "http:\n  listen: [0.0.0.0:1]\nkeys:\n  a:\n    hash: " HASH_A "\n");
 }
 
 static void
@@ -630,6 +686,7 @@ test_tl_errors(void)
 	    "t.yaml:3: namespaces: must be a mapping of keys, not a list");
 	TL_ERR(PLAIN "namespaces:\n  lab: 5\n",
 	    "t.yaml:4: namespaces.lab: must be a mapping of keys, not a scalar");
+	test_tl_key_errors();
 }
 
 static void
@@ -1240,9 +1297,10 @@ test_keys(void)
 
 	/* the lists the documentation check walks */
 	tl_config_keys(count_key, &count);
-	CHECK(count == 55); /* 48 + agents.handshake_timeout, agents.accept_timeout,
+	CHECK(count == 67); /* 48 + agents.handshake_timeout, agents.accept_timeout,
 			      node.handshake_timeout, http.max_header_size, http.body_timeout,
-			      http.agentd_wait, agents.relink_grace */
+			      http.agentd_wait, agents.relink_grace; issue 14: http.anonymous,
+			      keys and its ten keys.*.* */
 	count = 0;
 	tm_config_keys(count_key, &count);
 	CHECK(count == 27);
