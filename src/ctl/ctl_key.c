@@ -139,9 +139,7 @@ ctl_key_option(struct ctl *ctl, int opt, const char *arg)
 static int
 check_name(const char *name)
 {
-	size_t n = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
-
-	if (n >= 1 && n <= APIKEY_NAME_MAX && name[n] == '\0')
+	if (apikey_name_valid(name))
 		return CTL_OK;
 	ctl_err("bad key name: 1 to %d characters of A-Z a-z 0-9 . _ -", APIKEY_NAME_MAX);
 	return CTL_USAGE;
@@ -265,11 +263,10 @@ check_options(const struct ctl_key_opts *o, int standalone, char *array, char *y
 		return CTL_USAGE;
 	}
 	for (size_t i = 0; i < o->nallow; i++)
-		if (o->allow[i][0] == '\0' || strlen(o->allow[i]) > APIKEY_PATTERN_MAX ||
-		    !printable(o->allow[i])) {
-			ctl_err("--allow: a pattern is 1 to %d characters over \"namespace:model\", "
-			    "'*' for any run of them (\"lab:*\", \"*:llama3*\", \"*\"), no control "
-			    "characters", APIKEY_PATTERN_MAX);
+		if (!apikey_pattern_valid(o->allow[i])) {
+			ctl_err("--allow: a pattern is 1 to %d printable characters (no spaces) over "
+			    "\"namespace:model\", '*' for any run of them (\"lab:*\", \"*:llama3*\", "
+			    "\"*\")", APIKEY_PATTERN_MAX);
 			return CTL_USAGE;
 		}
 	for (int i = 0; i < KEY_NUMS; i++)
@@ -295,18 +292,13 @@ check_options(const struct ctl_key_opts *o, int standalone, char *array, char *y
 	return CTL_OK;
 }
 
-/* "sk-tlk-" + 64 hex digits: a token's random part under the key prefix. */
 static int
 make_key(char key[APIKEY_LEN + 1], char hash[TOKEN_HASH_LEN + 1])
 {
-	char token[TOKEN_LEN + 1];
-
-	if (token_generate(token) != 0) {
+	if (apikey_generate(key) != 0) {
 		ctl_err("cannot get random bytes for a key");
 		return CTL_FAIL;
 	}
-	snprintf(key, APIKEY_LEN + 1, "%s%s", APIKEY_PREFIX, token + 4);
-	secure_wipe(token, sizeof(token));
 	token_hash(key, strlen(key), hash);
 	return CTL_OK;
 }

@@ -109,6 +109,7 @@ ctl_rc 2 key new c --expires tomorrow
 ctl_rc 2 key new c --expires 2027-02-30
 ctl_rc 2 key new c --owner "$(printf 'a\nb')"
 ctl_rc 2 key new c --allow ''
+ctl_rc 2 key new c --allow 'lab: x'
 ctl_rc 2 key new c $(for i in $(seq 1 65); do printf -- '--allow p%d ' "$i"; done)
 ctl_rc 2 key list --rpm 5
 ctl_rc 2 key revoke alice --owner x
@@ -138,6 +139,10 @@ want="keys:
     rpm: 10
     expires: \"2031-01-02T00:00:00Z\""
 [ "$(printf '%s\n' "$OUT" | grep -v '^#')" = "$want" ] || fail "standalone YAML: $OUT"
+# the lines pasted into the config make a valid one
+cp "$CONF" "$T/with-key.yaml"
+printf '%s\n' "$OUT" >>"$T/with-key.yaml"
+"$TOKILAKE" -n -c "$T/with-key.yaml" >"$T/n.out" 2>&1 || fail "tokilake -n with the pasted lines: $(cat "$T/n.out")"
 for sub in list "show carol" "revoke carol" "disable carol" "enable carol" "set carol --rpm 1"; do
 	ctl -c "$CONF" key $sub
 	[ "$RC" = 2 ] || fail "standalone key $sub: exit $RC"
