@@ -34,8 +34,9 @@
  * 7 tokens_per_month, 8 expires_at (unix s, 0 never), 9 disabled, 10 pattern */
 static const char sql_keys[] =
     "SELECT k.name, k.owner, k.hash, k.rpm, k.tpm, k.max_in_flight, k.tokens_per_day, "
-    "k.tokens_per_month, coalesce(greatest(ceil(extract(epoch FROM k.expires_at)), 1), 0)"
-    "::bigint, k.disabled::int, a.pattern "
+    "k.tokens_per_month, CASE WHEN k.expires_at IS NULL THEN 0 "
+    "ELSE greatest(ceil(extract(epoch FROM k.expires_at)), 1)::bigint END, "
+    "k.disabled::int, a.pattern "
     "FROM api_keys k LEFT JOIN LATERAL unnest(k.allow) WITH ORDINALITY AS a(pattern, ord) "
     "ON true WHERE k.revoked_at IS NULL ORDER BY k.name, a.ord";
 
