@@ -9,8 +9,9 @@
 # over TLS with a throwaway certificate), the mock OpenAI backend standing
 # in for a GPU box (127.0.0.1:11434), and a tokiame agent that links out
 # to tokilake and publishes the backend's model as demo:qwen3:0.6b. Then it
-# streams a chat completion through tokilake with curl. The build is in
-# ./build. Re-running it restarts everything cleanly.
+# streams a chat completion through tokilake with curl, with the API key
+# it made (run/api.key; tokilake.yaml keeps only its hash). The build is
+# in ./build. Re-running it restarts everything cleanly.
 set -eu
 cd "$(dirname "$0")"
 TOP=$(pwd)
@@ -124,6 +125,12 @@ EOF
 	chmod 600 "$RUN/demo.token"
 	sed -n '/^namespaces:/,$p' "$RUN/token.out" >>"$RUN/tokilake.yaml"
 	rm -f "$RUN/token.out"
+	# an API key for the clients: tokilake keeps only its hash too
+	"$BUILD/tokilake" key new quickstart >"$RUN/key.out" || die "tokilake key new failed"
+	sed -n 's/^#   \(sk-tlk-[0-9a-f]*\)$/\1/p' "$RUN/key.out" >"$RUN/api.key"
+	chmod 600 "$RUN/api.key"
+	sed -n '/^keys:/,$p' "$RUN/key.out" >>"$RUN/tokilake.yaml"
+	rm -f "$RUN/key.out"
 	"$BUILD/tokilake" -n -c "$RUN/tokilake.yaml" || die "the generated config does not pass tokilake -n"
 	cat >"$RUN/tokiame.yaml" <<EOF
 # Written by quickstart.sh; see etc/tokiame.yaml for every key explained.
@@ -169,7 +176,8 @@ start_tokiame()
 	setsid "$BUILD/tokiame" -c "$RUN/tokiame.yaml" </dev/null >"$RUN/tokiame.log" 2>&1 &
 	echo $! >"$RUN/tokiame.pid"
 	for i in $(seq 1 200); do
-		if curl -fs --max-time 1 "http://$HTTP_ADDR/v1/models" | grep -q '"demo:qwen3:0.6b"'; then
+		if curl -fs --max-time 1 -H "Authorization: Bearer $(cat "$RUN/api.key")" \
+		    "http://$HTTP_ADDR/v1/models" | grep -q '"demo:qwen3:0.6b"'; then
 			echo "ok: demo:qwen3:0.6b listed by tokilake $(($(date +%s%3N) - t0)) ms after tokiame started"
 			return 0
 		fi
@@ -214,13 +222,18 @@ show()
 
 demo()
 {
-	say "try it"
+	local key
+	key=$(cat "$RUN/api.key")
+	say "try it (the API key is in $RUN/api.key)"
 	show curl -s "http://$HTTP_ADDR/healthz"
-	show curl -s "http://$HTTP_ADDR/v1/models"
-	show curl -sN "http://$HTTP_ADDR/v1/chat/completions" -H "Content-Type: application/json" \
+	show curl -s "http://$HTTP_ADDR/v1/models" -H "Authorization: Bearer $key"
+	show curl -sN "http://$HTTP_ADDR/v1/chat/completions" -H "Authorization: Bearer $key" \
+	    -H "Content-Type: application/json" \
 	    -d '{"model":"demo:qwen3:0.6b","stream":true,"messages":[{"role":"user","content":"Hello from behind the NAT"}]}'
-	show curl -s "http://$HTTP_ADDR/v1/chat/completions" -H "Content-Type: application/json" \
+	show curl -s "http://$HTTP_ADDR/v1/chat/completions" -H "Authorization: Bearer $key" \
+	    -H "Content-Type: application/json" \
 	    -d '{"model":"demo:qwen3:0.6b","messages":[{"role":"user","content":"Hello again"}]}'
+	show curl -s "http://$HTTP_ADDR/v1/models"
 }
 
 summary()
@@ -233,7 +246,9 @@ Running in the background, each with its log in $RUN:
   tokiame   pid $(cat "$RUN/tokiame.pid")  status: curl http://$AGENT_API_ADDR/status
   backend   pid $(cat "$RUN/tl-mock-openai.pid")  the mock on http://$BACKEND_ADDR/v1
 They keep running until you stop them:  bash quickstart.sh stop
-Point any OpenAI client at http://$HTTP_ADDR/v1 with model "demo:qwen3:0.6b".
+Point any OpenAI client at http://$HTTP_ADDR/v1 with model "demo:qwen3:0.6b"
+and the API key in run/api.key (without a key: 401). More keys:
+  build/tokilake key new NAME   (paste its lines under keys: in run/tokilake.yaml, then HUP)
 For a real GPU box, put its URL (e.g. http://192.168.1.101:11434/v1) in
 run/tokiame.yaml and restart tokiame.
 EOF

@@ -31,6 +31,7 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 } commands[] = {
 	{ "token", token_command },
+	{ "key", key_command },
 	{ NULL, NULL },
 };
 
@@ -39,6 +40,7 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: tokilake [-c file] [-n [-v]] [-h] [-V | --version]\n"
 	    "       tokilake token new NAMESPACE | token hash < token-file\n"
+	    "       tokilake key new NAME\n"
 	    "  -c file    configuration file (default %s)\n"
 	    "  -n         check the configuration and exit\n"
 	    "  -v         with -n: also print the effective configuration\n"

@@ -242,5 +242,6 @@ void pg_child_message(struct master *m, struct child *c, const struct ipc_msg *m
 
 /* token_cmd.c: `tokilake token ...` */
 int token_command(int argc, char **argv);
+int key_command(int argc, char **argv); /* tokilake key new NAME */
 
 #endif

@@ -6,12 +6,17 @@
  * to tokiame) and prints the YAML lines to paste into tokilake.yaml.
  * `token hash` reads a token on stdin and prints its hash, for adding a
  * token that already exists (rotation keeps several per namespace).
+ *
+ * `tokilake key new NAME` does the same for an end-user API key (apikey.h):
+ * the key once, then its keys: lines. tokilakectl(8) manages the keys of
+ * a PostgreSQL network.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "apikey.h"
 #include "cfg_value.h"
 #include "master.h"
 #include "token.h"
@@ -80,4 +85,39 @@ token_command(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "hash") == 0)
 		return token_hash_stdin();
 	return usage();
+}
+
+static int
+key_new(const char *name)
+{
+	char key[APIKEY_LEN + 1], hash[TOKEN_HASH_LEN + 1];
+
+	if (!apikey_name_valid(name)) {
+		fprintf(stderr, "tokilake: bad key name \"%s\": 1 to %d of A-Z a-z 0-9 . _ -\n",
+		    name, APIKEY_NAME_MAX);
+		return 2;
+	}
+	if (apikey_generate(key) != 0) {
+		fprintf(stderr, "tokilake: cannot get random bytes for a key\n");
+		return 1;
+	}
+	token_hash(key, strlen(key), hash);
+	printf("# API key %s (shown once; its user sends it as \"Authorization: Bearer KEY\"):\n"
+	    "#   %s\n"
+	    "# add to tokilake.yaml (only the hash is stored), then reload (SIGHUP):\n"
+	    "keys:\n"
+	    "  %s:\n"
+	    "    hash: \"%s\"\n",
+	    name, key, name, hash);
+	secure_wipe(key, sizeof(key));
+	return 0;
+}
+
+int
+key_command(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "new") == 0)
+		return key_new(argv[2]);
+	fprintf(stderr, "usage: tokilake key new NAME\n");
+	return 1;
 }

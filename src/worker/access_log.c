@@ -2,7 +2,9 @@
  * access_log: one debug line per finished request, with its request id;
  * also counts served requests and tells conns.c when an HTTP/1
  * connection goes idle (h2o runs loggers exactly when it disposes of a
- * request, before waiting for the next one on the connection).
+ * request, before waiting for the next one on the connection). The line
+ * names the API key the request was admitted with (key=NAME, "-" for
+ * none), never its secret.
  *
  * Errors worth a warning are logged where they happen (agentd lost, a
  * timeout...); client mistakes (400, 404) stay at debug so that clients
@@ -16,6 +18,8 @@
 #include <h2o.h>
 
 #include "api.h"
+#include "apikey.h"
+#include "auth.h"
 #include "log.h"
 #include "worker.h"
 
@@ -36,6 +40,7 @@ static void
 log_access(h2o_logger_t *self, h2o_req_t *req)
 {
 	char method[16], path[PATH_MAX_LOGGED + 1], rid[130];
+	const struct apikey *key = wk_auth_key(req);
 	ssize_t i;
 	struct timeval now;
 	long ms = 0;
@@ -56,9 +61,9 @@ log_access(h2o_logger_t *self, h2o_req_t *req)
 		ms = (now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000L +
 		    (now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000;
 	}
-	log_debug("req %s: %s %s HTTP/%s -> %d, %zu bytes, %ld ms", rid, method, path,
+	log_debug("req %s: %s %s HTTP/%s -> %d, %zu bytes, %ld ms, key=%s", rid, method, path,
 	    req->version >= 0x200 ? "2" : req->version == 0x100 ? "1.0" : "1.1", req->res.status,
-	    req->bytes_sent, ms);
+	    req->bytes_sent, ms, key != NULL ? key->name : "-");
 }
 
 void

@@ -5,7 +5,9 @@
  * one says more=0. The list is answered in OpenAI's format:
  *     {"object":"list","data":[{"id":"ns:model","object":"model",
  *      "created":N,"owned_by":"ns"},...]}
- * and a single model as one such object, or 404 model_not_found.
+ * and a single model as one such object, or 404 model_not_found. A
+ * request with an API key sees only the models the key may use (auth.h):
+ * one it may not use is not listed and is "not found".
  * agentd down: the query waits for the link (agentd_link's FIFO, bounded
  * by http.agentd_wait), then 503; no complete answer within 5 s: 504.
  */
@@ -17,6 +19,8 @@
 
 #include "agentd_link.h"
 #include "api.h"
+#include "apikey.h"
+#include "auth.h"
 #include "buf.h"
 #include "json_out.h"
 #include "log.h"
@@ -28,6 +32,8 @@
 #define MODELS_MAX_BYTES (4 * 1024 * 1024)
 /* Longest model id quoted back in an error. */
 #define QUOTE_MAX 200
+/* agentd's bound on a namespace or model name (REG_MAX_NAME) */
+#define MODEL_NAME_MAX 256
 
 struct models_req {
 	struct agentd_pending p;
@@ -96,14 +102,33 @@ answer(struct models_req *mr)
 	buf_free(&mr->out);
 }
 
+/* 1 if the request's key may use m. */
+static int
+allowed(const struct apikey *key, const struct ipc_model *m)
+{
+	char id[2 * MODEL_NAME_MAX + 2];
+
+	if (key == NULL)
+		return 1;
+	if (m->ns.len > MODEL_NAME_MAX || m->name.len > MODEL_NAME_MAX)
+		return 0;
+	memcpy(id, m->ns.base, m->ns.len);
+	id[m->ns.len] = ':';
+	memcpy(id + m->ns.len + 1, m->name.base, m->name.len);
+	return wk_auth_key_allows(key, id, m->ns.len + 1 + m->name.len);
+}
+
 static void
 on_page(struct models_req *mr, const struct ipc_msg *msg)
 {
+	const struct apikey *key = wk_auth_key(mr->req);
 	struct ipc_list_iter it;
 	struct ipc_model m;
 
 	ipc_list_begin(&it, &msg->u.models_list.models);
 	while (ipc_model_next(&it, &m)) {
+		if (!allowed(key, &m))
+			continue;
 		if (mr->want != NULL) {
 			if (mr->nmodels == 0 && is_wanted(mr, &m)) {
 				if (write_model(&mr->out, &m) != 0)

@@ -39,6 +39,7 @@
 
 #include "agentd_link.h"
 #include "api.h"
+#include "auth.h"
 #include "buf.h"
 #include "client_watch.h"
 #include "cred_headers.h"
@@ -767,6 +768,8 @@ wk_api_proxy(h2o_req_t *req)
 		    (int)(body.model_len > QUOTE_MAX ? QUOTE_MAX : body.model_len), body.model);
 		return;
 	}
+	if (wk_auth_model_refused(req, body.model, body.model_len, (size_t)(colon - body.model)))
+		return; /* the key may not use it: the 404 of an unknown model */
 	pr = h2o_mem_alloc_shared(&req->pool, sizeof(*pr), on_dispose);
 	memset(pr, 0, sizeof(*pr));
 	pr->req = req;

@@ -2,6 +2,10 @@
  * router: the worker's one h2o handler; dispatches on method and path.
  *
  *   GET  /healthz            worker health (and whether agentd is up)
+ *
+ * Every other path needs an API key when keys are required (auth.h): the
+ * check comes before dispatching, so a refused request reaches nothing.
+ *
  *   GET  /v1/models          models agentd knows, OpenAI list format
  *   GET  /v1/models/{id}     one of them
  *   POST /v1/chat/completions, /v1/completions, /v1/embeddings and any
@@ -17,6 +21,7 @@
 #include <h2o.h>
 
 #include "api.h"
+#include "auth.h"
 #include "framing.h"
 #include "node_listener.h"
 #include "oai_error.h"
@@ -105,6 +110,8 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 			method_not_allowed(req, "GET, HEAD");
 		return 0;
 	}
+	if (wk_auth_refused(req)) /* 401, 403 (or 503 before the keys are loaded) */
+		return 0;
 	if (path_is(path, "/v1/models") || path_is(path, "/v1/models/")) {
 		if (is_get(req))
 			wk_api_models_list(req);

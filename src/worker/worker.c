@@ -21,6 +21,7 @@
 #include <h2o.h>
 
 #include "agentd_link.h"
+#include "auth.h"
 #include "child.h"
 #include "client_watch.h"
 #include "log.h"
@@ -148,6 +149,7 @@ teardown(void)
 		h2o_timeout_dispose(wk.loop, &wk.drain_timeout);
 	h2o_config_dispose(&wk.globalconf);
 	wk_listeners_free();
+	wk_auth_free();
 	h2o_evloop_destroy(wk.loop);
 	wk.loop = NULL;
 }
@@ -168,6 +170,7 @@ worker_main(struct child_ctx *cctx)
 
 	wk.loop = h2o_evloop_create();
 	wk_http_conf_init();
+	wk_auth_init(wk.conf);
 	h2o_context_init(&wk.ctx, wk.loop, &wk.globalconf);
 	wk.ctx_ready = 1;
 	h2o_timeout_init(wk.loop, &wk.five_sec, 5000);
