@@ -58,6 +58,8 @@ EXTRA_DIST += \
 # end-user API keys in PostgreSQL mode (issue 14, helper "pgkeys"):
 # tokilakectl key, and the keys pushed to every worker of every node.
 TESTS += \
-	tests/integration/ctl-key.sh
+	tests/integration/ctl-key.sh \
+	tests/integration/pg-keys.sh
 EXTRA_DIST += \
-	tests/integration/ctl-key.sh
+	tests/integration/ctl-key.sh \
+	tests/integration/pg-keys.sh

@@ -102,6 +102,12 @@ wk_auth_init(const struct tl_config *conf)
 }
 
 void
+wk_auth_keys_pending(int pending)
+{
+	au.loaded = !pending;
+}
+
+void
 wk_auth_free(void)
 {
 	keyset_unref(au.cur);

@@ -20,7 +20,7 @@
  *     for all three); a disabled key: 403 key_disabled; both 401s carry
  *     WWW-Authenticate: Bearer;
  *   - keys not loaded yet (PostgreSQL mode before the master's first
- *     push, once that exists): 503 keys_not_loaded.
+ *     KEYS, see wk_auth_keys_pending): 503 keys_not_loaded.
  * A model the key may not use gets exactly the 404 of a model that does
  * not exist (wk_auth_model_refused), and /v1/models leaves it out.
  *
@@ -47,6 +47,10 @@ void wk_auth_init(const struct tl_config *conf);
  * request uses it any more). Marks the keys as loaded. */
 void wk_auth_set_keys(struct apikey_table *t);
 void wk_auth_free(void);
+/* PostgreSQL mode (master_link.c, at start): 1 = the keys are the
+ * database's and not here yet: requests get 503 keys_not_loaded until
+ * the master's first KEYS reaches wk_auth_set_keys(). */
+void wk_auth_keys_pending(int pending);
 
 /* Check req's key. 1 if it was answered (401, 403, 503), 0 to go on. */
 int wk_auth_refused(h2o_req_t *req);

@@ -1,0 +1,126 @@
+#!/bin/bash
+# pg-keys.sh: end-user API keys in PostgreSQL mode (issue 14): two nodes,
+# one PostgreSQL, the agent (tokiame + the mock) linked to node b.
+#
+#   - keys made by tokilakectl work on both nodes (a forwards to b); with
+#     keys in the database a request without one is 401 missing_api_key;
+#   - key disable: 403 key_disabled on both nodes, key enable: 200 again,
+#     key revoke: 401 invalid_api_key; each change is seen on both nodes
+#     within 1 s of tokilakectl returning (times printed);
+#   - the workers of node b killed: the master respawns them and they get
+#     the keys again (a kept key 200, the revoked one 401, never 503 for
+#     long);
+#   - a node whose database is unreachable has no keys yet: 503
+#     keys_not_loaded, not 401 (the key may well be valid).
+. "$(dirname "$0")/fwd-lib.sh"
+fwd_setup
+fwd_up
+A=$(fwd_api a)
+B=$(fwd_api b)
+BODY_PLAIN='{"model":"lab:qwen3:0.6b","messages":[{"role":"user","content":"hi"}]}'
+
+newkey()
+{
+	"$CTL" -d "$(pg_url)" key new "$@" >"$T/key.out" 2>"$T/key.err" ||
+	    fail "key new $*: $(cat "$T/key.err")"
+	cat "$T/key.out"
+}
+ctlk()
+{
+	"$CTL" -d "$(pg_url)" key "$@" >"$T/ctl.out" 2>&1 || fail "key $*: $(cat "$T/ctl.out")"
+}
+
+# code NODE KEY: the status of a chat request to NODE with KEY ("" = none);
+# the body is in $T/body
+code()
+{
+	local auth=()
+	[ -n "$2" ] && auth=(-H "Authorization: Bearer $2")
+	curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "${auth[@]}" \
+	    -H 'content-type: application/json' --data-binary "$BODY_PLAIN" \
+	    "$(fwd_api "$1")/v1/chat/completions"
+}
+# see NODE KEY STATUS: five requests in a row answer STATUS
+see()
+{
+	local i
+	for i in 1 2 3 4 5; do
+		[ "$(code "$1" "$2")" = "$3" ] || return 1
+	done
+}
+# errcode: error.code of the last body, which must be OpenAI-shaped
+errcode() { oai_error_shape "$T/body" || fail "not an OpenAI-shaped error: $(head -c 300 "$T/body")"; }
+
+# after_change WHAT KEY STATUS: tokilakectl just returned at T0; both
+# nodes answer STATUS for KEY within 1 s; prints the times
+after_change()
+{
+	local n took
+	for n in b a; do
+		wait_until 10 see "$n" "$2" "$3" ||
+		    fail "$1: node $n still answers $(code "$n" "$2") 10 s after tokilakectl returned"
+		took=$(($(now_ms) - T0))
+		log "$1: node $n answers $3 $took ms after tokilakectl returned"
+		[ "$took" -le 1000 ] || fail "$1: node $n took $took ms (> 1 s)"
+	done
+}
+
+# -- keys made by tokilakectl work on both nodes --------------------------
+ALICE=$(newkey alice --owner alice@example.org --allow 'lab:*')
+OTHER=$(newkey other --allow 'nomatch:*')
+T0=$(now_ms)
+after_change "key new alice" "$ALICE" 200
+see a "$OTHER" 404 || fail "a key that may not use the model: $(code a "$OTHER") $(cat "$T/body")"
+check [ "$(code a "")" = 401 ] "node a: no key is 401 once keys exist"
+check [ "$(errcode)" = missing_api_key ] "no key: missing_api_key"
+check [ "$(code b "sk-tlk-$(printf '0%.0s' $(seq 1 64))")" = 401 ] "node b: an unknown key is 401"
+check [ "$(errcode)" = invalid_api_key ] "unknown key: invalid_api_key"
+grep -q 'forwarded to node b' "$T/node-a.log" || fail "node a's log does not say it forwarded"
+grep -q "$ALICE" "$T"/node-*.log && fail "a node logged the key itself"
+
+# -- disable, enable, revoke: every node within 1 s -----------------------
+ctlk disable alice
+T0=$(now_ms)
+after_change "key disable" "$ALICE" 403
+check [ "$(errcode)" = key_disabled ] "disabled key: key_disabled"
+ctlk enable alice
+T0=$(now_ms)
+after_change "key enable" "$ALICE" 200
+ctlk set alice --allow 'nomatch:*'
+T0=$(now_ms)
+after_change "key set --allow" "$ALICE" 404
+ctlk set alice --allow 'lab:*'
+T0=$(now_ms)
+after_change "key set --allow back" "$ALICE" 200
+BOB=$(newkey bob)
+ctlk revoke alice
+T0=$(now_ms)
+after_change "key revoke" "$ALICE" 401
+check [ "$(errcode)" = invalid_api_key ] "revoked key: invalid_api_key"
+see a "$BOB" 200 || fail "bob after alice's revocation: $(code a "$BOB")"
+
+# -- node b's workers killed: the respawned ones get the keys again -------
+MASTER=${NODE_PID[b]}
+OLD=$(pids_of worker | tr '\n' ' ')
+[ -n "$OLD" ] || fail "no workers of node b found"
+kill -9 $OLD
+T0=$(now_ms)
+has_two_new() { local p n=0; for p in $(pids_of worker); do [[ " $OLD " == *" $p "* ]] || n=$((n + 1)); done; [ "$n" -ge 2 ]; }
+wait_until 15 has_two_new || fail "node b's workers were not respawned: $(pids_of worker)"
+wait_until 15 see b "$BOB" 200 ||
+    fail "respawned workers of node b: bob gets $(code b "$BOB") $(head -c 200 "$T/body")"
+log "node b's workers respawned; bob served $(($(now_ms) - T0)) ms after the kill"
+check see b "$ALICE" 401 "respawned workers: the revoked key is 401"
+check see b "" 401 "respawned workers: no key is 401"
+
+# -- no database yet: 503 keys_not_loaded --------------------------------
+PG_PORT_SAVED=$PG_PORT
+PG_PORT=$(freeport)
+fwd_node_start c
+PG_PORT=$PG_PORT_SAVED
+check [ "$(code c "$BOB")" = 503 ] "node c (database unreachable): 503"
+check [ "$(errcode)" = keys_not_loaded ] "node c: keys_not_loaded"
+check [ "$(code c "")" = 503 ] "node c: no key is 503 too"
+fwd_node_stop c
+
+fwd_pass "keys"
