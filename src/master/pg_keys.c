@@ -12,6 +12,13 @@
  * answers 503 keys_not_loaded until its first KEYS, so a freshly forked
  * worker must never miss it.
  *
+ * A worker that cannot be sent the whole table (its queue is full: it has
+ * stopped reading) is killed: it would otherwise keep a table that may
+ * hold a revoked key; the one respawned gets the keys on its HELLO. A
+ * row no worker could take (a name, owner or pattern past apikey.h's
+ * bounds: the table's constraints do not bound everything) is skipped
+ * here with a warning, so one key always fits one frame.
+ *
  * While the database is away the last snapshot stays: a key revoked then
  * is refused once the database is back. A failed load keeps the previous
  * snapshot too (failing open would hand out what was revoked). A database
@@ -23,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apikey.h"
 #include "log.h"
 #include "master.h"
 #include "pg.h"
@@ -72,7 +80,40 @@ static int
 send_page(struct child *c, struct ipc_msg *msg, struct ipc_encode_lists *lists, int more)
 {
 	msg->u.keys.more = (uint8_t)more;
-	return child_ipc_send_lists(c, msg, lists);
+	if (child_ipc_send_lists(c, msg, lists) == 0)
+		return 0;
+	child_kill(c, "it could not be sent the API keys (its IPC queue is full); "
+	    "the worker started in its place gets them");
+	return -1;
+}
+
+/* The row after the key that starts at row r. */
+static int
+key_end(int r, int rows)
+{
+	const char *name = PQgetvalue(keys_res, r, 0);
+	int end = r + 1;
+
+	while (end < rows && strcmp(PQgetvalue(keys_res, end, 0), name) == 0)
+		end++;
+	return end;
+}
+
+/* Rows [r, end) are one key; 1 if a worker could take it. */
+static int
+key_fits(const struct ipc_key *k, int r, int end)
+{
+	int n = 0;
+
+	if (k->name.len > APIKEY_NAME_MAX || k->owner.len > APIKEY_OWNER_MAX ||
+	    k->hash.len != TOKEN_HASH_LEN)
+		return 0;
+	for (; r < end; r++)
+		if (!PQgetisnull(keys_res, r, 10) &&
+		    (++n > APIKEY_PATTERNS_MAX ||
+		    strlen(PQgetvalue(keys_res, r, 10)) > APIKEY_PATTERN_MAX))
+			return 0;
+	return 1;
 }
 
 /* The whole snapshot to one worker. */
@@ -94,14 +135,19 @@ push_to(struct child *c)
 	for (int r = 0; r < rows;) {
 		struct ipc_key k;
 		size_t need, first = lists.nkey_allow;
-		int end = r;
+		int end;
 
 		key_of_row(r, &k);
 		need = ipc_key_size(&k);
 		/* the key's rows: one per pattern, or one with a NULL pattern */
-		for (; end < rows && strcmp(PQgetvalue(keys_res, end, 0), k.name.base) == 0; end++)
-			if (!PQgetisnull(keys_res, end, 10)) {
-				struct ipc_key_allow a = { k.name, cell(end, 10) };
+		end = key_end(r, rows);
+		if (!key_fits(&k, r, end)) {
+			r = end; /* said so when it was loaded */
+			continue;
+		}
+		for (int p = r; p < end; p++)
+			if (!PQgetisnull(keys_res, p, 10)) {
+				struct ipc_key_allow a = { k.name, cell(p, 10) };
 
 				need += ipc_key_allow_size(&a);
 				allow[lists.nkey_allow++] = a;
@@ -171,6 +217,16 @@ on_keys(struct master *m, PGresult *res, void *arg)
 	PQclear(keys_res);
 	keys_res = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
 	keys_none = 0;
+	for (int r = 0, rows = PQntuples(keys_res), end; r < rows; r = end) {
+		struct ipc_key k;
+
+		end = key_end(r, rows);
+		key_of_row(r, &k);
+		if (!key_fits(&k, r, end))
+			log_warnx("database: API key %.64s is out of bounds (more than %d allow "
+			    "patterns, or one longer than %d characters); not loaded", k.name.base,
+			    APIKEY_PATTERNS_MAX, APIKEY_PATTERN_MAX);
+	}
 	log_debug("database: snapshot of API keys (%d rows)", PQntuples(keys_res));
 	push_all(m);
 }

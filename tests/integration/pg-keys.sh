@@ -7,6 +7,9 @@
 #   - key disable: 403 key_disabled on both nodes, key enable: 200 again,
 #     key revoke: 401 invalid_api_key; each change is seen on both nodes
 #     within 1 s of tokilakectl returning (times printed);
+#   - 60 keys of 64 long patterns each (about 1 MiB: several KEYS frames)
+#     all reach the workers; a key whose pattern is too long for any
+#     worker is left out with a warning, the others still work;
 #   - the workers of node b killed: the master respawns them and they get
 #     the keys again (a kept key 200, the revoked one 401, never 503 for
 #     long);
@@ -98,6 +101,26 @@ T0=$(now_ms)
 after_change "key revoke" "$ALICE" 401
 check [ "$(errcode)" = invalid_api_key ] "revoked key: invalid_api_key"
 see a "$BOB" 200 || fail "bob after alice's revocation: $(code a "$BOB")"
+
+# -- a table that takes several frames --------------------------------------
+# key i is "sk-tlk-" + hex(sha256("k<i>")); 63 patterns of 250 characters
+# that match nothing, then lab:*
+pgq "INSERT INTO api_keys (name, hash, allow)
+    SELECT 'bulk' || i,
+      'sha256:' || encode(sha256(convert_to('sk-tlk-' || encode(sha256(convert_to('k' || i, 'UTF8')), 'hex'), 'UTF8')), 'hex'),
+      array(SELECT 'zz' || i || '-' || j || '-' || repeat('x', 240) FROM generate_series(1, 63) j) || '{lab:*}'::text[]
+    FROM generate_series(1, 60) i" >/dev/null
+pgq "INSERT INTO api_keys (name, hash, allow) VALUES ('toolong',
+    'sha256:$(printf '%s' "sk-tlk-$(printf 'ab%.0s' $(seq 1 32))" | sha256sum | cut -d' ' -f1)',
+    ARRAY['lab:*', repeat('y', 300)])" >/dev/null
+T0=$(now_ms)
+BULK60=sk-tlk-$(printf 'k60' | sha256sum | cut -d' ' -f1)
+after_change "60 keys of 64 patterns" "$BULK60" 200
+see a "sk-tlk-$(printf 'k1' | sha256sum | cut -d' ' -f1)" 200 || fail "bulk key 1: $(cat "$T/body")"
+see b "sk-tlk-$(printf 'ab%.0s' $(seq 1 32))" 401 || fail "the key out of bounds was loaded"
+grep -q 'API key toolong is out of bounds' "$T/node-b.log" || fail "no warning about key toolong"
+see b "$BOB" 200 || fail "bob with the bulk keys: $(code b "$BOB")"
+grep -q 'KEYS from the master' "$T"/node-*.log && fail "a worker refused part of KEYS: $(grep -h 'KEYS from the master' "$T"/node-*.log | head -n 2)"
 
 # -- node b's workers killed: the respawned ones get the keys again -------
 MASTER=${NODE_PID[b]}
