@@ -14,7 +14,10 @@
 #     the keys again (a kept key 200, the revoked one 401, never 503 for
 #     long);
 #   - a node whose database is unreachable has no keys yet: 503
-#     keys_not_loaded, not 401 (the key may well be valid).
+#     keys_not_loaded, not 401 (the key may well be valid);
+#   - a database not migrated to 003 (no table api_keys): the node says so
+#     once and serves as before keys existed (loopback, anonymous), never
+#     503 for ever.
 . "$(dirname "$0")/fwd-lib.sh"
 fwd_setup
 fwd_up
@@ -145,5 +148,22 @@ check [ "$(code c "$BOB")" = 503 ] "node c (database unreachable): 503"
 check [ "$(errcode)" = keys_not_loaded ] "node c: keys_not_loaded"
 check [ "$(code c "")" = 503 ] "node c: no key is 503 too"
 fwd_node_stop c
+
+# -- a database without table api_keys (only 001 and 002 applied) --------
+pgq 'CREATE DATABASE old' >/dev/null
+mkdir "$T/sql-old"
+cp "$top_srcdir"/sql/001_*.sql "$top_srcdir"/sql/002_*.sql "$T/sql-old/"
+OLD_URL=$(pg_url)
+OLD_URL=${OLD_URL%/tokilake}/old
+"$CTL" -d "$OLD_URL" db migrate --dir "$T/sql-old" >"$T/ctl.out" 2>&1 || fail "migrate old: $(cat "$T/ctl.out")"
+eval "$(declare -f pg_url | sed '1s/pg_url/pg_url_saved/')"
+pg_url() { echo "$OLD_URL"; }
+fwd_node_start d
+eval "$(declare -f pg_url_saved | sed '1s/pg_url_saved/pg_url/')"
+wait_until 10 grep -q 'no table api_keys' "$T/node-d.log" || fail "node d did not say that api_keys is missing"
+wait_until 10 http_is "$(fwd_api d)/v1/models" 200 ||
+    fail "node d (no table api_keys): /v1/models is $(http_code "$(fwd_api d)/v1/models")"
+check [ "$(grep -c 'no table api_keys' "$T/node-d.log")" = 1 ] "node d said it once"
+fwd_node_stop d
 
 fwd_pass "keys"
