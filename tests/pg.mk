@@ -55,6 +55,23 @@ EXTRA_DIST += \
 	tests/integration/pg-resync-tx.sh \
 	tests/integration/pg-events.sh \
 	tests/integration/pg_relay.py
+# reconnects under load (issue 13, helper "gap"): node b's database
+# connection dropped again and again while a is loaded and watched.
+TESTS += \
+	tests/integration/pg-reconnect-load.sh
+EXTRA_DIST += \
+	tests/integration/pg-reconnect-load.sh
+# every --json output of tokilakectl, standalone and PostgreSQL (issue 13).
+TESTS += \
+	tests/integration/ctl-json.sh
+EXTRA_DIST += \
+	tests/integration/ctl-json.sh
+# a node tells the truth about its state (issue 13, helper "health"): a
+# wrong database password is 503 on /healthz with the reason.
+TESTS += \
+	tests/integration/pg-wrong-password.sh
+EXTRA_DIST += \
+	tests/integration/pg-wrong-password.sh
 # end-user API keys in PostgreSQL mode (issue 14, helper "pgkeys"):
 # tokilakectl key, and the keys pushed to every worker of every node.
 TESTS += \

@@ -117,6 +117,8 @@ static const struct field f_AGENT_UP[] = { FLD(agent_up.agent_id), FLD(agent_up.
 static const struct field f_AGENT_MODELS[] = { FLD(agent_models.agent_id),
 	MODELS(agent_models.models) };
 static const struct field f_AGENT_DOWN[] = { FLD(agent_down.agent_id), FLD(agent_down.reason) };
+static const struct field f_NODE_STATE[] = { FLD(node_state.database), FLD(node_state.snapshot),
+	FLD(node_state.name), FLD(node_state.since) };
 static const struct field f_KEYS[] = { FLD(keys.more), LIST(F_KEYS, keys.keys),
 	LIST(F_KEY_ALLOW, keys.allow) };
 

@@ -65,7 +65,8 @@
 	X(AGENT_UP, 21)    /* agentd -> master: an agent linked here */          \
 	X(AGENT_MODELS, 22) /* agentd -> master: its model list changed */       \
 	X(AGENT_DOWN, 23)  /* agentd -> master: it left */                      \
-	X(KEYS, 24)        /* master -> worker: end-user API keys (PG) */
+	X(NODE_STATE, 24)  /* master -> worker: database, snapshot, node.name */ \
+	X(KEYS, 25)        /* master -> worker: end-user API keys (PG) */
 
 enum ipc_type {
 #define IPC_ENUM(name, val) IPC_##name = val,
@@ -204,8 +205,17 @@ struct ipc_msg {
 		} agent_up;
 		struct { struct ipc_str agent_id; struct ipc_list models; } agent_models;
 		struct { struct ipc_str agent_id; struct ipc_str reason; } agent_down;
+		/* master -> worker, on every change and after a worker's READY:
+		 * what /healthz reports. database: IPC_DB_*, snapshot: 1 when a
+		 * snapshot of the database was ever loaded, name: IPC_NAME_*,
+		 * since: unix seconds of the last change of any of them. */
+		struct { uint8_t database; uint8_t snapshot; uint8_t name; uint64_t since; } node_state;
 	} u;
 };
+
+/* node_state values (unknown values: the worker reports them as such) */
+enum ipc_db_state { IPC_DB_STANDALONE = 0, IPC_DB_CONNECTED = 1, IPC_DB_RECONNECTING = 2 };
+enum ipc_name_state { IPC_NAME_UNCLAIMED = 0, IPC_NAME_HELD = 1, IPC_NAME_LOST = 2 };
 
 #define IPC_REQ_F_STREAM 0x01 /* the client asked for a streamed answer */
 /* The request came from another node (node.listen): use local agents only,

@@ -103,7 +103,7 @@ int ctl_key(struct ctl *ctl, int argc, char **argv);
 void ctl_key_option(struct ctl *ctl, int opt, const char *arg);
 
 /* ctl_yaml.c: standalone mode, a new token for NAMESPACE and the lines
- * of tokilake.yaml that hold its hash. */
-int ctl_print_token_yaml(const char *ns, const char *label, int new_namespace);
+ * of tokilake.yaml that hold its hash (json: one object instead). */
+int ctl_print_token_yaml(const char *ns, const char *label, int new_namespace, int json);
 
 #endif

@@ -73,7 +73,7 @@ namespace_add(struct ctl *ctl, const char *name)
 	if (ctl_check_namespace(name) != CTL_OK)
 		return CTL_USAGE;
 	if (ctl->url == NULL)
-		return ctl_print_token_yaml(name, NULL, 1);
+		return ctl_print_token_yaml(name, NULL, 1, ctl->json);
 	if (ctl_db_open(ctl) != CTL_OK)
 		return CTL_FAIL;
 	if ((res = ctl_db_exec(ctl, "namespace add", sql_add, 1, params, NULL)) == NULL)

@@ -98,7 +98,7 @@ token_new(struct ctl *ctl, const char *ns)
 	if (ctl_check_namespace(ns) != CTL_OK || check_label(ctl->label) != CTL_OK)
 		return CTL_USAGE;
 	if (ctl->url == NULL)
-		return ctl_print_token_yaml(ns, ctl->label, 0);
+		return ctl_print_token_yaml(ns, ctl->label, 0, ctl->json);
 	if (ctl_db_open(ctl) != CTL_OK)
 		return CTL_FAIL;
 	if (token_generate(token) != 0) {

@@ -4,6 +4,7 @@ tokilake_SOURCES += src/master/token_cmd.c \
 	src/master/master.c src/master/master.h \
 	src/master/spawn.c \
 	src/master/status.c \
+	src/master/node_state.c \
 	src/master/reload.c \
 	src/master/stop.c \
 	src/master/signals.c \

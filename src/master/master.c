@@ -246,6 +246,7 @@ master_loop(struct master *m)
 		spawn_run_timers(m, now);
 		reload_run_timer(m, now);
 		pg_run_timers(now);
+		node_state_update(m);
 	}
 }
 

@@ -240,6 +240,10 @@ void pg_keys_worker_started(struct master *m, struct child *c);
 /* AGENT_UP, AGENT_MODELS, AGENT_DOWN from agentd. */
 void pg_child_message(struct master *m, struct child *c, const struct ipc_msg *msg);
 
+/* node_state.c: NODE_STATE to the workers (see there). */
+void node_state_update(struct master *m);
+void node_state_send(struct child *c);
+
 /* token_cmd.c: `tokilake token ...` */
 int token_command(int argc, char **argv);
 int key_command(int argc, char **argv); /* tokilake key new NAME */

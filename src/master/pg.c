@@ -79,6 +79,7 @@ static struct {
 	char instance[17];
 	enum { NAME_UNCLAIMED, NAME_HELD, NAME_LOST } name;
 	int claim_queued, resync_first, ever_held;
+	int refusing; /* refused to start: stopping once the event is written */
 	int unchecked; /* the schema has no nodes.instance (migration 002) */
 	char holder[128]; /* "instance heartbeat_at" of a holder we wait out */
 	uint64_t next_rewrite;  /* see on_heartbeat */
@@ -101,6 +102,19 @@ int
 pg_connected(void)
 {
 	return pg.state == PG_READY;
+}
+
+int
+pg_name_state(void)
+{
+	switch (pg.name) {
+	case NAME_HELD:
+		return IPC_NAME_HELD;
+	case NAME_LOST:
+		return IPC_NAME_LOST;
+	default:
+		return IPC_NAME_UNCLAIMED;
+	}
 }
 
 /* libpq's messages end with a newline and may hold several lines. */
@@ -194,6 +208,9 @@ pg_lost(const char *fmt, ...)
 		pg.down_since = since;
 	} else
 		log_debug("database: %s", why);
+	/* the refusal's event is lost with the connection; the log has it */
+	if (pg.refusing)
+		master_stop(pg.m, STOP_GRACEFUL, EXIT_NAME_TAKEN, "node name in use");
 	schedule_retry();
 }
 
@@ -673,6 +690,36 @@ static const char sql_claim[] =
     "n.instance || ' ' || n.heartbeat_at::text "
     "FROM (SELECT 1) one LEFT JOIN nodes n ON n.name = $1";
 
+/*
+ * A refusal, a takeover or a loss of node.name leaves an event, written
+ * whether or not the name is ours (enqueue, not pg_query): the name, both
+ * instance ids and both internal_urls, for the operator who wonders
+ * where a node went.
+ */
+static const char sql_name_event[] =
+    "INSERT INTO events (node, kind, detail) VALUES ($1, $2, $3)";
+
+static int
+name_event(struct master *m, const char *kind, const char *inst, const char *url,
+    const char *what, pg_done_fn *done)
+{
+	char detail[600];
+	const char *p[3] = { m->conf->node.name, kind, detail };
+
+	snprintf(detail, sizeof(detail), "instance %s at %s %s instance %s at %s", pg.instance,
+	    m->conf->node.internal_url, what, inst[0] != '\0' ? inst : "(none)", url);
+	return enqueue(0, "writing a node name event", sql_name_event, 3, p, done, NULL);
+}
+
+/* the refusal is in events (or failed there, logged): now stop */
+static void
+on_refusal_written(struct master *m, PGresult *res, void *arg)
+{
+	(void)res;
+	(void)arg;
+	master_stop(m, STOP_GRACEFUL, EXIT_NAME_TAKEN, "node name in use");
+}
+
 static void
 on_claim(struct master *m, PGresult *res, void *arg)
 {
@@ -720,19 +767,28 @@ on_claim(struct master *m, PGresult *res, void *arg)
 			return; /* still silent: its row goes stale after node.ttl */
 		if (!pg.ever_held) {
 			log_warnx("ERROR: database: %s; refusing to start", why);
-			master_stop(m, STOP_GRACEFUL, EXIT_NAME_TAKEN, "node name in use");
-		} else
+			pg.refusing = 1;
+			if (!name_event(m, "node_name_refused", inst, url,
+			    "refused to start: the name is held by", on_refusal_written))
+				master_stop(m, STOP_GRACEFUL, EXIT_NAME_TAKEN, "node name in use");
+		} else {
 			log_warnx("ERROR: database: %s; this node stops claiming the name: "
 			    "no more heartbeats or agents written (its agents are served "
 			    "here only)", why);
+			name_event(m, "node_name_lost", inst, url,
+			    "stops claiming the name, now held by", NULL);
+		}
 		pg.name = NAME_LOST;
 		return;
 	}
 	if (PQgetisnull(res, 0, 1))
 		log_debug("database: node name %s claimed (instance %s)", name, pg.instance);
-	else if (strcmp(inst, pg.instance) != 0)
+	else if (strcmp(inst, pg.instance) != 0) {
 		log_warnx("database: node name %s taken over from instance %s at %s "
 		    "(silent %ss, past node.ttl)", name, inst[0] ? inst : "(none)", url, silent);
+		name_event(m, "node_name_taken_over", inst, url,
+		    "took the name over (silent past node.ttl) from", NULL);
+	}
 	if (was == NAME_LOST)
 		log_warnx("database: node name %s is this node's again (instance %s)", name,
 		    pg.instance);

@@ -57,6 +57,9 @@ uint32_t pg_live_ttl_ms(uint64_t *grace_left_ms);
 /* The heartbeat gap after which the other nodes may have expired us. */
 uint32_t pg_heartbeat_stale_ms(const struct master *m);
 
+/* node.name: IPC_NAME_UNCLAIMED, IPC_NAME_HELD or IPC_NAME_LOST */
+int pg_name_state(void);
+
 /* pg_snapshot.c */
 void pg_snapshot_load_namespaces(void);
 void pg_snapshot_load_agents(void);

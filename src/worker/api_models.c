@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "json_out.h"
 #include "log.h"
+#include "master_link.h"
 #include "oai_error.h"
 #include "request_id.h"
 #include "worker.h"
@@ -239,6 +240,8 @@ start(h2o_req_t *req, const char *want, size_t want_len)
 {
 	struct models_req *mr;
 
+	if (wk_node_refuse_models(req))
+		return;
 	mr = h2o_mem_alloc_shared(&req->pool, sizeof(*mr), on_dispose);
 	memset(mr, 0, sizeof(*mr));
 	mr->req = req;

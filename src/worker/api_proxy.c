@@ -46,6 +46,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "node_listener.h"
+#include "master_link.h"
 #include "oai_error.h"
 #include "request_id.h"
 #include "request_json.h"
@@ -768,6 +769,8 @@ wk_api_proxy(h2o_req_t *req)
 		    (int)(body.model_len > QUOTE_MAX ? QUOTE_MAX : body.model_len), body.model);
 		return;
 	}
+	if (wk_node_refuse_models(req))
+		return;
 	if (wk_auth_model_refused(req, body.model, body.model_len, (size_t)(colon - body.model)))
 		return; /* the key may not use it: the 404 of an unknown model */
 	pr = h2o_mem_alloc_shared(&req->pool, sizeof(*pr), on_dispose);

@@ -10,6 +10,7 @@
 #include "apikey.h"
 #include "auth.h"
 #include "log.h"
+#include "master_link.h"
 #include "node_listener.h"
 #include "oai_error.h"
 #include "request_id.h"
@@ -210,6 +211,9 @@ wk_auth_refused(h2o_req_t *req)
 	if (wk_node_request(req))
 		return 0; /* the node secret admitted it; the origin node checked the key */
 	if (!au.loaded) {
+		/* no database snapshot at all: that says more than "no keys" */
+		if (wk_node_refuse_models(req))
+			return 1;
 		wk_oai_send_error(req, 503, "service_unavailable", NULL, "keys_not_loaded",
 		    "this node has not loaded its API keys yet; retry in a moment");
 		return 1;

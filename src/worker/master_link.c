@@ -13,6 +13,7 @@
 #include "ipc_sock.h"
 #include "log.h"
 #include "master_link.h"
+#include "oai_error.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -26,6 +27,7 @@ static struct {
 	uint32_t last_active;
 	int status_sent;
 	struct apikey_table *keys_next; /* KEYS frames so far, until more = 0 */
+	struct wk_node_state state;
 } M;
 
 static void
@@ -130,6 +132,13 @@ on_msg(struct ipc_sock *io, const struct ipc_msg *msg)
 		log_reopen();
 		log_info("log file reopened");
 		break;
+	case IPC_NODE_STATE:
+		M.state.known = 1;
+		M.state.database = msg->u.node_state.database;
+		M.state.snapshot = msg->u.node_state.snapshot;
+		M.state.name = msg->u.node_state.name;
+		M.state.since = msg->u.node_state.since;
+		break;
 	case IPC_KEYS:
 		on_keys(msg);
 		break;
@@ -214,4 +223,47 @@ wk_master_stop(void)
 	wk_ipc_sock_free(&M.io);
 	apikey_table_free(M.keys_next);
 	M.keys_next = NULL;
+}
+
+const struct wk_node_state *
+wk_master_node_state(void)
+{
+	return &M.state;
+}
+
+/*
+ * A node in PostgreSQL mode that never loaded a snapshot has no namespace
+ * tokens and no other node's agents: nothing it says about models is
+ * true. A node whose name another instance holds is unknown to the
+ * network. One serving from an old snapshot while reconnecting can serve.
+ */
+static const char *
+no_snapshot(void)
+{
+	if (!M.state.known || M.state.database == IPC_DB_STANDALONE || M.state.snapshot)
+		return NULL;
+	return M.state.database == IPC_DB_CONNECTED ?
+	    "no database snapshot yet: loading it from PostgreSQL" :
+	    "no database snapshot yet: cannot reach PostgreSQL";
+}
+
+const char *
+wk_node_unavailable(void)
+{
+	if (M.state.known && M.state.database != IPC_DB_STANDALONE &&
+	    M.state.name == IPC_NAME_LOST)
+		return "node.name held by another instance";
+	return no_snapshot();
+}
+
+int
+wk_node_refuse_models(h2o_req_t *req)
+{
+	const char *why = no_snapshot();
+
+	if (why == NULL)
+		return 0;
+	wk_oai_send_error(req, 503, "service_unavailable", NULL, "node_unavailable",
+	    "this node cannot serve models yet (%s); retry, or use another node", why);
+	return 1;
 }

@@ -498,6 +498,12 @@ rnd_msg(struct ipc_msg *m, struct ipc_encode_lists *lists)
 		m->u.agent_down.agent_id = rnd_str();
 		m->u.agent_down.reason = rnd_str();
 		break;
+	case IPC_NODE_STATE:
+		m->u.node_state.database = (uint8_t)rnd_int(8);
+		m->u.node_state.snapshot = (uint8_t)rnd_int(8);
+		m->u.node_state.name = (uint8_t)rnd_int(8);
+		m->u.node_state.since = rnd_int(64);
+		break;
 	case IPC_KEYS:
 		m->u.keys.more = (uint8_t)rnd_int(8);
 		break;

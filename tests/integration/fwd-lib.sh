@@ -85,8 +85,10 @@ fwd_write_config()
 
 fwd_api() { echo "http://127.0.0.1:${NODE_HTTP[$1]}"; }
 
-fwd_node_up() { alive "${NODE_PID[$1]}" && http_is "$(fwd_api "$1")/healthz" 200; }
-fwd_node_up_or_dead() { ! alive "${NODE_PID[$1]}" || http_is "$(fwd_api "$1")/healthz" 200; }
+# FWD_UP_CODE: the /healthz status of a node that is up (503 for one that
+# cannot reach its database)
+fwd_node_up() { alive "${NODE_PID[$1]}" && http_is "$(fwd_api "$1")/healthz" "${FWD_UP_CODE:-200}"; }
+fwd_node_up_or_dead() { ! alive "${NODE_PID[$1]}" || http_is "$(fwd_api "$1")/healthz" "${FWD_UP_CODE:-200}"; }
 
 fwd_node_start()
 {
@@ -105,7 +107,7 @@ fwd_node_start()
 		fi
 		NODE_PID[$n]=$!
 		TL_PIDS+=("${NODE_PID[$n]}")
-		wait_until 10 fwd_node_up_or_dead "$n" || fail "node $n: no /healthz 200 within 10 s"
+		wait_until 10 fwd_node_up_or_dead "$n" || fail "node $n: no /healthz ${FWD_UP_CODE:-200} within 10 s"
 		fwd_node_up "$n" && break
 		wait "${NODE_PID[$n]}"
 		grep -q 'Address already in use' "$T/node-$n.log" || fail "node $n exited at start"

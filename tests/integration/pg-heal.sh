@@ -106,7 +106,7 @@ awk -v a="$away" -v s="$(( (t1 - t0) / 1000 ))" 'BEGIN { exit !(a + 1 >= s) }' |
     fail "b says the database was away ${away}s; the stall lasted $((t1 - t0)) ms"
 
 # a node that cannot log in has never had a snapshot: it says so
-fwd_node_start c
+FWD_UP_CODE=503 fwd_node_start c
 no_snapshot() { grep -q 'database: .*no snapshot yet' "$T/node-c.log"; }
 wait_until 10 no_snapshot || fail "node c (cannot log in) does not say it has no snapshot: $(grep database "$T/node-c.log" | head -n 3)"
 ! grep -q 'serving from the last snapshot' "$T/node-c.log" ||

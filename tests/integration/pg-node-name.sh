@@ -11,7 +11,11 @@
 #   - b killed with -9 and started again at once waits out its dead
 #     self's ttl and takes its name back; started again after the ttl it
 #     takes it at once;
-#   - tokilakectl nodes shows the instance.
+#   - tokilakectl nodes shows the instance;
+#   - b's /healthz is 503 "node.name held by another instance" while its
+#     name is lost, 200 once it has it back;
+#   - each refusal, loss and takeover of a name is an events row with
+#     the name, both instance ids and both internal_urls.
 . "$(dirname "$0")/fwd-lib.sh"
 fwd_setup
 fwd_up
@@ -23,6 +27,9 @@ served_by_a()
 	req POST /v1/chat/completions --data-binary '{"model":"lab:qwen3:0.6b","messages":[]}'
 	[ "$CODE" = 200 ]
 }
+
+# the events of kind $1 (detail only), oldest first
+name_events() { pgq "SELECT detail FROM events WHERE node = 'b' AND kind = '$1' ORDER BY id"; }
 
 before=$(row_b)
 inst_b=${before%% *}
@@ -48,6 +55,12 @@ check [ "$rc" = 3 ] "the twin exits with status 3 (node name in use)"
 check grep -q "ERROR: database: node name b is held by another running node (instance $inst_b at h2c://127.0.0.1:${NODE_PORT[b]}, started .*refusing to start" \
     "$T/node-b2.log" "the twin says which name, instance, url and since when"
 grep 'held by another' "$T/node-b2.log" | head -n 1
+inst_twin=$(sed -n 's/.*node b (instance \([0-9a-f]*\)).*/\1/p' "$T/node-b2.log" | head -n 1)
+[ -n "$inst_twin" ] || fail "the twin does not log its instance id"
+ev=$(name_events node_name_refused)
+log "refusal event: $ev"
+check grep -q "^instance $inst_twin at h2c://127.0.0.1:${NODE_PORT[b2]} refused to start: the name is held by instance $inst_b at h2c://127.0.0.1:${NODE_PORT[b]}\$" \
+    <<<"$ev" "the twin's refusal is an event with both instances and urls"
 check [ "$(row_b)" = "$before" ] "b's row untouched by the twin"
 check [ "$(agents_b)" = 1 ] "b's agent row still there"
 served_by_a || fail "b's agent not served through a after the twin: $CODE $BODY"
@@ -61,17 +74,37 @@ pgq "UPDATE nodes SET instance = 'feedfacefeedface', heartbeat_at = now() WHERE 
 wait_until 10 grep -q 'ERROR: database: node name b is held by another running node (instance feedfacefeedface.*stops claiming' \
     "$T/node-b.log" || fail "b did not say it stops claiming its name"
 log "b stops claiming after ${WAITED} ms"
+wait_until 10 eval '[ -n "$(name_events node_name_lost)" ]' || fail "no node_name_lost event"
+ev=$(name_events node_name_lost)
+log "loss event: $ev"
+check grep -q "^instance $inst_b at h2c://127.0.0.1:${NODE_PORT[b]} stops claiming the name, now held by instance feedfacefeedface at h2c://127.0.0.1:${NODE_PORT[b]}\$" \
+    <<<"$ev" "b's loss of its name is an event"
 inst=$(pgq "SELECT instance FROM nodes WHERE name = 'b'")
 check [ "$inst" = feedfacefeedface ] "b does not fight for the row"
+# b's /healthz says its name is lost (503), until it takes it back
+health_b() { curl -s --max-time 2 -o "$T/health-b" -w '%{http_code}' "$(fwd_api b)/healthz"; }
+wait_until 5 eval '[ "$(health_b)" = 503 ]' || fail "b's /healthz is not 503 without its name: $(cat "$T/health-b")"
+log "b's /healthz: 503 $(cat "$T/health-b")"
+check [ "$(jget "$T/health-b" "j['reason']")" = "node.name held by another instance" ] \
+    "b's /healthz says its name is held by another instance"
+check [ "$(jget "$T/health-b" "j['name']")" = lost ] "b's /healthz: name lost"
 # nobody writes the other instance's heartbeat: after node.ttl b takes it back
 wait_until 20 grep -q "node name b is this node's again (instance $inst_b)" "$T/node-b.log" ||
     fail "b did not take its name back after the other instance went silent"
 log "b took its name back after ${WAITED} ms"
 grep -q "taken over from instance feedfacefeedface" "$T/node-b.log" || fail "no takeover line"
+wait_until 10 eval '[ -n "$(name_events node_name_taken_over)" ]' || fail "no node_name_taken_over event"
+ev=$(name_events node_name_taken_over)
+log "takeover event: $ev"
+check grep -q "^instance $inst_b at h2c://127.0.0.1:${NODE_PORT[b]} took the name over (silent past node.ttl) from instance feedfacefeedface at " \
+    <<<"$ev" "b's takeover from the silent instance is an event"
 check [ "$(pgq "SELECT instance FROM nodes WHERE name = 'b'")" = "$inst_b" ] "b's instance in its row again"
+wait_until 5 eval '[ "$(health_b)" = 200 ]' || fail "b's /healthz not 200 with its name back: $(cat "$T/health-b")"
+check [ "$(jget "$T/health-b" "j['name']")" = held ] "b's /healthz: name held again"
 wait_until 15 served_by_a || fail "b's agent not served through a after b took its name back: $CODE $BODY"
 
 # --- b killed, started again at once (before node.ttl) ---
+old_url=h2c://127.0.0.1:${NODE_PORT[b]}
 fwd_node_kill b
 log "node b killed (kill -9)"
 tm_stop tm
@@ -87,6 +120,8 @@ tm_start tm
 wait_until 20 served_by_a || fail "agent on restarted b not served through a: $CODE $BODY"
 inst_b2=$(pgq "SELECT instance FROM nodes WHERE name = 'b'")
 check [ "$inst_b2" != "$inst_b" ] "the restarted node has a new instance"
+check grep -q "^instance $inst_b2 at h2c://127.0.0.1:${NODE_PORT[b]} took the name over (silent past node.ttl) from instance $inst_b at $old_url\$" \
+    <<<"$(name_events node_name_taken_over)" "the restarted node's takeover of its dead self is an event"
 
 # --- b killed, started again after node.ttl ---
 fwd_node_kill b

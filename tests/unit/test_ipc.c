@@ -314,6 +314,12 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		m->u.agent_down.agent_id = pick_str(v, "us-1/0badc0de/7");
 		m->u.agent_down.reason = pick_str(v, "its token for namespace team-a was revoked");
 		break;
+	case IPC_NODE_STATE:
+		m->u.node_state.database = PICK(v, IPC_DB_RECONNECTING, UINT8_MAX);
+		m->u.node_state.snapshot = PICK(v, 1, UINT8_MAX);
+		m->u.node_state.name = PICK(v, IPC_NAME_LOST, UINT8_MAX);
+		m->u.node_state.since = PICK(v, 1796680000, UINT64_MAX);
+		break;
 	case IPC_KEYS:
 		m->u.keys.more = PICK(v, 1, UINT8_MAX);
 		fill_keys(v, lists);
@@ -617,6 +623,12 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 	case IPC_AGENT_DOWN:
 		CHECK(str_same(a->u.agent_down.agent_id, b->u.agent_down.agent_id));
 		CHECK(str_same(a->u.agent_down.reason, b->u.agent_down.reason));
+		break;
+	case IPC_NODE_STATE:
+		CHECK(a->u.node_state.database == b->u.node_state.database);
+		CHECK(a->u.node_state.snapshot == b->u.node_state.snapshot);
+		CHECK(a->u.node_state.name == b->u.node_state.name);
+		CHECK(a->u.node_state.since == b->u.node_state.since);
 		break;
 	case IPC_KEYS:
 		CHECK(a->u.keys.more == b->u.keys.more);
