@@ -10,6 +10,7 @@
 #   - 60 keys of 64 long patterns each (about 1 MiB: several KEYS frames)
 #     all reach the workers; a key whose pattern is too long for any
 #     worker is left out with a warning, the others still work;
+#   - node a reloaded (SIGHUP): its new workers get the keys too;
 #   - the workers of node b killed: the master respawns them and they get
 #     the keys again (a kept key 200, the revoked one 401, never 503 for
 #     long);
@@ -125,6 +126,15 @@ see b "sk-tlk-$(printf 'ab%.0s' $(seq 1 32))" 401 || fail "the key out of bounds
 grep -q 'API key toolong is out of bounds' "$T/node-b.log" || fail "no warning about key toolong"
 see b "$BOB" 200 || fail "bob with the bulk keys: $(code b "$BOB")"
 grep -q 'KEYS from the master' "$T"/node-*.log && fail "a worker refused part of KEYS: $(grep -h 'KEYS from the master' "$T"/node-*.log | head -n 2)"
+
+# -- node a reloaded: the workers of the new generation get the keys -------
+MASTER=${NODE_PID[a]}
+OLD=$(pids_of worker | tr '\n' ' ')
+kill -HUP "${NODE_PID[a]}"
+all_new() { local p n=0; for p in $(pids_of worker); do [[ " $OLD " == *" $p "* ]] && return 1; n=$((n + 1)); done; [ "$n" -ge 2 ]; }
+wait_until 15 all_new || fail "node a's workers were not replaced by the reload: $(pids_of worker) (old: $OLD)"
+check see a "$BOB" 200 "after a reload of node a: bob 200"
+check see a "$ALICE" 401 "after a reload of node a: the revoked key is 401"
 
 # -- node b's workers killed: the respawned ones get the keys again -------
 MASTER=${NODE_PID[b]}
