@@ -303,10 +303,11 @@ make_key(char key[APIKEY_LEN + 1], char hash[TOKEN_HASH_LEN + 1])
 	return CTL_OK;
 }
 
-/* Standalone: the key once, and its lines for tokilake.yaml. */
+/* Standalone: the key once, and its lines for tokilake.yaml; with --json
+ * the object of a database's key new, with an id of null (no row). */
 static int
 print_yaml(const char *name, const struct ctl_key_opts *o, const char *yaml_allow,
-    const char *expires)
+    const char *expires, int json)
 {
 	static const char *const fields[KEY_NUMS] = { "rpm", "tpm", "max_in_flight",
 		"tokens_per_day", "tokens_per_month" };
@@ -314,6 +315,12 @@ print_yaml(const char *name, const struct ctl_key_opts *o, const char *yaml_allo
 
 	if (make_key(key, hash) != CTL_OK)
 		return CTL_FAIL;
+	if (json) {
+		/* the name passed apikey_name_valid, key and hash are hex: no escaping */
+		printf("{\"id\":null,\"name\":\"%s\",\"key\":\"%s\",\"hash\":\"%s\"}\n", name, key,
+		    hash);
+		goto out;
+	}
 	printf("# standalone mode (no database): keys live in tokilake.yaml\n"
 	    "# key %s (shown once; give it to its user as the API key):\n"
 	    "#   %s\n"
@@ -332,6 +339,7 @@ print_yaml(const char *name, const struct ctl_key_opts *o, const char *yaml_allo
 			printf("    %s: %s\n", fields[i], o->num[i]);
 	if (expires[0] != '\0')
 		printf("    expires: \"%s\"\n", expires);
+out:
 	secure_wipe(key, sizeof(key));
 	return fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;
 }
@@ -383,7 +391,7 @@ key_new(struct ctl *ctl, const char *name)
 	    check_options(&ctl->key, ctl->url == NULL, array, yaml, expires) != CTL_OK)
 		goto out;
 	if (ctl->url == NULL) {
-		rc = print_yaml(name, &ctl->key, yaml, expires);
+		rc = print_yaml(name, &ctl->key, yaml, expires, ctl->json);
 		goto out;
 	}
 	rc = CTL_FAIL;

@@ -8,7 +8,8 @@
 #  - disable, enable, revoke; twice is harmless; a revoked key cannot be
 #    changed; names are never reused;
 #  - bad input is exit 2 with one line, an unknown key exit 1;
-#  - standalone mode: key new prints the key and the lines for keys:.
+#  - standalone mode: key new prints the key and the lines for keys: (with
+#    --json the object of PostgreSQL mode, id null).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ctl-lib.sh"
 ctl_setup pg
@@ -143,6 +144,12 @@ want="keys:
 cp "$CONF" "$T/with-key.yaml"
 printf '%s\n' "$OUT" >>"$T/with-key.yaml"
 "$TOKILAKE" -n -c "$T/with-key.yaml" >"$T/n.out" 2>&1 || fail "tokilake -n with the pasted lines: $(cat "$T/n.out")"
+ctl -c "$CONF" --json key new dave
+[ "$RC" = 0 ] || fail "standalone key new --json: $RC $ERR"
+[ "$(jget "$OUT" '(v["id"], v["name"], len(v["key"]), v["hash"].startswith("sha256:"), sorted(v))')" = \
+    "(None, 'dave', 71, True, ['hash', 'id', 'key', 'name'])" ] || fail "standalone key new --json: $OUT"
+[ "$(printf '%s' "$(jget "$OUT" 'v["key"]')" | sha256sum | cut -d' ' -f1)" = "$(jget "$OUT" 'v["hash"][7:]')" ] ||
+    fail "standalone key new --json: the hash is not the key's"
 for sub in list "show carol" "revoke carol" "disable carol" "enable carol" "set carol --rpm 1"; do
 	ctl -c "$CONF" key $sub
 	[ "$RC" = 2 ] || fail "standalone key $sub: exit $RC"
