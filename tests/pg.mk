@@ -72,3 +72,11 @@ TESTS += \
 	tests/integration/pg-wrong-password.sh
 EXTRA_DIST += \
 	tests/integration/pg-wrong-password.sh
+# end-user API keys in PostgreSQL mode (issue 14, helper "pgkeys"):
+# tokilakectl key, and the keys pushed to every worker of every node.
+TESTS += \
+	tests/integration/ctl-key.sh \
+	tests/integration/pg-keys.sh
+EXTRA_DIST += \
+	tests/integration/ctl-key.sh \
+	tests/integration/pg-keys.sh

@@ -30,7 +30,8 @@
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
 enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS, F_NAMESPACES, F_TOKENS,
-	F_RAGENTS, F_RMODELS };
+	F_RAGENTS, F_RMODELS,
+	F_KEYS, F_KEY_ALLOW };
 
 /*
  * List entries, described once: the wire width of each member in order
@@ -39,7 +40,7 @@ enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS, F_NAMES
  * encoder writes them with it.
  */
 #define S 0
-#define ENTRY_MAX_FIELDS 8
+#define ENTRY_MAX_FIELDS 12
 struct entry_spec {
 	const char *what;
 	uint8_t widths[ENTRY_MAX_FIELDS];
@@ -51,6 +52,8 @@ static const struct entry_spec spec_namespace = { "namespace", { S, 1 }, 2 };
 static const struct entry_spec spec_token = { "token", { S, S }, 2 };
 static const struct entry_spec spec_ragent = { "remote agent", { S, S, S, S, S, 8 }, 6 };
 static const struct entry_spec spec_rmodel = { "remote model", { S, S, S, 4 }, 4 };
+static const struct entry_spec spec_key = { "key", { S, S, S, 4, 4, 4, 8, 8, 8, 1 }, 10 };
+static const struct entry_spec spec_key_allow = { "key pattern", { S, S }, 2 };
 #undef S
 
 /* One entry's values in spec order: strings and integers in their own arrays. */
@@ -121,6 +124,8 @@ static const struct field f_AGENT_MODELS[] = { FLD(agent_models.agent_id),
 static const struct field f_AGENT_DOWN[] = { FLD(agent_down.agent_id), FLD(agent_down.reason) };
 static const struct field f_NODE_STATE[] = { FLD(node_state.database), FLD(node_state.snapshot),
 	FLD(node_state.name), FLD(node_state.since) };
+static const struct field f_KEYS[] = { FLD(keys.more), LIST(F_KEYS, keys.keys),
+	LIST(F_KEY_ALLOW, keys.allow) };
 
 struct layout {
 	const char *name;
@@ -151,6 +156,10 @@ spec_of(enum field_kind kind)
 		return &spec_ragent;
 	case F_RMODELS:
 		return &spec_rmodel;
+	case F_KEYS:
+		return &spec_key;
+	case F_KEY_ALLOW:
+		return &spec_key_allow;
 	default:
 		return NULL;
 	}
@@ -379,6 +388,8 @@ get_field(struct reader *r, const struct field *f, struct ipc_msg *msg, const ch
 	case F_TOKENS:
 	case F_RAGENTS:
 	case F_RMODELS:
+	case F_KEYS:
+	case F_KEY_ALLOW:
 		return get_list(r, f->kind, member, tname);
 	}
 	return because("bad field table for %s", tname);
@@ -536,6 +547,38 @@ ipc_remote_model_next(struct ipc_list_iter *it, struct ipc_remote_model *m)
 	return 1;
 }
 
+int
+ipc_key_next(struct ipc_list_iter *it, struct ipc_key *k)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_key, &v))
+		return 0;
+	k->name = v.s[0];
+	k->owner = v.s[1];
+	k->hash = v.s[2];
+	k->rpm = (uint32_t)v.u[0];
+	k->tpm = (uint32_t)v.u[1];
+	k->max_in_flight = (uint32_t)v.u[2];
+	k->tokens_per_day = v.u[3];
+	k->tokens_per_month = v.u[4];
+	k->expires_at = v.u[5];
+	k->disabled = (uint8_t)v.u[6];
+	return 1;
+}
+
+int
+ipc_key_allow_next(struct ipc_list_iter *it, struct ipc_key_allow *a)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_key_allow, &v))
+		return 0;
+	a->key = v.s[0];
+	a->pattern = v.s[1];
+	return 1;
+}
+
 /* The values of entry i of the caller's array for a list kind. */
 static void
 entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t i,
@@ -574,6 +617,22 @@ entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t 
 		v->s[1] = l->rmodels[i].name;
 		v->s[2] = l->rmodels[i].kind;
 		v->u[0] = l->rmodels[i].context_length;
+		break;
+	case F_KEYS:
+		v->s[0] = l->keys[i].name;
+		v->s[1] = l->keys[i].owner;
+		v->s[2] = l->keys[i].hash;
+		v->u[0] = l->keys[i].rpm;
+		v->u[1] = l->keys[i].tpm;
+		v->u[2] = l->keys[i].max_in_flight;
+		v->u[3] = l->keys[i].tokens_per_day;
+		v->u[4] = l->keys[i].tokens_per_month;
+		v->u[5] = l->keys[i].expires_at;
+		v->u[6] = l->keys[i].disabled;
+		break;
+	case F_KEY_ALLOW:
+		v->s[0] = l->key_allow[i].key;
+		v->s[1] = l->key_allow[i].pattern;
 		break;
 	default:
 		break;
@@ -623,6 +682,18 @@ size_t
 ipc_remote_model_size(const struct ipc_remote_model *m)
 {
 	return 3 * 4 + m->agent_id.len + m->name.len + m->kind.len + 4;
+}
+
+size_t
+ipc_key_size(const struct ipc_key *k)
+{
+	return 3 * 4 + k->name.len + k->owner.len + k->hash.len + 3 * 4 + 3 * 8 + 1;
+}
+
+size_t
+ipc_key_allow_size(const struct ipc_key_allow *a)
+{
+	return 2 * 4 + a->key.len + a->pattern.len;
 }
 
 /* ---- encoding ---- */
@@ -730,6 +801,12 @@ put_list(struct writer *w, enum field_kind kind, const struct ipc_list *raw,
 	case F_RMODELS:
 		array = lists->rmodels, count = lists->nrmodels;
 		break;
+	case F_KEYS:
+		array = lists->keys, count = lists->nkeys;
+		break;
+	case F_KEY_ALLOW:
+		array = lists->key_allow, count = lists->nkey_allow;
+		break;
 	default:
 		w->bad = 1;
 		return;
@@ -785,6 +862,8 @@ put_fields(struct writer *w, const struct layout *lay, const struct ipc_msg *msg
 		case F_TOKENS:
 		case F_RAGENTS:
 		case F_RMODELS:
+		case F_KEYS:
+		case F_KEY_ALLOW:
 			put_list(w, f->kind, member, lists);
 			break;
 		}

@@ -66,7 +66,8 @@
 	X(AGENT_UP, 21)    /* agentd -> master: an agent linked here */          \
 	X(AGENT_MODELS, 22) /* agentd -> master: its model list changed */       \
 	X(AGENT_DOWN, 23)  /* agentd -> master: it left */                      \
-	X(NODE_STATE, 24)  /* master -> worker: database, snapshot, node.name */
+	X(NODE_STATE, 24)  /* master -> worker: database, snapshot, node.name */ \
+	X(KEYS, 25)        /* master -> worker: end-user API keys (PG) */
 
 enum ipc_type {
 #define IPC_ENUM(name, val) IPC_##name = val,
@@ -135,6 +136,23 @@ struct ipc_remote_model {
 	uint32_t context_length;
 };
 
+/* KEYS entries: an end-user API key (src/common/apikey.h), and one allow
+ * pattern of a key. A key's patterns follow it, in order, in the frame
+ * that holds the key. */
+struct ipc_key {
+	struct ipc_str name;
+	struct ipc_str owner;
+	struct ipc_str hash;     /* "sha256:<64 lowercase hex>" */
+	uint32_t rpm, tpm, max_in_flight; /* 0 = none */
+	uint64_t tokens_per_day, tokens_per_month;
+	uint64_t expires_at;     /* unix seconds; 0 = never */
+	uint8_t disabled;
+};
+struct ipc_key_allow {
+	struct ipc_str key;      /* the name of the key it belongs to */
+	struct ipc_str pattern;
+};
+
 struct ipc_msg {
 	enum ipc_type type;
 	union {
@@ -187,6 +205,8 @@ struct ipc_msg {
 		 */
 		struct { uint8_t more; struct ipc_list namespaces; struct ipc_list tokens; } namespaces;
 		struct { uint8_t more; struct ipc_list agents; struct ipc_list models; } remote_agents;
+		/* master -> worker, the same way: keys: ipc_key, allow: ipc_key_allow */
+		struct { uint8_t more; struct ipc_list keys; struct ipc_list allow; } keys;
 		/* agentd -> master. models: ipc_model (ns = the agent's namespace,
 		 * created = linked_at). An agent whose model list does not fit one
 		 * frame reports the first ones that fit. */
@@ -251,6 +271,10 @@ struct ipc_encode_lists {
 	size_t nragents;
 	const struct ipc_remote_model *rmodels; /* remote_agents */
 	size_t nrmodels;
+	const struct ipc_key *keys;             /* keys */
+	size_t nkeys;
+	const struct ipc_key_allow *key_allow;  /* keys */
+	size_t nkey_allow;
 };
 int ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_lists *lists);
 
@@ -267,6 +291,8 @@ int ipc_namespace_next(struct ipc_list_iter *it, struct ipc_namespace *ns);
 int ipc_token_next(struct ipc_list_iter *it, struct ipc_token *token);
 int ipc_remote_agent_next(struct ipc_list_iter *it, struct ipc_remote_agent *agent);
 int ipc_remote_model_next(struct ipc_list_iter *it, struct ipc_remote_model *model);
+int ipc_key_next(struct ipc_list_iter *it, struct ipc_key *key);
+int ipc_key_allow_next(struct ipc_list_iter *it, struct ipc_key_allow *allow);
 
 /* Encoded size of one list entry (to fill frames up to IPC_MAX_PAYLOAD). */
 size_t ipc_model_size(const struct ipc_model *m);
@@ -274,6 +300,8 @@ size_t ipc_namespace_size(const struct ipc_namespace *ns);
 size_t ipc_token_size(const struct ipc_token *t);
 size_t ipc_remote_agent_size(const struct ipc_remote_agent *a);
 size_t ipc_remote_model_size(const struct ipc_remote_model *m);
+size_t ipc_key_size(const struct ipc_key *k);
+size_t ipc_key_allow_size(const struct ipc_key_allow *a);
 
 /* Compare an ipc_str with a C string. */
 int ipc_str_eq(struct ipc_str s, const char *c);

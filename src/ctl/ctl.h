@@ -20,6 +20,8 @@
 
 #include <libpq-fe.h>
 
+#include "apikey.h"
+
 #define CTL_OK 0
 #define CTL_FAIL 1
 #define CTL_USAGE 2
@@ -27,12 +29,35 @@
 /* The advisory lock every migrator takes (see sql/001_initial.sql). */
 #define CTL_MIGRATE_LOCK "7417"
 
+/* key new / key set options (ctl_key.c); NULL = not given. */
+enum { KEY_RPM, KEY_TPM, KEY_IN_FLIGHT, KEY_PER_DAY, KEY_PER_MONTH, KEY_NUMS };
+struct ctl_key_opts {
+	int given;               /* any of them */
+	const char *owner, *expires;
+	const char *num[KEY_NUMS];
+	const char *allow[APIKEY_PATTERNS_MAX + 1]; /* one more to say "too many" */
+	size_t nallow;
+};
+/* Their getopt codes (past every short option) and long options. */
+enum { CTL_OPT_OWNER = 0x100, CTL_OPT_ALLOW, CTL_OPT_RPM, CTL_OPT_TPM, CTL_OPT_IN_FLIGHT,
+	CTL_OPT_PER_DAY, CTL_OPT_PER_MONTH, CTL_OPT_EXPIRES, CTL_OPT_KEY_LAST = CTL_OPT_EXPIRES };
+#define CTL_KEY_LONGOPTS                                                                  \
+	{ "owner", required_argument, NULL, CTL_OPT_OWNER },                               \
+	{ "allow", required_argument, NULL, CTL_OPT_ALLOW },                               \
+	{ "rpm", required_argument, NULL, CTL_OPT_RPM },                                   \
+	{ "tpm", required_argument, NULL, CTL_OPT_TPM },                                   \
+	{ "max-in-flight", required_argument, NULL, CTL_OPT_IN_FLIGHT },                   \
+	{ "tokens-per-day", required_argument, NULL, CTL_OPT_PER_DAY },                    \
+	{ "tokens-per-month", required_argument, NULL, CTL_OPT_PER_MONTH },                \
+	{ "expires", required_argument, NULL, CTL_OPT_EXPIRES }
+
 struct ctl {
 	char *url;           /* NULL = standalone; a secret */
 	PGconn *conn;        /* opened by ctl_db_open() on first use */
 	int json;            /* --json */
 	const char *label;   /* --label (token new) */
 	const char *sql_dir; /* --dir (db migrate) */
+	struct ctl_key_opts key; /* key new / key set */
 };
 
 /* ctl_util.c */
@@ -73,6 +98,9 @@ int ctl_agents(struct ctl *ctl, int argc, char **argv);
 int ctl_models(struct ctl *ctl, int argc, char **argv);
 int ctl_nodes(struct ctl *ctl, int argc, char **argv);
 int ctl_db(struct ctl *ctl, int argc, char **argv);
+int ctl_key(struct ctl *ctl, int argc, char **argv);
+/* ctl_key.c: take one of the options of CTL_KEY_LONGOPTS. */
+void ctl_key_option(struct ctl *ctl, int opt, const char *arg);
 
 /* ctl_yaml.c: standalone mode, a new token for NAMESPACE and the lines
  * of tokilake.yaml that hold its hash (json: one object instead). */

@@ -10,6 +10,7 @@ tokilakectl_SOURCES = src/ctl/ctl.h \
 	src/ctl/ctl_yaml.c \
 	src/ctl/ctl_namespace.c \
 	src/ctl/ctl_token.c \
+	src/ctl/ctl_key.c \
 	src/ctl/ctl_network.c \
 	src/ctl/ctl_migrate.c
 tokilakectl_LDADD = $(COMMON_LIBS) $(PQ_LIBS)

@@ -30,6 +30,7 @@ static const struct command {
 	{ "models", ctl_models },
 	{ "nodes", ctl_nodes },
 	{ "db", ctl_db },
+	{ "key", ctl_key },
 	{ NULL, NULL },
 };
 
@@ -43,13 +44,18 @@ usage(FILE *fp)
 	    "  namespace enable NAME\n"
 	    "  token new NAMESPACE [--label LABEL] | token list [NAMESPACE]\n"
 	    "  token revoke ID | HASH-PREFIX\n"
+	    "  key new NAME [KEY-OPTIONS] | key list | key show NAME\n"
+	    "  key set NAME KEY-OPTIONS | key revoke NAME | key disable NAME | key enable NAME\n"
 	    "  agents [NAMESPACE] | models [NAMESPACE] | nodes\n"
 	    "  db migrate [--dir DIR]\n"
 	    "options:\n"
 	    "  -c file    tokilake configuration (default %s)\n"
 	    "  -d url     PostgreSQL URL (default: database.url of the configuration,\n"
 	    "             else $DATABASE_URL; none = standalone mode)\n"
-	    "  --json     print lists and new tokens as JSON\n"
+	    "  --json     print lists, new tokens and keys as JSON\n"
+	    "key options:\n"
+	    "  --owner O  --allow PATTERN (repeat it)  --rpm N  --tpm N  --max-in-flight N\n"
+	    "  --tokens-per-day N  --tokens-per-month N  --expires DATE|TIME|Nd|never\n"
 	    "  -h         this help\n"
 	    "  -V         print the version\n",
 	    TL_DEFAULT_CONFIG_PATH);
@@ -66,6 +72,7 @@ main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		CTL_KEY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl ctl;
@@ -77,6 +84,10 @@ main(int argc, char **argv)
 	log_init("tokilakectl", LOG_LEVEL_WARN, 0, NULL);
 	opterr = 0; /* one line of our own instead of getopt's, then the usage */
 	while ((ch = getopt_long(argc, argv, ":c:d:hV", longopts, NULL)) != -1) {
+		if (ch >= CTL_OPT_OWNER && ch <= CTL_OPT_KEY_LAST) {
+			ctl_key_option(&ctl, ch, optarg);
+			continue;
+		}
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -130,6 +141,11 @@ main(int argc, char **argv)
 	/* options that belong to one command only */
 	if (ctl.label != NULL && !(cmd->run == ctl_token && argc > 1 && strcmp(argv[1], "new") == 0)) {
 		ctl_err("--label only goes with \"token new\"");
+		return CTL_USAGE;
+	}
+	if (ctl.key.given && cmd->run != ctl_key) {
+		ctl_err("--owner, --allow, the limits and --expires only go with \"key new\" "
+		    "and \"key set\"");
 		return CTL_USAGE;
 	}
 	if (ctl.sql_dir != NULL && cmd->run != ctl_db) {

@@ -235,6 +235,8 @@ void pg_close_in_child(struct master *m);
 void pg_shutdown(void);
 /* agentd said HELLO: it has no snapshot and none of the old agents. */
 void pg_agentd_started(struct master *m, struct child *c);
+/* pg_keys.c: a worker said HELLO: send it the API keys snapshot. */
+void pg_keys_worker_started(struct master *m, struct child *c);
 /* AGENT_UP, AGENT_MODELS, AGENT_DOWN from agentd. */
 void pg_child_message(struct master *m, struct child *c, const struct ipc_msg *msg);
 

@@ -48,7 +48,7 @@ struct pg_op {
 	char *params[PG_MAX_PARAMS];
 	pg_done_fn *done;
 	void *arg;
-	int reload; /* 1 namespaces, 2 agents: a snapshot load */
+	int reload; /* 1 namespaces, 2 agents, 3 keys: a snapshot load */
 };
 
 static struct {
@@ -71,6 +71,7 @@ static struct {
 
 	int want_ns, want_agents;     /* a NOTIFY asked for a reload */
 	int queued_ns, queued_agents; /* reloads queued, not yet sent */
+	int want_keys, queued_keys;   /* the same for the API keys */
 	uint64_t next_heartbeat, next_sweep, expiry_at, ready_since;
 	uint64_t grace_until, grace_extra_ms; /* see pg_live_ttl_ms */
 
@@ -85,6 +86,7 @@ static struct {
 } pg = { .state = PG_OFF };
 
 static void claim(struct master *m);
+static void queue_reload(int kind);
 static int enqueue(int reload, const char *what, const char *sql, int nparams,
     const char *const *params, pg_done_fn *done, void *arg);
 
@@ -156,6 +158,7 @@ queue_clear(void)
 	PQclear(pg.last);
 	pg.last = NULL;
 	pg.queued_ns = pg.queued_agents = 0;
+	pg.queued_keys = 0;
 	pg.want_write = 0;
 }
 
@@ -270,6 +273,8 @@ connected(void)
 	pg.connected_once = 1;
 	pg.want_ns = pg.want_agents = 0;
 	pg_want_reload(1, 1);
+	pg.want_keys = 1;
+	queue_reload(3);
 	pg.next_heartbeat = now + pg.m->conf->node.heartbeat_interval_ms;
 	pg.next_sweep = now + PG_SWEEP_GRACE_MS + pg.m->conf->node.ttl_ms;
 }
@@ -299,6 +304,9 @@ send_next(void)
 		} else if (op->reload == 2) {
 			pg.queued_agents--;
 			pg.want_agents = 0;
+		} else if (op->reload == 3) {
+			pg.queued_keys--;
+			pg.want_keys = 0;
 		}
 		if (!PQsendQueryParams(pg.conn, op->sql, op->nparams, NULL,
 		    (const char *const *)op->params, NULL, NULL, 0)) {
@@ -336,6 +344,8 @@ enqueue(int reload, const char *what, const char *sql, int nparams, const char *
 		pg.queued_ns++;
 	else if (reload == 2)
 		pg.queued_agents++;
+	else if (reload == 3)
+		pg.queued_keys++;
 	TAILQ_INSERT_TAIL(&pg.ops, op, entry);
 	send_next();
 	return 1;
@@ -368,6 +378,8 @@ queue_reload(int kind)
 		pg_snapshot_load_namespaces();
 	else if (kind == 2 && pg.queued_agents == 0)
 		pg_snapshot_load_agents();
+	else if (kind == 3 && pg.queued_keys == 0)
+		pg_keys_load();
 }
 
 void
@@ -430,6 +442,8 @@ finish_inflight(void)
 		queue_reload(1);
 	if (op->reload == 2 && pg.want_agents)
 		queue_reload(2);
+	if (op->reload == 3 && pg.want_keys)
+		queue_reload(3);
 	op_free(op);
 	send_next();
 }
@@ -488,14 +502,19 @@ read_results(void)
 			else if (strcmp(n->extra, "agents") == 0 ||
 			    strcmp(n->extra, "agent_models") == 0 || strcmp(n->extra, "nodes") == 0)
 				pg.want_agents = 1;
+			else if (strcmp(n->extra, "api_keys") == 0)
+				pg.want_keys = 1;
 			else
-				pg.want_ns = pg.want_agents = 1;
+				pg.want_ns = pg.want_agents = pg.want_keys = 1;
 			any = 1;
 		}
 		PQfreemem(n);
 	}
-	if (any)
+	if (any) {
 		pg_want_reload(pg.want_ns, pg.want_agents);
+		if (pg.want_keys)
+			queue_reload(3);
+	}
 }
 
 /* ---- the master's loop ---- */
@@ -646,6 +665,7 @@ pg_shutdown(void)
 	pg.state = PG_OFF;
 	pg_snapshot_free();
 	pg_agents_free();
+	pg_keys_free();
 }
 
 /* ---- liveness ---- */

@@ -9,6 +9,7 @@
  *                  of the other live nodes) and pushing it to agentd
  *   pg_agents.c    this node's agents as agentd reports them, written to
  *                  the database (and written again after a reconnect)
+ *   pg_keys.c      the end-user API keys, loaded and pushed to every worker
  *
  * Nothing here ever blocks the master's loop: the socket joins its
  * poll() set, and no request of a client waits on the database (agentd
@@ -43,8 +44,8 @@ int pg_connected(void);
 /* Queue a statement; params are copied. Dropped (0) when disconnected. */
 int pg_query(const char *what, const char *sql, int nparams, const char *const *params,
     pg_done_fn *done, void *arg);
-/* The same for a snapshot load: kind 1 = namespaces, 2 = agents (at
- * most one of each waits in the queue; see pg.c). */
+/* The same for a snapshot load: kind 1 = namespaces, 2 = agents, 3 = API
+ * keys (at most one of each waits in the queue; see pg.c). */
 int pg_query_reload(int kind, const char *what, const char *sql, int nparams,
     const char *const *params, pg_done_fn *done, void *arg);
 /* The database changed (NOTIFY) or a node may have expired: reload. */
@@ -67,6 +68,10 @@ void pg_snapshot_push(struct master *m);
 void pg_snapshot_free(void);
 /* A snapshot of the namespaces was ever loaded (agentd has one). */
 int pg_snapshot_loaded(void);
+
+/* pg_keys.c */
+void pg_keys_load(void);
+void pg_keys_free(void);
 
 /* pg_agents.c */
 /* Connected again: rewrite this node's row and agents. */

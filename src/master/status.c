@@ -40,8 +40,10 @@ on_hello(struct master *m, struct child *c, const struct ipc_msg *msg)
 	log_debug("%s (pid %ld) said hello", c->name, (long)c->pid);
 	if (c->role == CHILD_AGENTD)
 		pg_agentd_started(m, c);
-	else
+	else {
 		node_state_send(c);
+		pg_keys_worker_started(m, c);
+	}
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "apikey.h"
 #include "auth.h"
 #include "log.h"
+#include "master_link.h"
 #include "node_listener.h"
 #include "oai_error.h"
 #include "request_id.h"
@@ -102,9 +103,9 @@ wk_auth_init(const struct tl_config *conf)
 }
 
 void
-wk_auth_wait_for_keys(void)
+wk_auth_keys_pending(int pending)
 {
-	au.loaded = 0;
+	au.loaded = !pending;
 }
 
 void
@@ -213,6 +214,9 @@ wk_auth_refused(h2o_req_t *req)
 		/* the key may well be valid: not a 401 */
 		if (au.anonymous && !presented(req, &secret))
 			return 0;
+		/* no database snapshot at all: that says more than "no keys" */
+		if (wk_node_refuse_models(req))
+			return 1;
 		wk_oai_send_error(req, 503, "service_unavailable", NULL, "keys_not_loaded",
 		    "this node has not loaded its API keys yet; retry in a moment");
 		return 1;

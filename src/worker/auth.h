@@ -22,7 +22,7 @@
  *     for all three); a disabled key: 403 key_disabled; both 401s carry
  *     WWW-Authenticate: Bearer;
  *   - keys not loaded yet (PostgreSQL mode before the master's first
- *     push, once that exists): 503 keys_not_loaded.
+ *     KEYS, see wk_auth_keys_pending): 503 keys_not_loaded.
  * A model the key may not use gets exactly the 404 of a model that does
  * not exist (wk_auth_model_refused), and /v1/models leaves it out.
  *
@@ -48,11 +48,12 @@ void wk_auth_init(const struct tl_config *conf);
 /* Replace the key table (takes ownership; the old one goes when no
  * request uses it any more). Marks the keys as loaded. */
 void wk_auth_set_keys(struct apikey_table *t);
-/* PostgreSQL mode, at a worker's start, when the master will push the
- * database's keys: until wk_auth_set_keys(), a request gets 503
- * keys_not_loaded (unless http.anonymous lets a keyless one through). */
-void wk_auth_wait_for_keys(void);
 void wk_auth_free(void);
+/* PostgreSQL mode (master_link.c, at start): 1 = the keys are the
+ * database's and not here yet: requests get 503 keys_not_loaded until
+ * the master's first KEYS reaches wk_auth_set_keys() (unless
+ * http.anonymous lets a keyless one through). */
+void wk_auth_keys_pending(int pending);
 
 /* Check req's key. 1 if it was answered (401, 403, 503), 0 to go on. */
 int wk_auth_refused(h2o_req_t *req);

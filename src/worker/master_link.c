@@ -2,16 +2,20 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <h2o.h>
 
+#include "apikey.h"
+#include "auth.h"
 #include "ipc_sock.h"
 #include "log.h"
 #include "master_link.h"
 #include "oai_error.h"
 #include "worker.h"
+#include "xmalloc.h"
 
 /* Only small control frames go this way. */
 #define QUEUE_MAX (256 * 1024)
@@ -22,6 +26,7 @@ static struct {
 	uint64_t last_served;
 	uint32_t last_active;
 	int status_sent;
+	struct apikey_table *keys_next; /* KEYS frames so far, until more = 0 */
 	struct wk_node_state state;
 } M;
 
@@ -30,6 +35,87 @@ send_msg(const struct ipc_msg *msg)
 {
 	if (wk_ipc_sock_send(&M.io, msg, NULL) != 0 && M.io.sock != NULL)
 		log_warnx("master link queue full: %s dropped", ipc_type_name(msg->type));
+}
+
+/* s as a C string in out[size]: -1 if it does not fit or holds a NUL. */
+static int
+str_in(struct ipc_str s, char *out, size_t size)
+{
+	if (s.len >= size || (s.len > 0 && memchr(s.base, '\0', s.len) != NULL))
+		return -1;
+	ipc_str_copy(out, size, s);
+	return 0;
+}
+
+/* One key of a KEYS frame with its patterns (the next entries of *ai
+ * that name it) into the table being collected. A key that does not
+ * make sense is skipped with a log line: the others still count. */
+static void
+add_key(const struct ipc_key *e, struct ipc_list_iter *ai, struct ipc_key_allow *a, int *have_a)
+{
+	char name[APIKEY_NAME_MAX + 1], owner[APIKEY_OWNER_MAX + 1], err[256];
+	char *allow[APIKEY_PATTERNS_MAX];
+	struct apikey k;
+	int bad = 0;
+
+	memset(&k, 0, sizeof(k));
+	if (str_in(e->name, name, sizeof(name)) == -1) {
+		snprintf(name, sizeof(name), "?");
+		bad = 1;
+	}
+	if (str_in(e->owner, owner, sizeof(owner)) == -1 ||
+	    str_in(e->hash, k.hash, sizeof(k.hash)) == -1)
+		bad = 1;
+	for (; *have_a && a->key.len == e->name.len &&
+	    memcmp(a->key.base, e->name.base, a->key.len) == 0;
+	    *have_a = ipc_key_allow_next(ai, a)) {
+		char pat[APIKEY_PATTERN_MAX + 1];
+
+		if (k.nallow == APIKEY_PATTERNS_MAX || str_in(a->pattern, pat, sizeof(pat)) == -1)
+			bad = 1;
+		else
+			allow[k.nallow++] = xstrdup(pat);
+	}
+	k.name = name;
+	k.owner = owner;
+	k.allow = allow;
+	k.limits.rpm = e->rpm;
+	k.limits.tpm = e->tpm;
+	k.limits.max_in_flight = e->max_in_flight;
+	k.limits.tokens_per_day = e->tokens_per_day;
+	k.limits.tokens_per_month = e->tokens_per_month;
+	k.expires_at = e->expires_at > INT64_MAX ? INT64_MAX : (int64_t)e->expires_at;
+	k.disabled = e->disabled != 0;
+	if (bad)
+		log_warnx("KEYS from the master: key %s is malformed; skipped", name);
+	else if (apikey_table_add(M.keys_next, &k, err, sizeof(err)) == -1)
+		log_warnx("KEYS from the master: %s; skipped", err);
+	for (size_t i = 0; i < k.nallow; i++)
+		free(allow[i]);
+}
+
+/* KEYS: the database's keys, a full replace once the last frame is in. */
+static void
+on_keys(const struct ipc_msg *msg)
+{
+	struct ipc_list_iter ki, ai;
+	struct ipc_key e;
+	struct ipc_key_allow a;
+	int have_a;
+
+	if (M.keys_next == NULL)
+		M.keys_next = apikey_table_new();
+	ipc_list_begin(&ki, &msg->u.keys.keys);
+	ipc_list_begin(&ai, &msg->u.keys.allow);
+	have_a = ipc_key_allow_next(&ai, &a);
+	while (ipc_key_next(&ki, &e))
+		add_key(&e, &ai, &a, &have_a);
+	if (have_a)
+		log_warnx("KEYS from the master: allow patterns without their key; ignored");
+	if (msg->u.keys.more)
+		return;
+	wk_auth_set_keys(M.keys_next);
+	M.keys_next = NULL;
 }
 
 static void
@@ -52,6 +138,9 @@ on_msg(struct ipc_sock *io, const struct ipc_msg *msg)
 		M.state.snapshot = msg->u.node_state.snapshot;
 		M.state.name = msg->u.node_state.name;
 		M.state.since = msg->u.node_state.since;
+		break;
+	case IPC_KEYS:
+		on_keys(msg);
 		break;
 	default:
 		/* CONFIG is for agentd; anything else is a master bug */
@@ -82,6 +171,10 @@ wk_master_start(void)
 	M.io.on_close = on_close;
 	wk_ipc_sock_attach(&M.io, h2o_evloop_socket_create(wk.loop, wk.cctx->master_fd, 0));
 	M.started = 1;
+	/* PostgreSQL mode: the keys are the database's, pushed by the master
+	 * after HELLO; until then a request that needs one gets 503 */
+	if (wk.conf->database.url != NULL)
+		wk_auth_keys_pending(1);
 
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_HELLO;
@@ -128,6 +221,8 @@ wk_master_stop(void)
 		return;
 	M.started = 0;
 	wk_ipc_sock_free(&M.io);
+	apikey_table_free(M.keys_next);
+	M.keys_next = NULL;
 }
 
 const struct wk_node_state *

@@ -3,8 +3,11 @@
  *
  * At start the worker says HELLO; once its listeners accept it says
  * READY; about once a second it reports STATUS{served, active} when the
- * numbers changed. The master may send SHUTDOWN (graceful or fast) and
- * LOG_REOPEN, and NODE_STATE (kept for /healthz). EOF means the master is gone: the worker stops gracefully.
+ * numbers changed. The master may send SHUTDOWN (graceful or fast),
+ * LOG_REOPEN, NODE_STATE (kept for /healthz) and, in PostgreSQL mode,
+ * KEYS (the end-user API keys of the database, in frames; the whole
+ * table replaces the worker's through wk_auth_set_keys() once the last
+ * frame is in). EOF means the master is gone: the worker stops gracefully.
  * A malformed frame from the master is a bug in our own code: the worker
  * logs it and stops.
  */

@@ -127,6 +127,30 @@ require_snapshot(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 	}
 }
 
+/* KEYS: every key and pattern walks and points inside the frame. */
+static void
+require_keys(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
+{
+	struct ipc_list_iter it;
+	struct ipc_key k;
+	struct ipc_key_allow a;
+	uint32_t n;
+
+	ipc_list_begin(&it, &m->u.keys.keys);
+	for (n = 0; ipc_key_next(&it, &k); n++) {
+		require_inside(k.name, lo, hi);
+		require_inside(k.owner, lo, hi);
+		require_inside(k.hash, lo, hi);
+	}
+	REQUIRE(n == m->u.keys.keys.count);
+	ipc_list_begin(&it, &m->u.keys.allow);
+	for (n = 0; ipc_key_allow_next(&it, &a); n++) {
+		require_inside(a.key, lo, hi);
+		require_inside(a.pattern, lo, hi);
+	}
+	REQUIRE(n == m->u.keys.allow.count);
+}
+
 static void
 require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 {
@@ -187,6 +211,9 @@ require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 	case IPC_AGENT_DOWN:
 		require_inside(m->u.agent_down.agent_id, lo, hi);
 		require_inside(m->u.agent_down.reason, lo, hi);
+		break;
+	case IPC_KEYS:
+		require_keys(m, lo, hi);
 		break;
 	default:
 		break;
@@ -310,6 +337,8 @@ static struct ipc_namespace nss[8];
 static struct ipc_token toks[8];
 static struct ipc_remote_agent ragents[6];
 static struct ipc_remote_model rmodels[8];
+static struct ipc_key keys[6];
+static struct ipc_key_allow key_allow[8];
 
 static void
 rnd_lists(struct ipc_encode_lists *lists)
@@ -344,6 +373,16 @@ rnd_lists(struct ipc_encode_lists *lists)
 		rmodels[i] = (struct ipc_remote_model){ rnd_str(), rnd_str(), rnd_str(),
 			(uint32_t)rnd_int(32) };
 	lists->rmodels = rmodels;
+	lists->nkeys = rnd_below(nitems(keys) + 1);
+	for (size_t i = 0; i < lists->nkeys; i++)
+		keys[i] = (struct ipc_key){ rnd_str(), rnd_str(), rnd_str(), (uint32_t)rnd_int(32),
+			(uint32_t)rnd_int(32), (uint32_t)rnd_int(32), rnd_int(64), rnd_int(64),
+			rnd_int(64), (uint8_t)rnd_int(8) };
+	lists->keys = keys;
+	lists->nkey_allow = rnd_below(nitems(key_allow) + 1);
+	for (size_t i = 0; i < lists->nkey_allow; i++)
+		key_allow[i] = (struct ipc_key_allow){ rnd_str(), rnd_str() };
+	lists->key_allow = key_allow;
 }
 
 /* A random but valid message of a random type. */
@@ -475,6 +514,9 @@ rnd_msg(struct ipc_msg *m, struct ipc_encode_lists *lists)
 		m->u.node_state.snapshot = (uint8_t)rnd_int(8);
 		m->u.node_state.name = (uint8_t)rnd_int(8);
 		m->u.node_state.since = rnd_int(64);
+		break;
+	case IPC_KEYS:
+		m->u.keys.more = (uint8_t)rnd_int(8);
 		break;
 	default:
 		REQUIRE(!"rnd_msg: a type without a generator");

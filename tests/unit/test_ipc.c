@@ -63,6 +63,41 @@ static struct ipc_namespace namespaces_in[20];
 static struct ipc_token tokens_in[25];
 static struct ipc_remote_agent ragents_in[12];
 static struct ipc_remote_model rmodels_in[33];
+static struct ipc_key keys_in[17];
+static struct ipc_key_allow key_allow_in[29];
+
+/* KEYS: typical keys with their patterns, or binary bytes and extremes. */
+static void
+fill_keys(int v, struct ipc_encode_lists *lists)
+{
+	static const char hash[] =
+	    "sha256:97f01da854e0b9e46da872f0428e737187d283cf850eb72432c67ed6175f4d3a";
+
+	lists->nkeys = PICK(v, 2, nitems(keys_in));
+	for (size_t i = 0; i < lists->nkeys; i++) {
+		struct ipc_key *k = &keys_in[i];
+
+		k->name = v == 1 ? str_of(i ? "bob" : "alice-laptop", i ? 3 : 12)
+		                 : str_of(long_text + i, 64 + i);
+		k->owner = v == 1 ? str_of("alice@example.org", 17) : str_of(long_text, i * 9);
+		k->hash = v == 1 ? str_of(hash, strlen(hash)) : str_of(long_text + 3, 71);
+		k->rpm = v == 1 ? 600 : (uint32_t)(i % 2 ? UINT32_MAX : 0);
+		k->tpm = v == 1 ? 100000 : (uint32_t)(UINT32_MAX - i);
+		k->max_in_flight = v == 1 ? 4 : (uint32_t)i;
+		k->tokens_per_day = v == 1 ? 0 : UINT64_MAX - i;
+		k->tokens_per_month = v == 1 ? 2000000 : (uint64_t)i << 40;
+		k->expires_at = v == 1 ? 1814313600 : UINT64_MAX;
+		k->disabled = v == 1 ? (uint8_t)i : (uint8_t)(i % 2 ? UINT8_MAX : 0);
+	}
+	lists->nkey_allow = PICK(v, 3, nitems(key_allow_in));
+	for (size_t i = 0; i < lists->nkey_allow; i++) {
+		key_allow_in[i].key = v == 1 ? str_of("alice-laptop", 12) : str_of(long_text + i, i);
+		key_allow_in[i].pattern = v == 1 ? str_of(i ? "*:llama3*" : "lab:*", i ? 9 : 5)
+		                                 : str_of(long_text + 2 * i, 256);
+	}
+	lists->keys = keys_in;
+	lists->key_allow = key_allow_in;
+}
 
 /* The PostgreSQL snapshot lists: typical names, or binary bytes and extremes. */
 static void
@@ -295,6 +330,10 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		m->u.node_state.name = PICK(v, IPC_NAME_LOST, UINT8_MAX);
 		m->u.node_state.since = PICK(v, 1796680000, UINT64_MAX);
 		break;
+	case IPC_KEYS:
+		m->u.keys.more = PICK(v, 1, UINT8_MAX);
+		fill_keys(v, lists);
+		break;
 	default:
 		fprintf(stderr, "make_msg: type %d has no sample: add one\n", type);
 		failures++;
@@ -416,6 +455,38 @@ check_snapshot(const struct ipc_list *nsl, const struct ipc_list *tl, const stru
 	}
 }
 
+static void
+check_keys(const struct ipc_list *kl, const struct ipc_list *al,
+    const struct ipc_encode_lists *lists)
+{
+	struct ipc_list_iter it;
+	struct ipc_key k;
+	struct ipc_key_allow a;
+	size_t i;
+
+	CHECK(kl->count == lists->nkeys);
+	ipc_list_begin(&it, kl);
+	for (i = 0; ipc_key_next(&it, &k) && i < lists->nkeys; i++) {
+		const struct ipc_key *w = &lists->keys[i];
+
+		CHECK(str_same(k.name, w->name) && str_same(k.owner, w->owner));
+		CHECK(str_same(k.hash, w->hash));
+		CHECK(k.rpm == w->rpm && k.tpm == w->tpm && k.max_in_flight == w->max_in_flight);
+		CHECK(k.tokens_per_day == w->tokens_per_day);
+		CHECK(k.tokens_per_month == w->tokens_per_month);
+		CHECK(k.expires_at == w->expires_at && k.disabled == w->disabled);
+		CHECK(ipc_key_size(&k) == ipc_key_size(w));
+	}
+	CHECK(i == lists->nkeys && it.p == kl->base + kl->len);
+	CHECK(al->count == lists->nkey_allow);
+	ipc_list_begin(&it, al);
+	for (i = 0; ipc_key_allow_next(&it, &a) && i < lists->nkey_allow; i++) {
+		CHECK(str_same(a.key, lists->key_allow[i].key));
+		CHECK(str_same(a.pattern, lists->key_allow[i].pattern));
+	}
+	CHECK(i == lists->nkey_allow && it.p == al->base + al->len);
+}
+
 /* The *_size() helpers agree with what the encoder writes. */
 static void
 check_entry_sizes(const struct ipc_msg *in, const struct ipc_encode_lists *lists, size_t frame)
@@ -432,6 +503,11 @@ check_entry_sizes(const struct ipc_msg *in, const struct ipc_encode_lists *lists
 			want += ipc_remote_agent_size(&lists->ragents[i]);
 		for (size_t i = 0; i < lists->nrmodels; i++)
 			want += ipc_remote_model_size(&lists->rmodels[i]);
+	} else if (in->type == IPC_KEYS) {
+		for (size_t i = 0; i < lists->nkeys; i++)
+			want += ipc_key_size(&lists->keys[i]);
+		for (size_t i = 0; i < lists->nkey_allow; i++)
+			want += ipc_key_allow_size(&lists->key_allow[i]);
 	} else if (in->type == IPC_AGENT_MODELS) {
 		want = IPC_HEADER_SIZE + 4 + in->u.agent_models.agent_id.len + 4;
 		for (size_t i = 0; i < lists->nmodels; i++)
@@ -571,6 +647,10 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 		CHECK(a->u.node_state.snapshot == b->u.node_state.snapshot);
 		CHECK(a->u.node_state.name == b->u.node_state.name);
 		CHECK(a->u.node_state.since == b->u.node_state.since);
+		break;
+	case IPC_KEYS:
+		CHECK(a->u.keys.more == b->u.keys.more);
+		check_keys(&b->u.keys.keys, &b->u.keys.allow, lists);
 		break;
 	default:
 		CHECK(!"type without a comparison");
