@@ -298,6 +298,10 @@ master_run(const char *config_path)
 	proctitle_set("master", conf->path);
 	log_info("starting tokilake %s (pid %ld) with %s: %u worker%s", PACKAGE_VERSION,
 	    (long)m->pid, conf->path, conf->workers, conf->workers == 1 ? "" : "s");
+	if (conf->database.url != NULL && conf->nkeys > 0)
+		log_warnx("%s: keys: is not used in PostgreSQL mode (%zu key%s): API keys live in "
+		    "the database, where every node finds them; make them with tokilakectl key new",
+		    conf->path, conf->nkeys, conf->nkeys == 1 ? "" : "s");
 	pg_init(m);
 	spawn_child(m, CHILD_AGENTD, 0, m->generation, conf);
 	for (unsigned i = 1; i <= conf->workers; i++)

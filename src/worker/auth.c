@@ -226,9 +226,8 @@ wk_auth_refused(h2o_req_t *req)
 		if (au.anonymous || (!nkeys && au.loopback_only))
 			return 0;
 		log_debug("req %s: 401 missing_api_key", wk_request_id(req));
-		unauthorized(req, "missing_api_key", "You didn't provide an API key. You need to "
-		    "provide your API key in an Authorization header using Bearer auth (i.e. "
-		    "Authorization: Bearer YOUR_KEY).");
+		unauthorized(req, "missing_api_key", "This request has no API key: send one as "
+		    "\"Authorization: Bearer <key>\" (or in an api-key or x-api-key header).");
 		return 1;
 	}
 	if (!nkeys && (au.anonymous || au.loopback_only))
