@@ -71,4 +71,5 @@ EXTRA_DIST += \
 TESTS += \
 	tests/integration/pg-wrong-password.sh
 EXTRA_DIST += \
-	tests/integration/pg-wrong-password.sh
+	tests/integration/pg-wrong-password.sh \
+	tests/integration/healthz_hammer.py
