@@ -71,7 +71,8 @@ EXTRA_DIST += \
 TESTS += \
 	tests/integration/pg-wrong-password.sh
 EXTRA_DIST += \
-	tests/integration/pg-wrong-password.sh
+	tests/integration/pg-wrong-password.sh \
+	tests/integration/healthz_hammer.py
 # end-user API keys in PostgreSQL mode (issue 14, helper "pgkeys"):
 # tokilakectl key, and the keys pushed to every worker of every node.
 TESTS += \

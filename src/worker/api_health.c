@@ -66,7 +66,10 @@ wk_api_health(h2o_req_t *req)
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, "Cache-Control",
 	    H2O_STRLIT("no-store"));
 	body = h2o_mem_alloc_pool(&req->pool, 512);
-	if (!st->known || st->database == IPC_DB_STANDALONE)
+	if (!st->known && why != NULL)
+		n = snprintf(body, 512, "{\"status\":\"unavailable\",\"reason\":\"%s\","
+		    "\"agentd\":\"%s\"}", why, agentd);
+	else if (!st->known || st->database == IPC_DB_STANDALONE)
 		n = snprintf(body, 512, "{\"status\":\"ok\",\"agentd\":\"%s\"%s}", agentd,
 		    st->known ? ",\"database\":\"standalone\"" : "");
 	else

@@ -240,7 +240,12 @@ wk_master_node_state(void)
 static const char *
 no_snapshot(void)
 {
-	if (!M.state.known || M.state.database == IPC_DB_STANDALONE || M.state.snapshot)
+	/* PostgreSQL mode, before the master's first NODE_STATE: a worker
+	 * just started knows nothing yet, and must not say "ok" */
+	if (!M.state.known)
+		return wk.conf->database.url != NULL ?
+		    "starting: the node's database state is not known yet" : NULL;
+	if (M.state.database == IPC_DB_STANDALONE || M.state.snapshot)
 		return NULL;
 	return M.state.database == IPC_DB_CONNECTED ?
 	    "no database snapshot yet: loading it from PostgreSQL" :

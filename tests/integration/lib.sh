@@ -124,6 +124,10 @@ tl_cleanup()
 {
 	local rc=$?
 	trap - EXIT
+	if [ -n "${TL_WATCHDOG:-}" ]; then
+		pkill -P "$TL_WATCHDOG" 2>/dev/null
+		kill "$TL_WATCHDOG" 2>/dev/null
+	fi
 	tl_kill_all
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		if [ "$TL_FAILED" = 0 ] && { [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; } && [ -z "${TL_KEEP:-}" ]; then
@@ -152,6 +156,14 @@ tl_tempdir()
 	T=$(mktemp -d "${TMPDIR:-/tmp}/tl-$TESTNAME.XXXXXX") || exit 99
 	trap tl_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
+	# a test that hangs fails, saying so, instead of hanging the suite
+	# (the slowest take about two minutes under the sanitizers)
+	(
+		sleep "${TL_TEST_TIMEOUT:-900}"
+		echo "$TESTNAME: FAIL: still running after ${TL_TEST_TIMEOUT:-900} s (TL_TEST_TIMEOUT): stopped" >&2
+		kill -TERM $$
+	) &
+	TL_WATCHDOG=$!
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan"
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan"
 }

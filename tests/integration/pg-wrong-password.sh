@@ -72,6 +72,31 @@ expect_oai 503 node_unavailable POST /v1/chat/completions -H 'content-type: appl
 expect_oai 503 node_unavailable POST /v1/chat/completions -H 'content-type: application/json' \
     --data-binary '{'
 alive "${NODE_PID[a]}" || fail "node a died"
+# a worker that has not heard the master yet must not say "ok" either
+# (it did, for the few ms between its first accept and the master's
+# first NODE_STATE): node c, with the same wrong password, is asked
+# /healthz on a new connection each time from before it starts, and while
+# its workers are killed and respawned: never a 200
+NODE_HTTP[c]=$(freeport)
+NODE_AGENT[c]=$(freeport)
+NODE_PORT[c]=$(freeport)
+mkdir -p "$T/run-c"
+fwd_write_config c
+"$PY" "$(dirname "$0")/healthz_hammer.py" "${NODE_HTTP[c]}" 6 >"$T/hammer.out" &
+HAMMER=$!
+"$TOKILAKE" -c "$T/c.yaml" >>"$T/node-c.log" 2>&1 </dev/null &
+NODE_PID[c]=$!
+TL_PIDS+=("${NODE_PID[c]}")
+sleep 2
+for i in 1 2 3 4 5 6; do
+	w=$(pgrep -f -- "worker [0-9].*$T/c.yaml" | head -n 1)
+	[ -n "$w" ] && kill -9 "$w"
+	sleep 0.5
+done
+wait "$HAMMER"
+log "node c's /healthz from before its start, through 6 worker respawns: $(cat "$T/hammer.out") (count, statuses)"
+check grep -qx '[1-9][0-9]* 503' "$T/hammer.out" "no worker of c said 200 before it knew the node's state"
+fwd_node_stop c
 
 # --- the database learns the node's password: the node heals by itself ---
 pgq "ALTER ROLE tlpw PASSWORD 'wrong'" >/dev/null
