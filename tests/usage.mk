@@ -15,3 +15,6 @@ tests_fuzz_fuzz_usage_scan_SOURCES = tests/fuzz/fuzz_usage_scan.c $(FUZZ_MAIN) $
 tests_fuzz_fuzz_usage_scan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/worker
 tests_fuzz_fuzz_usage_scan_LDADD = $(COMMON_LIBS)
 
+
+TESTS += tests/integration/usage-count.sh
+EXTRA_DIST += tests/integration/usage-count.sh
