@@ -262,6 +262,29 @@ test_long_event(void)
 	free(s);
 }
 
+/* A complete event goes on at once: nothing waits for the next one. */
+static void
+test_no_wait(void)
+{
+	const char *ev = CHUNK("a", ",\"usage\":null"), *next = "data: {\"choi";
+	struct usage_relay r;
+	struct buf out;
+
+	usage_relay_init(&r, USCAN_SSE, 1);
+	buf_init(&out, 0);
+	CHECK(usage_relay_data(&r, ev, strlen(ev), &out) == 0);
+	CHECK(out.len == strlen(CHUNK("a", "")) && memcmp(buf_head(&out), CHUNK("a", ""), out.len) == 0);
+	CHECK(r.hold.len == 0);
+	/* an incomplete one waits, and only its own bytes */
+	CHECK(usage_relay_data(&r, next, strlen(next), &out) == 0);
+	CHECK(out.len == strlen(CHUNK("a", "")) && r.hold.len == strlen(next));
+	/* a full output buffer is a failure the caller sees */
+	out.max = out.len;
+	CHECK(usage_relay_data(&r, "ces\":[]}\n\n", strlen("ces\":[]}\n\n"), &out) == -1);
+	usage_relay_free(&r);
+	buf_free(&out);
+}
+
 /* The body asked for usage: what the backend gets. */
 static void
 expect_ask(const char *body, int askable, const char *want, int line)
@@ -340,6 +363,7 @@ main(void)
 	test_json();
 	test_sse();
 	test_long_event();
+	test_no_wait();
 	test_ask();
 	if (failures != 0)
 		fprintf(stderr, "%d checks failed\n", failures);
