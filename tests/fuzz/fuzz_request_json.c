@@ -98,6 +98,23 @@ routable(const struct request_json *rj, size_t *ns_len)
 	return 1;
 }
 
+/* The rewritten body, a then b, in *out (malloc'd), and its tree: it must be JSON. */
+static yajl_val
+joined_tree(h2o_iovec_t a, h2o_iovec_t b, char **out, size_t *n)
+{
+	yajl_val v;
+
+	*n = a.len + b.len;
+	*out = malloc(*n + 1);
+	memcpy(*out, a.base, a.len);
+	memcpy(*out + a.len, b.base, b.len);
+	v = tree(*out, *n);
+	if (v == NULL)
+		fprintf(stderr, "rewritten body is not JSON: %.*s\n", (int)*n, *out);
+	REQUIRE(v != NULL);
+	return v;
+}
+
 static void
 check_rewrite(h2o_mem_pool_t *pool, const char *body, size_t len, const struct request_json *rj,
     yajl_val before, size_t ns_len)
@@ -112,14 +129,7 @@ check_rewrite(h2o_mem_pool_t *pool, const char *body, size_t len, const struct r
 
 	wk_request_model_rewrite(pool, h2o_iovec_init(body, len), rj, ns_len, name, name_len, &a,
 	    &b);
-	n = a.len + b.len;
-	out = malloc(n + 1);
-	memcpy(out, a.base, a.len);
-	memcpy(out + a.len, b.base, b.len);
-	after = tree(out, n);
-	if (after == NULL)
-		fprintf(stderr, "rewritten body is not JSON: %.*s\n", (int)n, out);
-	REQUIRE(after != NULL);
+	after = joined_tree(a, b, &out, &n);
 	REQUIRE(after->type == yajl_t_object && after->u.object.len == before->u.object.len);
 	for (size_t i = 0; i < before->u.object.len; i++) {
 		yajl_val x = before->u.object.values[i], y = after->u.object.values[i];
@@ -193,14 +203,8 @@ check_ask(h2o_mem_pool_t *pool, const char *body, size_t len, const struct reque
 		return;
 	REQUIRE(rj->stream);
 	wk_request_rewrite(pool, h2o_iovec_init(body, len), rj, ns_len, name, name_len, 1, &a, &b);
-	n = a.len + b.len;
-	out = malloc(n + 1);
-	memcpy(out, a.base, a.len);
-	memcpy(out + a.len, b.base, b.len);
-	after = tree(out, n);
-	if (after == NULL)
-		fprintf(stderr, "body asking for usage is not JSON: %.*s\n", (int)n, out);
-	REQUIRE(after != NULL && after->type == yajl_t_object);
+	after = joined_tree(a, b, &out, &n);
+	REQUIRE(after->type == yajl_t_object);
 	REQUIRE(same_but(before, after, "stream_options", name, name_len));
 	so = member(after, "stream_options");
 	so_before = member(before, "stream_options");
