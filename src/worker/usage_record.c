@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <h2o.h>
+
 #include "log.h"
 #include "usage_record.h"
+#include "worker.h"
 
 #define FIELD_MAX 128
 
@@ -37,6 +40,29 @@ num(char *dst, size_t size, int have, uint64_t v)
 	return dst;
 }
 
+/*
+ * One line per request would be one write(2) per request: the lines of a
+ * loop turn are held by the log (log_set_buffered) and written together
+ * when the turn ends. A warning flushes them first, so order is kept.
+ */
+static h2o_timeout_entry_t turn_end;
+
+static void
+on_turn_end(h2o_timeout_entry_t *e)
+{
+	log_set_buffered(0);
+}
+
+static void
+hold_this_turn(void)
+{
+	if (h2o_timeout_is_linked(&turn_end))
+		return;
+	turn_end.cb = on_turn_end;
+	log_set_buffered(1);
+	h2o_timeout_link(wk.loop, &wk.ctx.zero_timeout, &turn_end);
+}
+
 void
 wk_usage_record_done(const struct usage_record *u)
 {
@@ -44,6 +70,7 @@ wk_usage_record_done(const struct usage_record *u)
 	char pt[24], ct[24], tt[24];
 	const char *k = u->key != NULL ? u->key : "";
 
+	hold_this_turn();
 	log_info("usage req=%s key=%s ns=%s model=%s status=%d stream=%d prompt_tokens=%s "
 	    "completion_tokens=%s tokens=%s ttfb_ms=%s duration_ms=%" PRIu64 " end=%s",
 	    u->request_id, field(key, k, strlen(k)), field(ns, u->ns, u->ns_len),

@@ -7,7 +7,8 @@
  *     prompt_tokens=N completion_tokens=N tokens=known|unknown
  *     ttfb_ms=N duration_ms=N end=HOW
  * (no secrets: the key's name, "-" for anonymous; "-" for counts and a
- * first byte that never came). Later slices send the same record to
+ * first byte that never came). The lines of one loop turn leave in one
+ * write, at the turn's end. Later slices send the same record to
  * agentd (tokens per minute, budgets) and on to the master (rollups).
  *
  * Tokens are those the backend reported in the answer the worker relayed

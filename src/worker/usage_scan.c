@@ -42,7 +42,7 @@ tables_init(void)
 static void
 doc_reset(struct usage_scan *s)
 {
-	int known = s->known, defer = s->defer, whole = s->whole;
+	int known = s->known, defer = s->defer;
 	struct usage_counts found = s->found;
 	enum uscan_mode mode = s->mode;
 
@@ -51,7 +51,6 @@ doc_reset(struct usage_scan *s)
 	s->known = known;
 	s->found = found;
 	s->defer = defer;
-	s->whole = whole;
 	s->ev.comma_before = s->ev.comma_after = SIZE_MAX;
 	s->last_comma = SIZE_MAX;
 }
@@ -79,35 +78,17 @@ find_blank(const char *p, size_t n)
 	return NULL;
 }
 
-/*
- * Every "usage" in p[0..n) is followed by ":null: the bytes cannot hold a
- * usage object (a key "usage" with an object value needs other bytes
- * right after it). Also true when there is no "usage" at all.
- */
-static int
-usage_nulls_only(const char *p, size_t n)
-{
-	const char *q = p, *end = p + n;
-
-	while ((q = memchr(q, 'u', (size_t)(end - q))) != NULL) {
-		if ((size_t)(end - q) >= 5 && memcmp(q, "usage", 5) == 0) {
-			if ((size_t)(end - q) < 11 || memcmp(q + 5, "\":null", 6) != 0)
-				return 0;
-			q += 11;
-		} else
-			q++;
-	}
-	return 1;
-}
-
-/* "usage" occurs in p[0..n). */
+/* "usage" occurs in p[0..n). Looked for by its 'g', rarer in JSON than
+ * 'u' (every null has one). */
 static int
 has_usage(const char *p, size_t n)
 {
-	const char *q = p, *end = p + n;
+	const char *q = p + 3, *end = p + n;
 
-	while ((q = memchr(q, 'u', (size_t)(end - q))) != NULL) {
-		if ((size_t)(end - q) >= 5 && memcmp(q, "usage", 5) == 0)
+	if (n < 5)
+		return 0;
+	while (q < end - 1 && (q = memchr(q, 'g', (size_t)(end - 1 - q))) != NULL) {
+		if (memcmp(q - 3, "usage", 5) == 0)
 			return 1;
 		q++;
 	}
@@ -115,23 +96,21 @@ has_usage(const char *p, size_t n)
 }
 
 /*
- * An event whole in p, in plain LF lines, that cannot hold a usage
- * object is passed over at memchr speed instead of being read: the
- * chunks of a stream are most of its events. Only for counting: the
- * stream filter decides on whole events (usage_scan_event). Returns its
- * length, or 0 when the event must be read.
+ * A deferring scan only finds where events end: one whole in p, in
+ * plain LF lines, is found with memchr instead of line by line. Returns
+ * its length, or 0.
  */
 static size_t
-event_skip(struct usage_scan *s, const char *p, size_t n)
+event_frame(struct usage_scan *s, const char *p, size_t n)
 {
 	const char *end;
 	size_t len;
 
-	if (s->defer || s->whole || s->line != LS_BOL || s->pos != 0 || s->after_cr || n < 2 || p[0] == '\n' ||
-	    p[0] == '\r' || (end = find_blank(p, n)) == NULL)
+	if (!s->defer || s->line != LS_BOL || s->pos != 0 || s->after_cr || n < 2 ||
+	    p[0] == '\n' || p[0] == '\r' || (end = find_blank(p, n)) == NULL)
 		return 0;
 	len = (size_t)(end - p) + 2;
-	if (memchr(p, '\r', len) != NULL || !usage_nulls_only(p, len))
+	if (memchr(p, '\r', len) != NULL)
 		return 0;
 	s->pos = len;
 	return len;
@@ -459,14 +438,18 @@ usage_scan_feed(struct usage_scan *s, const char *p, size_t n)
 {
 	size_t i = 0;
 
-	if (s->ev_done) {
+	if (s->ev_done && s->defer) {
+		/* only the framing moves on: nothing else was read */
+		s->ev_done = 0;
+		s->pos = 0;
+		s->line = LS_BOL;
+	} else if (s->ev_done)
 		doc_reset(s); /* the caller has read the event that ended */
-	}
 	if (s->mode == USCAN_JSON)
 		json_run(s, p, n);
 	if (s->mode != USCAN_SSE)
 		return n;
-	if ((i = event_skip(s, p, n)) != 0) {
+	if ((i = event_frame(s, p, n)) != 0) {
 		event_end(s);
 		return i;
 	}
@@ -560,17 +543,22 @@ scan_flush(struct usage_scan *s)
 	}
 }
 
-/* OpenAI's chunk when asked: one data line that ends in ,"usage":null}. */
+/*
+ * OpenAI's chunk when asked: one data line that ends in ,"usage":null}
+ * and has no other "usage". -1: not that shape; else 1 when it is, 0
+ * when nothing in the event says "usage" at all.
+ */
 static int
 openai_null_member(const char *p, size_t len, size_t *from)
 {
 	static const char tail[] = ",\"usage\":null}\n\n";
 	size_t tl = sizeof(tail) - 1;
 
-	if (len < 6 + tl || memcmp(p, "data: ", 6) != 0 || memcmp(p + len - tl, tail, tl) != 0 ||
-	    memchr(p, '\n', len - 2) != NULL || memchr(p, '\r', len) != NULL ||
-	    has_usage(p, len - tl + 2))
-		return 0;
+	if (len < 6 + tl || memcmp(p + len - tl, tail, tl) != 0)
+		return has_usage(p, len) ? -1 : 0;
+	if (memcmp(p, "data: ", 6) != 0 || memchr(p, '\n', len - 2) != NULL ||
+	    memchr(p, '\r', len) != NULL || has_usage(p, len - tl + 2))
+		return -1;
 	*from = len - tl;
 	return 1;
 }
@@ -581,15 +569,19 @@ usage_scan_event(struct usage_scan *s, const char *p, size_t len, size_t *from, 
 	struct usage_scan t;
 	const struct uscan_event *ev = &t.ev;
 
-	if (len > USAGE_EVENT_MAX || !has_usage(p, len))
+	if (len > USAGE_EVENT_MAX)
 		return UA_PASS;
-	if (openai_null_member(p, len, from)) {
+	switch (openai_null_member(p, len, from)) {
+	case 0:
+		return UA_PASS;
+	case 1:
 		*to = len - 2 - 1; /* the member and its comma, not the '}' */
 		return UA_CUT;
+	default:
+		break;
 	}
 	/* read it whole, with the counts so far */
 	usage_scan_init(&t, USCAN_SSE);
-	t.whole = 1; /* every byte: the filter needs where things are */
 	t.known = s->known;
 	t.found = s->found;
 	usage_scan_feed_all(&t, p, len);

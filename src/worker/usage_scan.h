@@ -25,15 +25,15 @@
  * overflowing, a string) is ignored whole, never guessed from. The answer is
  * untrusted: malformed JSON only means fewer facts, never an error.
  *
- * Most chunks of a stream carry no usage object: an event that arrives
- * whole in one piece and has no "usage" in it but "usage":null is passed
- * over with memchr, not read.
- *
- * For the stream filter (usage_relay.c), SSE mode finds where each event
- * ends: usage_scan_feed() returns at the end of each event, with ev_done
- * set. With defer set the filter holds each event and hands it, complete,
+ * SSE mode finds where each event ends: usage_scan_feed() returns at
+ * the end of each event, with ev_done set. With defer set (what
+ * usage_relay.c does) it reads nothing else: the caller assembles each
+ * event (an incomplete one in a bounded buffer) and hands it, complete,
  * to usage_scan_event(), which counts it and says what asking for usage
- * added to it; the decision then never depends on where pieces ended.
+ * added to it. Most events are decided with memchr and memcmp alone (no
+ * "usage" in them, or OpenAI's "usage":null member); only one that may
+ * hold a usage object is read, once. Nothing depends on where the
+ * pieces ended.
  */
 #ifndef TL_WORKER_USAGE_SCAN_H
 #define TL_WORKER_USAGE_SCAN_H
@@ -80,7 +80,6 @@ enum uscan_action {
 struct usage_scan {
 	enum uscan_mode mode;
 	int defer;     /* SSE: only find events' ends; usage_scan_event reads them */
-	int whole;     /* read every event, skip none (usage_scan_event's own scan) */
 	/* the result: the last complete usage object seen */
 	int known;
 	struct usage_counts found;
