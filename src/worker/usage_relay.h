@@ -11,12 +11,13 @@
  * the bytes a client that did not ask would get. Usage a backend puts in
  * a content chunk anyway (llama.cpp) stays: it would be there unasked.
  *
- * Each event is decided when it is complete (usage_scan_event) and sent
- * on at once; only an incomplete event's bytes wait (in hold, bounded by
- * USAGE_HOLD_MAX: an event longer than that goes through unchanged, as
- * it comes, and uncounted). An event whole in one piece is not copied.
- * Without strip mode, or for an answer that is not a stream, bytes pass
- * straight through, scanned on the way.
+ * Each event of a stream is decided when it is complete
+ * (usage_scan_event): stripping, it is sent on at once and only an
+ * incomplete event's bytes wait, in hold; not stripping, the client gets
+ * every byte as it comes and hold keeps a copy of an incomplete event,
+ * to count it once complete. An event whole in one piece is not copied;
+ * one longer than USAGE_HOLD_MAX goes through unchanged and uncounted.
+ * A JSON answer passes straight through, scanned on the way.
  *
  * Ownership: the caller owns the struct and the output buffer;
  * usage_relay_free() frees hold.
