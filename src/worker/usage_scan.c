@@ -382,14 +382,23 @@ json_run(struct usage_scan *s, const char *p, size_t n)
 		const uint8_t *stop = NULL;
 		char c;
 
-		if (s->in_str ? !s->cap && !s->esc : skippable(s))
+		if (s->in_str ? !s->esc : skippable(s))
 			stop = s->in_str ? stop_str : stop_deep;
 		if (stop != NULL) {
-			/* most bytes are inside strings or arrays nobody needs */
+			/* most bytes are inside strings or arrays nobody needs;
+			 * a key being read is taken in one copy */
 			size_t j = i;
 
 			while (j < n && !stop[(uint8_t)p[j]])
 				j++;
+			if (s->in_str && s->cap && j > i) {
+				if (j - i > sizeof(s->key) - s->key_len)
+					s->cap_over = 1;
+				else {
+					memcpy(s->key + s->key_len, p + i, j - i);
+					s->key_len = (uint8_t)(s->key_len + (j - i));
+				}
+			}
 			s->pos += j - i;
 			i = j;
 			if (i == n)
