@@ -94,7 +94,7 @@ struct proxy_req {
 	/* usage */
 	struct usage_relay usage;
 	int ask_usage;        /* we asked for a stream's usage: strip it */
-	uint64_t t_start, t_first; /* ms: the request reached us, its first answer byte */
+	uint64_t t_start, t_head, t_first; /* ms: the request came, the answer's head, its first data */
 	const char *end;      /* how it ended (the first reason wins) */
 };
 
@@ -390,6 +390,7 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	}
 	usage_relay_init(&pr->usage, pr->is_sse ? USCAN_SSE : is_json ? USCAN_JSON : USCAN_OFF,
 	    pr->ask_usage);
+	pr->t_head = h2o_now(wk.loop);
 	/*
 	 * The backend's length, when it gave one, is the client's: no chunked
 	 * encoding. curl delivers exactly that many bytes; an answer cut short
@@ -581,7 +582,9 @@ usage_done(struct proxy_req *pr)
 	u.status = pr->req->res.status;
 	u.stream = pr->body.stream;
 	u.known = usage_scan_result(&pr->usage.scan, &u.prompt_tokens, &u.completion_tokens);
-	u.ttfb_ms = pr->t_first != 0 ? pr->t_first - pr->t_start : USAGE_NO_TIME;
+	/* the first data (a stream's first token), else the head of an empty answer */
+	u.ttfb_ms = pr->t_first != 0 ? pr->t_first - pr->t_start :
+	    pr->t_head != 0 ? pr->t_head - pr->t_start : USAGE_NO_TIME;
 	u.duration_ms = now - pr->t_start;
 	u.end = pr->end;
 	wk_usage_record_done(&u);

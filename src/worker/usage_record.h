@@ -36,7 +36,7 @@ struct usage_record {
 	int stream;
 	int known;                /* the counts below came from the answer */
 	uint64_t prompt_tokens, completion_tokens;
-	uint64_t ttfb_ms;         /* to the answer's first byte, or USAGE_NO_TIME */
+	uint64_t ttfb_ms;         /* to the first data (no data: the head), or USAGE_NO_TIME */
 	uint64_t duration_ms;
 	const char *end;
 };

@@ -125,7 +125,8 @@ key_level(const struct usage_scan *s)
 	    (s->usage_depth != 0 && s->depth == s->usage_depth);
 }
 
-#define KEY_IS(s, lit) ((s)->key_len == sizeof(lit) - 1 && memcmp((s)->key, lit, sizeof(lit) - 1) == 0)
+#define KEY_IS(s, lit) \
+	((s)->key_len == sizeof(lit) - 1 && memcmp((s)->key, lit, sizeof(lit) - 1) == 0)
 
 static void
 on_key(struct usage_scan *s)
