@@ -232,6 +232,11 @@ test_sse(void)
 	/* the stream ends inside an event: it goes out as it came */
 	EXPECT(USCAN_SSE, 1, CHUNK("a", ",\"usage\":null") "data: {\"choices\":[],\"usa", 0, 0, 0,
 	    CHUNK("a", "") "data: {\"choices\":[],\"usa");
+	/* the last event has no blank line after it: still counted, passed as it is */
+	EXPECT(USCAN_SSE, 0, "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n",
+	    1, 3, 1, NULL);
+	EXPECT(USCAN_SSE, 1, "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}",
+	    1, 3, 1, NULL);
 	/* a bare CR ends lines too */
 	EXPECT(USCAN_SSE, 1, "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,"
 	    "\"completion_tokens\":1}}\r\rdata: [DONE]\r\r", 1, 1, 1, "data: [DONE]\r\r");
