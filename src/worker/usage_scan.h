@@ -2,11 +2,12 @@
  * usage_scan: find the token counts of an answer in the bytes the worker
  * relays, as they pass, without keeping the answer.
  *
- * Fed the response body in whatever pieces it arrives (split anywhere,
- * even inside a number or a key), it tracks just enough JSON to see the
+ * Fed a JSON answer in whatever pieces it arrives (split anywhere, even
+ * inside a number or a key), it tracks just enough JSON to see the
  * top-level members of the answer: the state is a few counters and a
  * short key buffer, whatever the answer's size (embeddings can be
- * megabytes). No allocation, no tree, one pass.
+ * megabytes). No allocation, no tree, one pass; deep arrays and strings
+ * are skipped by table. (Streams: see below.)
  *
  *   USCAN_JSON  one JSON document (a non-streamed answer): its top-level
  *               "usage" object.
