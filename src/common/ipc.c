@@ -30,7 +30,8 @@
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
 enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS, F_NAMESPACES, F_TOKENS,
-	F_RAGENTS, F_RMODELS };
+	F_RAGENTS, F_RMODELS,
+	F_USAGES };
 
 /*
  * List entries, described once: the wire width of each member in order
@@ -39,7 +40,7 @@ enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS, F_NAMES
  * encoder writes them with it.
  */
 #define S 0
-#define ENTRY_MAX_FIELDS 8
+#define ENTRY_MAX_FIELDS 16
 struct entry_spec {
 	const char *what;
 	uint8_t widths[ENTRY_MAX_FIELDS];
@@ -51,6 +52,8 @@ static const struct entry_spec spec_namespace = { "namespace", { S, 1 }, 2 };
 static const struct entry_spec spec_token = { "token", { S, S }, 2 };
 static const struct entry_spec spec_ragent = { "remote agent", { S, S, S, S, S, 8 }, 6 };
 static const struct entry_spec spec_rmodel = { "remote model", { S, S, S, 4 }, 4 };
+static const struct entry_spec spec_usage = { "usage", { S, S, S, S, S, S, 2, 1, 8, 8, 4, 4, 8 },
+	13 };
 #undef S
 
 /* One entry's values in spec order: strings and integers in their own arrays. */
@@ -114,6 +117,9 @@ static const struct field f_AGENT_UP[] = { FLD(agent_up.agent_id), FLD(agent_up.
 static const struct field f_AGENT_MODELS[] = { FLD(agent_models.agent_id),
 	MODELS(agent_models.models) };
 static const struct field f_AGENT_DOWN[] = { FLD(agent_down.agent_id), FLD(agent_down.reason) };
+static const struct field f_USAGE[] = { LIST(F_USAGES, usage.records) };
+static const struct field f_USAGE_BATCH[] = { FLD(usage_batch.dropped),
+	LIST(F_USAGES, usage_batch.records) };
 
 struct layout {
 	const char *name;
@@ -144,6 +150,8 @@ spec_of(enum field_kind kind)
 		return &spec_ragent;
 	case F_RMODELS:
 		return &spec_rmodel;
+	case F_USAGES:
+		return &spec_usage;
 	default:
 		return NULL;
 	}
@@ -372,6 +380,7 @@ get_field(struct reader *r, const struct field *f, struct ipc_msg *msg, const ch
 	case F_TOKENS:
 	case F_RAGENTS:
 	case F_RMODELS:
+	case F_USAGES:
 		return get_list(r, f->kind, member, tname);
 	}
 	return because("bad field table for %s", tname);
@@ -529,6 +538,29 @@ ipc_remote_model_next(struct ipc_list_iter *it, struct ipc_remote_model *m)
 	return 1;
 }
 
+int
+ipc_usage_next(struct ipc_list_iter *it, struct ipc_usage *u)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_usage, &v))
+		return 0;
+	u->key = v.s[0];
+	u->ns = v.s[1];
+	u->model = v.s[2];
+	u->node = v.s[3];
+	u->request_id = v.s[4];
+	u->end = v.s[5];
+	u->status = (uint16_t)v.u[0];
+	u->flags = (uint8_t)v.u[1];
+	u->prompt_tokens = v.u[2];
+	u->completion_tokens = v.u[3];
+	u->ttfb_ms = (uint32_t)v.u[4];
+	u->duration_ms = (uint32_t)v.u[5];
+	u->unix_ms = v.u[6];
+	return 1;
+}
+
 /* The values of entry i of the caller's array for a list kind. */
 static void
 entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t i,
@@ -567,6 +599,21 @@ entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t 
 		v->s[1] = l->rmodels[i].name;
 		v->s[2] = l->rmodels[i].kind;
 		v->u[0] = l->rmodels[i].context_length;
+		break;
+	case F_USAGES:
+		v->s[0] = l->usages[i].key;
+		v->s[1] = l->usages[i].ns;
+		v->s[2] = l->usages[i].model;
+		v->s[3] = l->usages[i].node;
+		v->s[4] = l->usages[i].request_id;
+		v->s[5] = l->usages[i].end;
+		v->u[0] = l->usages[i].status;
+		v->u[1] = l->usages[i].flags;
+		v->u[2] = l->usages[i].prompt_tokens;
+		v->u[3] = l->usages[i].completion_tokens;
+		v->u[4] = l->usages[i].ttfb_ms;
+		v->u[5] = l->usages[i].duration_ms;
+		v->u[6] = l->usages[i].unix_ms;
 		break;
 	default:
 		break;
@@ -616,6 +663,16 @@ size_t
 ipc_remote_model_size(const struct ipc_remote_model *m)
 {
 	return 3 * 4 + m->agent_id.len + m->name.len + m->kind.len + 4;
+}
+
+size_t
+ipc_usage_size(const struct ipc_usage *u)
+{
+	struct ipc_encode_lists l = { .usages = u, .nusages = 1 };
+	struct entry_vals v;
+
+	entry_from_lists(F_USAGES, &l, 0, &v);
+	return entry_size(&spec_usage, &v);
 }
 
 /* ---- encoding ---- */
@@ -723,6 +780,9 @@ put_list(struct writer *w, enum field_kind kind, const struct ipc_list *raw,
 	case F_RMODELS:
 		array = lists->rmodels, count = lists->nrmodels;
 		break;
+	case F_USAGES:
+		array = lists->usages, count = lists->nusages;
+		break;
 	default:
 		w->bad = 1;
 		return;
@@ -778,6 +838,7 @@ put_fields(struct writer *w, const struct layout *lay, const struct ipc_msg *msg
 		case F_TOKENS:
 		case F_RAGENTS:
 		case F_RMODELS:
+		case F_USAGES:
 			put_list(w, f->kind, member, lists);
 			break;
 		}

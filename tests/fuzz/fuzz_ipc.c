@@ -128,6 +128,26 @@ require_snapshot(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 }
 
 static void
+require_usages(const struct ipc_list *l, const uint8_t *lo, const uint8_t *hi)
+{
+	struct ipc_list_iter it;
+	struct ipc_usage u;
+	uint32_t n;
+
+	ipc_list_begin(&it, l);
+	for (n = 0; ipc_usage_next(&it, &u); n++) {
+		require_inside(u.key, lo, hi);
+		require_inside(u.ns, lo, hi);
+		require_inside(u.model, lo, hi);
+		require_inside(u.node, lo, hi);
+		require_inside(u.request_id, lo, hi);
+		require_inside(u.end, lo, hi);
+	}
+	REQUIRE(n == l->count);
+	REQUIRE(it.p == (l->len ? l->base + l->len : l->base));
+}
+
+static void
 require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 {
 	switch (m->type) {
@@ -184,6 +204,12 @@ require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 	case IPC_AGENT_DOWN:
 		require_inside(m->u.agent_down.agent_id, lo, hi);
 		require_inside(m->u.agent_down.reason, lo, hi);
+		break;
+	case IPC_USAGE:
+		require_usages(&m->u.usage.records, lo, hi);
+		break;
+	case IPC_USAGE_BATCH:
+		require_usages(&m->u.usage_batch.records, lo, hi);
 		break;
 	default:
 		break;
@@ -307,6 +333,7 @@ static struct ipc_namespace nss[8];
 static struct ipc_token toks[8];
 static struct ipc_remote_agent ragents[6];
 static struct ipc_remote_model rmodels[8];
+static struct ipc_usage usages[8];
 
 static void
 rnd_lists(struct ipc_encode_lists *lists)
@@ -341,6 +368,12 @@ rnd_lists(struct ipc_encode_lists *lists)
 		rmodels[i] = (struct ipc_remote_model){ rnd_str(), rnd_str(), rnd_str(),
 			(uint32_t)rnd_int(32) };
 	lists->rmodels = rmodels;
+	lists->nusages = rnd_below(nitems(usages) + 1);
+	for (size_t i = 0; i < lists->nusages; i++)
+		usages[i] = (struct ipc_usage){ rnd_str(), rnd_str(), rnd_str(), rnd_str(), rnd_str(),
+			rnd_str(), (uint16_t)rnd_int(16), (uint8_t)rnd_int(8), rnd_int(64), rnd_int(64),
+			(uint32_t)rnd_int(32), (uint32_t)rnd_int(32), rnd_int(64) };
+	lists->usages = usages;
 }
 
 /* A random but valid message of a random type. */
@@ -458,6 +491,11 @@ rnd_msg(struct ipc_msg *m, struct ipc_encode_lists *lists)
 	case IPC_AGENT_DOWN:
 		m->u.agent_down.agent_id = rnd_str();
 		m->u.agent_down.reason = rnd_str();
+		break;
+	case IPC_USAGE:
+		break;
+	case IPC_USAGE_BATCH:
+		m->u.usage_batch.dropped = rnd_int(64);
 		break;
 	default:
 		REQUIRE(!"rnd_msg: a type without a generator");
