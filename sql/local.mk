@@ -4,4 +4,5 @@
 # tests do to use the source tree's files).
 sqldir = $(pkgdatadir)/sql
 dist_sql_DATA = sql/001_initial.sql \
-	sql/002_node_instance.sql
+	sql/002_node_instance.sql \
+	sql/004_usage.sql

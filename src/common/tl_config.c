@@ -305,6 +305,14 @@ static const struct cfg_key node_keys[] = {
 	{ 0 }
 };
 
+/* usage: where the standalone node appends its per-request usage lines */
+static const struct cfg_key usage_keys[] = {
+	{ .name = "log_file", .type = CFG_STRING, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, usage.log_file),
+	    .def = LOCALSTATEDIR "/lib/tokilake/usage.log" },
+	{ 0 }
+};
+
 static const struct cfg_key top_keys[] = {
 	{ .name = "workers", .type = CFG_UINT, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, workers), .min = 1, .max = WORKERS_MAX, .def = "auto",
@@ -326,6 +334,7 @@ static const struct cfg_key top_keys[] = {
 	    .sub = namespace_keys, .check = check_namespace, .done = namespace_done },
 	{ .name = "database", .type = CFG_MAPPING, .sub = database_keys },
 	{ .name = "node", .type = CFG_MAPPING, .sub = node_keys },
+	{ .name = "usage", .type = CFG_MAPPING, .sub = usage_keys },
 	{ 0 }
 };
 

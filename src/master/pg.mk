@@ -4,4 +4,5 @@ tokilake_SOURCES += \
 	src/master/pg.c src/master/pg.h \
 	src/master/pg_snapshot.c \
 	src/master/pg_agents.c \
+	src/master/pg_usage.c \
 	src/agentd/network.c src/agentd/network.h

@@ -1240,9 +1240,10 @@ test_keys(void)
 
 	/* the lists the documentation check walks */
 	tl_config_keys(count_key, &count);
-	CHECK(count == 55); /* 48 + agents.handshake_timeout, agents.accept_timeout,
+	CHECK(count == 55 /* 48 + agents.handshake_timeout, agents.accept_timeout,
 			      node.handshake_timeout, http.max_header_size, http.body_timeout,
 			      http.agentd_wait, agents.relink_grace */
+	    + 2 /* usage, usage.log_file */);
 	count = 0;
 	tm_config_keys(count_key, &count);
 	CHECK(count == 27);
