@@ -16,6 +16,12 @@
  * proceed() the worker gives agentd WINDOW credit for the bytes the
  * client took.
  *
+ * The answer passes through usage_relay.c on its way: it counts the
+ * tokens the backend reports and, for a stream whose client did not ask
+ * for them (the worker asked on its behalf), takes out what asking
+ * added. When the request ends (on_dispose) its usage record goes to
+ * usage_record.c.
+ *
  * While the worker's agentd link is down (agentd respawning), a request
  * waits for it in agentd_link's FIFO (pr->wait), bounded by count and
  * http.agentd_wait, and is sent when it comes up; past the bound it gets
@@ -49,6 +55,8 @@
 #include "request_id.h"
 #include "request_json.h"
 #include "request_rewrite.h"
+#include "usage_record.h"
+#include "usage_relay.h"
 #include "worker.h"
 
 /* Answer bytes allowed to wait for a slow client. */
@@ -83,7 +91,19 @@ struct proxy_req {
 	struct client_watch *watch; /* HTTP/1: notices the client hanging up */
 	h2o_timeout_entry_t timer;  /* first byte, then idle gap between chunks */
 	h2o_timeout_entry_t flush_soon; /* data goes out at the loop turn's end */
+	/* usage */
+	struct usage_relay usage;
+	int ask_usage;        /* we asked for a stream's usage: strip it */
+	uint64_t t_start, t_first; /* ms: the request reached us, its first answer byte */
+	const char *end;      /* how it ended (the first reason wins) */
 };
+
+static void
+set_end(struct proxy_req *pr, const char *how)
+{
+	if (pr->end == NULL)
+		pr->end = how;
+}
 
 /* A header name with its length, measured at compile time: the lists
  * below are read for every header of every request. */
@@ -148,6 +168,7 @@ on_timer(h2o_timeout_entry_t *entry)
 		    wk.conf->http.first_byte_timeout_ms);
 		wk_agentd_link_cancel(&pr->p);
 		pr->state = PX_DONE;
+		set_end(pr, "first_byte_timeout");
 		wk_oai_send_error(pr->req, 504, "timeout", NULL, "first_byte_timeout",
 		    "the model did not start answering within %u ms",
 		    wk.conf->http.first_byte_timeout_ms);
@@ -240,6 +261,8 @@ on_stop(h2o_generator_t *gen, h2o_req_t *req)
 
 	if (pr->p.id != 0)
 		log_debug("req %s: client went away; cancelling", pr->rid);
+	if (pr->state != PX_DONE)
+		set_end(pr, "client_gone");
 	wk_agentd_link_cancel(&pr->p);
 	timer_stop(pr);
 	pr->state = PX_DONE;
@@ -251,6 +274,7 @@ stream_fail(struct proxy_req *pr, const char *message, const char *type, const c
 {
 	if (pr->state != PX_STREAMING || pr->end_pending || pr->error_pending)
 		return;
+	set_end(pr, code != NULL ? code : type);
 	wk_agentd_link_cancel(&pr->p);
 	if (pr->is_sse) {
 		h2o_iovec_t ev = wk_oai_error_sse_event(&pr->req->pool, message, type, code);
@@ -272,6 +296,7 @@ proxy_fail(struct proxy_req *pr, int status, const char *code, const char *messa
 	if (pr->state == PX_WAIT_HEAD) {
 		wk_agentd_link_cancel(&pr->p);
 		pr->state = PX_DONE;
+		set_end(pr, code);
 		wk_oai_send_error(pr->req, status, wk_oai_error_type(status), NULL, code, "%s", message);
 	} else
 		stream_fail(pr, message, wk_oai_error_type(status), code);
@@ -332,6 +357,7 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	struct ipc_str name, value;
 	int status = msg->u.resp_head.status;
 	size_t clen = SIZE_MAX;
+	int is_json = 0;
 
 	if (status < 200 || status > 599) {
 		proxy_fail(pr, 502, "agent_protocol_error", "the agent answered with an invalid status");
@@ -358,7 +384,12 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 		if (h2o_memis(n.base, n.len, H2O_STRLIT("content-type")) && v.len >= 17 &&
 		    h2o_lcstris(v.base, 17, H2O_STRLIT("text/event-stream")))
 			pr->is_sse = 1;
+		if (h2o_memis(n.base, n.len, H2O_STRLIT("content-type")) &&
+		    h2o_strstr(v.base, v.len, H2O_STRLIT("json")) != SIZE_MAX)
+			is_json = 1;
 	}
+	usage_relay_init(&pr->usage, pr->is_sse ? USCAN_SSE : is_json ? USCAN_JSON : USCAN_OFF,
+	    pr->ask_usage);
 	/*
 	 * The backend's length, when it gave one, is the client's: no chunked
 	 * encoding. curl delivers exactly that many bytes; an answer cut short
@@ -409,6 +440,7 @@ on_resp_error(struct proxy_req *pr, const struct ipc_msg *msg)
 	}
 	if (pr->state == PX_WAIT_HEAD) {
 		pr->state = PX_DONE;
+		set_end(pr, h2o_strdup(&pr->req->pool, code[0] != '\0' ? code : type, SIZE_MAX).base);
 		wk_http_send_json(pr->req, status, wk_oai_error_json(&pr->req->pool, m->base, m->len, type,
 		    NULL, code[0] != '\0' ? code : NULL));
 		return;
@@ -417,6 +449,7 @@ on_resp_error(struct proxy_req *pr, const struct ipc_msg *msg)
 		char msgbuf[1024];
 
 		snprintf(msgbuf, sizeof(msgbuf), "%.*s", (int)m->len, m->base);
+		set_end(pr, h2o_strdup(&pr->req->pool, code[0] != '\0' ? code : type, SIZE_MAX).base);
 		stream_fail(pr, msgbuf, type, code[0] != '\0' ? code : NULL);
 	}
 }
@@ -446,7 +479,10 @@ on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
 			break;
 		}
 		pr->clen_left -= pr->has_clen ? msg->u.resp_data.data.len : 0;
-		if (buf_append(&pr->receiving, msg->u.resp_data.data.base, msg->u.resp_data.data.len) != 0) {
+		if (pr->t_first == 0)
+			pr->t_first = h2o_now(wk.loop);
+		if (usage_relay_data(&pr->usage, msg->u.resp_data.data.base, msg->u.resp_data.data.len,
+		    &pr->receiving) != 0) {
 			proxy_fail(pr, 502, "client_too_slow",
 			    "the client reads the answer too slowly; answer cut");
 			break;
@@ -464,8 +500,14 @@ on_msg(struct agentd_pending *p, const struct ipc_msg *msg)
 			    "the agent's answer ended short of its Content-Length; answer cut");
 			break;
 		}
+		if (usage_relay_end(&pr->usage, &pr->receiving) != 0) {
+			proxy_fail(pr, 502, "client_too_slow",
+			    "the client reads the answer too slowly; answer cut");
+			break;
+		}
 		wk_agentd_link_unregister(&pr->p);
 		timer_stop(pr);
+		set_end(pr, "ok");
 		pr->end_pending = 1;
 		flush(pr);
 		break;
@@ -488,6 +530,7 @@ on_down(struct agentd_pending *p)
 
 	if (pr->state == PX_WAIT_HEAD) {
 		pr->state = PX_DONE;
+		set_end(pr, "agentd_unavailable");
 		log_warnx("req %s: agentd link lost before the answer started", pr->rid);
 		wk_oai_send_error(pr->req, 503, "service_unavailable", NULL, "agentd_unavailable",
 		    "the connection to the agent broker was lost; retry");
@@ -506,6 +549,7 @@ on_client_gone(void *data)
 
 	pr->watch = NULL;
 	log_debug("req %s: client went away; cancelling", pr->rid);
+	set_end(pr, "client_gone");
 	wk_agentd_link_unwait(&pr->wait);
 	wk_agentd_link_cancel(&pr->p);
 	pr->req->http1_is_persistent = 0;
@@ -520,10 +564,36 @@ on_client_gone(void *data)
 	}
 }
 
+/* The request is over, however it ended: what it used. */
+static void
+usage_done(struct proxy_req *pr)
+{
+	struct usage_record u;
+	uint64_t now = h2o_now(wk.loop);
+
+	memset(&u, 0, sizeof(u));
+	u.request_id = pr->rid;
+	u.key = ""; /* no end-user keys yet */
+	u.ns = pr->body.model;
+	u.ns_len = pr->ns_len;
+	u.model = pr->body.model + pr->ns_len + 1;
+	u.model_len = pr->body.model_len - pr->ns_len - 1;
+	u.status = pr->req->res.status;
+	u.stream = pr->body.stream;
+	u.known = usage_scan_result(&pr->usage.scan, &u.prompt_tokens, &u.completion_tokens);
+	u.ttfb_ms = pr->t_first != 0 ? pr->t_first - pr->t_start : USAGE_NO_TIME;
+	u.duration_ms = now - pr->t_start;
+	u.end = pr->end;
+	wk_usage_record_done(&u);
+}
+
 static void
 on_dispose(void *data)
 {
 	struct proxy_req *pr = data;
+
+	usage_done(pr);
+	usage_relay_free(&pr->usage);
 
 	wk_client_watch_stop(pr->watch);
 	wk_agentd_link_unwait(&pr->wait);
@@ -572,8 +642,8 @@ static void
 rewrite_model(struct proxy_req *pr, size_t ns_len, const char *model, size_t model_len,
     h2o_iovec_t *a, h2o_iovec_t *b)
 {
-	wk_request_model_rewrite(&pr->req->pool, pr->req->entity, &pr->body, ns_len, model,
-	    model_len, a, b);
+	wk_request_rewrite(&pr->req->pool, pr->req->entity, &pr->body, ns_len, model, model_len,
+	    pr->ask_usage, a, b);
 }
 
 /* Headers the client named in Connection are hop-by-hop too (RFC 9110 7.6.1). */
@@ -634,6 +704,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	}
 	if (total > FWD_HEADERS_MAX) {
 		pr->state = PX_DONE;
+		set_end(pr, "headers_too_large");
 		wk_oai_send_error(req, 431, "invalid_request_error", NULL, "headers_too_large",
 		    "the request headers are larger than %d bytes", FWD_HEADERS_MAX);
 		return -1;
@@ -664,6 +735,7 @@ send_request(struct proxy_req *pr, const char *ns, size_t ns_len, const char *mo
 	if (wk_agentd_link_send(&m, &lists) != 0) {
 		wk_agentd_link_unregister(&pr->p);
 		pr->state = PX_DONE;
+		set_end(pr, "agentd_unavailable");
 		log_warnx("req %s: cannot queue the request for agentd", pr->rid);
 		wk_oai_send_error(req, 503, "service_unavailable", NULL, "agentd_unavailable",
 		    "no agent broker available right now; retry");
@@ -703,6 +775,7 @@ on_link_wait_expired(struct agentd_waiter *w)
 	struct proxy_req *pr = H2O_STRUCT_FROM_MEMBER(struct proxy_req, wait, w);
 
 	pr->state = PX_DONE;
+	set_end(pr, "agentd_unavailable");
 	wk_oai_send_error(pr->req, 503, "service_unavailable", NULL, "agentd_unavailable",
 	    "no agent broker available right now; retry");
 }
@@ -774,6 +847,9 @@ wk_api_proxy(h2o_req_t *req)
 	pr->body = body;
 	pr->ns_len = (size_t)(colon - body.model);
 	pr->state = PX_WAIT_HEAD;
+	pr->t_start = h2o_now(wk.loop);
+	/* another node asked already, for a client it strips for */
+	pr->ask_usage = !wk_node_request(req) && wk_request_usage_askable(&pr->body);
 	pr->gen.proceed = on_proceed;
 	pr->gen.stop = on_stop;
 	pr->flush_soon.cb = on_flush_soon;
@@ -789,6 +865,7 @@ wk_api_proxy(h2o_req_t *req)
 		pr->wait.on_expired = on_link_wait_expired;
 		if (wk_agentd_link_wait(&pr->wait) != 0) {
 			pr->state = PX_DONE;
+			set_end(pr, "agentd_unavailable");
 			wk_oai_send_error(req, 503, "service_unavailable", NULL, "agentd_unavailable",
 			    "no agent broker available right now; retry");
 			return;

@@ -22,6 +22,9 @@ tokilake_SOURCES += \
 	src/worker/request_json.c src/worker/request_json.h \
 	src/worker/request_multipart.c \
 	src/worker/request_rewrite.c src/worker/request_rewrite.h \
+	src/worker/usage_scan.c src/worker/usage_scan.h \
+	src/worker/usage_relay.c src/worker/usage_relay.h \
+	src/worker/usage_record.c src/worker/usage_record.h \
 	src/worker/request_id.c src/worker/request_id.h \
 	src/worker/oai_error.c src/worker/oai_error.h \
 	src/worker/json_out.c src/worker/json_out.h

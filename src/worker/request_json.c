@@ -9,7 +9,7 @@
 
 #include "request_json.h"
 
-enum pending_key { KEY_OTHER, KEY_MODEL, KEY_STREAM };
+enum pending_key { KEY_OTHER, KEY_MODEL, KEY_STREAM, KEY_STREAM_OPTIONS, KEY_INCLUDE_USAGE };
 
 struct parse_state {
 	yajl_handle yh;
@@ -21,8 +21,30 @@ struct parse_state {
 	enum pending_key pending; /* the top-level key whose value comes next */
 	size_t key_end;           /* body offset just past that key */
 	int seen_model;
+	int seen_options, seen_include, in_options;
 	enum request_json_status verdict; /* first problem found, RJ_OK if none */
 };
+
+/* Where include_usage would go; a shape we leave alone stays left alone. */
+static void
+usage_op(struct parse_state *st, enum rj_usage_op op, size_t at, size_t len)
+{
+	if (st->out->usage_op == RJ_USAGE_LEAVE)
+		return;
+	st->out->usage_op = op;
+	st->out->usage_at = at;
+	st->out->usage_len = len;
+}
+
+/* A value of "stream_options" (depth 1) or of its "include_usage"
+ * (depth 2) is starting: anything but what the callers handle is left. */
+static void
+usage_value_other(struct parse_state *st)
+{
+	if ((st->depth == 1 && st->pending == KEY_STREAM_OPTIONS) ||
+	    (st->depth == 2 && st->in_options && st->pending == KEY_INCLUDE_USAGE))
+		usage_op(st, RJ_USAGE_LEAVE, 0, 0);
+}
 
 /*
  * A value is starting (or is complete, for scalars). Returns 0 to stop.
@@ -36,6 +58,9 @@ value_as(struct parse_state *st, int stream_ok)
 		st->verdict = RJ_NOT_OBJECT;
 		return 0;
 	}
+	usage_value_other(st);
+	if (st->depth == 2 && st->in_options)
+		st->pending = KEY_OTHER;
 	if (st->depth == 1) {
 		if (st->pending == KEY_MODEL && st->verdict == RJ_OK)
 			st->verdict = RJ_MODEL_NOT_STRING;
@@ -55,7 +80,17 @@ on_value(struct parse_state *st)
 static int
 cb_null(void *ctx)
 {
-	return value_as(ctx, 1);
+	struct parse_state *st = ctx;
+	size_t end = yajl_get_bytes_consumed(st->yh);
+
+	/* null options or flag: both read as "not asked" by OpenAI */
+	if (end >= 4 && ((st->depth == 1 && st->pending == KEY_STREAM_OPTIONS) ||
+	    (st->depth == 2 && st->in_options && st->pending == KEY_INCLUDE_USAGE))) {
+		usage_op(st, RJ_USAGE_REPLACE, end - 4, 4);
+		st->out->usage_options_null = st->depth == 1;
+		st->pending = KEY_OTHER;
+	}
+	return value_as(st, 1);
 }
 
 static int
@@ -65,6 +100,15 @@ cb_boolean(void *ctx, int val)
 
 	if (st->depth == 1 && st->pending == KEY_STREAM)
 		st->out->stream = val != 0;
+	if (st->depth == 2 && st->in_options && st->pending == KEY_INCLUDE_USAGE) {
+		size_t end = yajl_get_bytes_consumed(st->yh);
+
+		if (val)
+			usage_op(st, RJ_USAGE_ASKED, 0, 0);
+		else if (end >= 5)
+			usage_op(st, RJ_USAGE_REPLACE, end - 5, 5);
+		st->pending = KEY_OTHER;
+	}
 	return value_as(st, 1);
 }
 
@@ -104,6 +148,18 @@ cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct parse_state *st = ctx;
 
+	if (st->depth == 2 && st->in_options) {
+		st->pending = KEY_OTHER;
+		if (st->out->usage_op == RJ_USAGE_INSERT_IN)
+			st->out->usage_comma = 1;
+		if (len == 13 && memcmp(s, "include_usage", 13) == 0) {
+			if (st->seen_include)
+				usage_op(st, RJ_USAGE_LEAVE, 0, 0);
+			st->seen_include = 1;
+			st->pending = KEY_INCLUDE_USAGE;
+		}
+		return 1;
+	}
 	if (st->depth != 1)
 		return 1;
 	st->pending = KEY_OTHER;
@@ -117,18 +173,34 @@ cb_map_key(void *ctx, const unsigned char *s, size_t len)
 		st->key_end = yajl_get_bytes_consumed(st->yh);
 	} else if (len == 6 && memcmp(s, "stream", 6) == 0)
 		st->pending = KEY_STREAM;
+	else if (len == 14 && memcmp(s, "stream_options", 14) == 0) {
+		if (st->seen_options)
+			usage_op(st, RJ_USAGE_LEAVE, 0, 0);
+		st->seen_options = 1;
+		st->pending = KEY_STREAM_OPTIONS;
+	}
 	return 1;
 }
 
 static int
 open_container(struct parse_state *st, int is_map)
 {
+	int options = is_map && st->depth == 1 && st->pending == KEY_STREAM_OPTIONS;
+
 	if (st->depth == 0 && !is_map) {
 		st->verdict = RJ_NOT_OBJECT;
 		return 0;
 	}
+	if (st->depth == 0) /* no "stream_options" yet: one would go first */
+		usage_op(st, RJ_USAGE_INSERT_TOP, yajl_get_bytes_consumed(st->yh), 0);
+	if (options)
+		st->pending = KEY_OTHER; /* an object is what we want there */
 	if (st->depth >= 1 && !on_value(st))
 		return 0;
+	if (options) {
+		st->in_options = 1;
+		usage_op(st, RJ_USAGE_INSERT_IN, yajl_get_bytes_consumed(st->yh), 0);
+	}
 	if (++st->depth > REQUEST_JSON_MAX_DEPTH) {
 		st->verdict = RJ_TOO_DEEP;
 		return 0;
@@ -153,6 +225,8 @@ cb_end(void *ctx)
 {
 	struct parse_state *st = ctx;
 
+	if (st->depth == 2)
+		st->in_options = 0;
 	st->depth--;
 	return 1;
 }

@@ -11,6 +11,12 @@
  *            can rewrite the name in place;
  *   "stream" true marks a streamed answer; false or null do not; any
  *            other type is RJ_STREAM_NOT_BOOL.
+ *   "stream_options" where "include_usage" sits: what it would take to
+ *            make it true (asking for a stream's usage on the client's
+ *            behalf, request_rewrite.c). Only a plain shape is edited: an
+ *            absent or null "stream_options", an object without
+ *            "include_usage" or with it false or null. A repeated key or
+ *            a value of another type is RJ_USAGE_LEAVE: not ours to fix.
  * An empty "model" ("") is RJ_MODEL_MISSING: RJ_OK always has a model.
  * A second top-level "model" is an error: the worker and the backend
  * must not disagree on which one counts.
@@ -36,6 +42,17 @@ enum request_json_status {
 	RJ_STREAM_NOT_BOOL,   /* "stream" neither a boolean nor null */
 };
 
+/* How to make "stream_options":{"include_usage":true} hold. */
+enum rj_usage_op {
+	RJ_USAGE_NONE,           /* not a JSON body (multipart, another node's) */
+	RJ_USAGE_INSERT_TOP,     /* no "stream_options": insert one after the top '{' */
+	RJ_USAGE_ASKED,          /* the client asked already */
+	RJ_USAGE_REPLACE,        /* replace usage_at..+usage_len (a null options, or a
+	                          * false or null include_usage) */
+	RJ_USAGE_INSERT_IN,      /* an options object without the flag: insert it first */
+	RJ_USAGE_LEAVE,          /* a shape we do not edit */
+};
+
 struct request_json {
 	/* the model, JSON-decoded, NUL-terminated, in the request's pool */
 	const char *model;
@@ -44,6 +61,11 @@ struct request_json {
 	size_t model_off;
 	size_t model_raw_len;
 	int stream; /* "stream": true */
+	/* asking for a stream's usage (see above) */
+	enum rj_usage_op usage_op;
+	size_t usage_at, usage_len; /* the bytes to replace, or (len 0) where to insert */
+	int usage_options_null;     /* REPLACE replaces a null "stream_options" */
+	int usage_comma;            /* INSERT_IN: the object has members, a comma follows */
 };
 
 /* On anything but RJ_OK, err holds a message for the client. */

@@ -17,7 +17,11 @@
  *    non-empty), the rewritten body is valid JSON again, the same tree
  *    (same keys in the same order, same values) except "model", which is
  *    now exactly the name after the colon; parsed by request_json again
- *    it is accepted with that model and the same "stream".
+ *    it is accepted with that model and the same "stream";
+ *  - for a stream the worker may ask usage for (request_rewrite.c), the
+ *    body rewritten with the ask is valid JSON whose "stream_options" has
+ *    "include_usage": true and otherwise the members it had, the rest of
+ *    the tree as above, and request_json reads it as asked.
  * Bodies with a \u0000 escape get only the first check: the tree parser,
  * the reference, cuts names at a NUL.
  */
@@ -94,6 +98,23 @@ routable(const struct request_json *rj, size_t *ns_len)
 	return 1;
 }
 
+/* The rewritten body, a then b, in *out (malloc'd), and its tree: it must be JSON. */
+static yajl_val
+joined_tree(h2o_iovec_t a, h2o_iovec_t b, char **out, size_t *n)
+{
+	yajl_val v;
+
+	*n = a.len + b.len;
+	*out = malloc(*n + 1);
+	memcpy(*out, a.base, a.len);
+	memcpy(*out + a.len, b.base, b.len);
+	v = tree(*out, *n);
+	if (v == NULL)
+		fprintf(stderr, "rewritten body is not JSON: %.*s\n", (int)*n, *out);
+	REQUIRE(v != NULL);
+	return v;
+}
+
 static void
 check_rewrite(h2o_mem_pool_t *pool, const char *body, size_t len, const struct request_json *rj,
     yajl_val before, size_t ns_len)
@@ -108,14 +129,7 @@ check_rewrite(h2o_mem_pool_t *pool, const char *body, size_t len, const struct r
 
 	wk_request_model_rewrite(pool, h2o_iovec_init(body, len), rj, ns_len, name, name_len, &a,
 	    &b);
-	n = a.len + b.len;
-	out = malloc(n + 1);
-	memcpy(out, a.base, a.len);
-	memcpy(out + a.len, b.base, b.len);
-	after = tree(out, n);
-	if (after == NULL)
-		fprintf(stderr, "rewritten body is not JSON: %.*s\n", (int)n, out);
-	REQUIRE(after != NULL);
+	after = joined_tree(a, b, &out, &n);
 	REQUIRE(after->type == yajl_t_object && after->u.object.len == before->u.object.len);
 	for (size_t i = 0; i < before->u.object.len; i++) {
 		yajl_val x = before->u.object.values[i], y = after->u.object.values[i];
@@ -133,6 +147,76 @@ check_rewrite(h2o_mem_pool_t *pool, const char *body, size_t len, const struct r
 	REQUIRE(wk_request_json_parse(pool, out, n, &again, err, sizeof(err)) == RJ_OK);
 	REQUIRE(again.model_len == name_len && memcmp(again.model, name, name_len) == 0);
 	REQUIRE(again.stream == rj->stream);
+	yajl_tree_free(after);
+	free(out);
+}
+
+/* The members of an object but "skip", in order, equal. */
+static int
+same_but(yajl_val a, yajl_val b, const char *skip, const char *model, size_t model_len)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		while (i < a->u.object.len && strcmp(a->u.object.keys[i], skip) == 0)
+			i++;
+		while (j < b->u.object.len && strcmp(b->u.object.keys[j], skip) == 0)
+			j++;
+		if (i == a->u.object.len || j == b->u.object.len)
+			return i == a->u.object.len && j == b->u.object.len;
+		if (strcmp(a->u.object.keys[i], b->u.object.keys[j]) != 0)
+			return 0;
+		if (model != NULL && strcmp(a->u.object.keys[i], "model") == 0) {
+			yajl_val y = b->u.object.values[j];
+
+			if (y->type != yajl_t_string || strlen(y->u.string) != model_len ||
+			    memcmp(y->u.string, model, model_len) != 0)
+				return 0;
+		} else if (!same(a->u.object.values[i], b->u.object.values[j]))
+			return 0;
+		i++;
+		j++;
+	}
+}
+
+static yajl_val
+member(yajl_val obj, const char *key)
+{
+	for (size_t i = 0; i < obj->u.object.len; i++)
+		if (strcmp(obj->u.object.keys[i], key) == 0)
+			return obj->u.object.values[i];
+	return NULL;
+}
+
+static void
+check_ask(h2o_mem_pool_t *pool, const char *body, size_t len, const struct request_json *rj,
+    yajl_val before, size_t ns_len)
+{
+	const char *name = rj->model + ns_len + 1;
+	size_t name_len = rj->model_len - ns_len - 1, n;
+	h2o_iovec_t a, b;
+	struct request_json again;
+	yajl_val after, so, so_before, iu;
+	char err[512], *out;
+
+	if (!wk_request_usage_askable(rj))
+		return;
+	REQUIRE(rj->stream);
+	wk_request_rewrite(pool, h2o_iovec_init(body, len), rj, ns_len, name, name_len, 1, &a, &b);
+	after = joined_tree(a, b, &out, &n);
+	REQUIRE(after->type == yajl_t_object);
+	REQUIRE(same_but(before, after, "stream_options", name, name_len));
+	so = member(after, "stream_options");
+	so_before = member(before, "stream_options");
+	REQUIRE(so != NULL && so->type == yajl_t_object);
+	iu = member(so, "include_usage");
+	REQUIRE(iu != NULL && iu->type == yajl_t_true);
+	if (so_before != NULL && so_before->type == yajl_t_object)
+		REQUIRE(same_but(so_before, so, "include_usage", NULL, 0));
+	else
+		REQUIRE(so_before == NULL || so_before->type == yajl_t_null);
+	REQUIRE(wk_request_json_parse(pool, out, n, &again, err, sizeof(err)) == RJ_OK);
+	REQUIRE(again.stream && again.usage_op == RJ_USAGE_ASKED);
 	yajl_tree_free(after);
 	free(out);
 }
@@ -188,8 +272,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(model != NULL && model->type == yajl_t_string);
 	REQUIRE(strcmp(model->u.string, rj.model) == 0);
 	REQUIRE(!rj.stream || stream_true);
-	if (routable(&rj, &ns_len))
+	if (routable(&rj, &ns_len)) {
 		check_rewrite(&pool, body, size, &rj, root, ns_len);
+		check_ask(&pool, body, size, &rj, root, ns_len);
+	}
 	yajl_tree_free(root);
 	h2o_mem_clear_pool(&pool);
 	return 0;

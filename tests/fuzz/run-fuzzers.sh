@@ -19,7 +19,7 @@
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd -P)
-all="ipc grpc pb task_up request_json multipart config discover token read_guard"
+all="ipc grpc pb task_up request_json multipart config discover token read_guard usage_scan"
 build=
 merge=0
 runs=-1
@@ -83,6 +83,9 @@ build_target() {
 	discover)
 		src="$src $srcdir/src/tokiame/discover_parse.c"
 		extra="-I$srcdir/src/tokiame" ;;
+	usage_scan)
+		src="$src $srcdir/src/worker/usage_scan.c $srcdir/src/worker/usage_relay.c"
+		extra="-I$srcdir/src/worker" ;;
 	read_guard) # includes read_guard.c itself, for its static scan
 		src="$src $srcdir/src/worker/framing.c"
 		extra="-I$srcdir/src/worker"

@@ -8,6 +8,14 @@
  * `chunks` events whose content is "tok<i> " (i from 0, so order is
  * checkable), then "data: [DONE]". The first chat event carries the
  * role, the last token event finish_reason "stop".
+ *
+ * Usage, as OpenAI sends it: always in a plain answer; in a stream only
+ * when asked ("stream_options":{"include_usage":true}), then every chunk
+ * has "usage":null and a last chunk with "choices":[] has the counts,
+ * before [DONE]. A stream's counts are prompt (body length + 3) / 4 and
+ * completion the token events. x-mock-usage: last puts the counts in the
+ * last token chunk instead, asked or not (llama.cpp's way), none leaves
+ * usage out of every answer.
  */
 #include "config.h"
 
@@ -33,15 +41,44 @@ head(struct mreq *m, struct jw *w, const char *idprefix, const char *object)
 	jw_str(w, m->model.base, m->model.len);
 }
 
+static void
+usage_object(struct mreq *m, struct jw *w, uint64_t prompt, uint64_t completion)
+{
+	jw_raw(w, ",\"usage\":{\"prompt_tokens\":");
+	jw_u64(w, prompt);
+	jw_raw(w, ",\"completion_tokens\":");
+	jw_u64(w, completion);
+	jw_raw(w, ",\"total_tokens\":");
+	jw_u64(w, prompt + completion);
+	jw_raw(w, "}");
+}
+
+/* OpenAI's usage-only chunk comes after the token events. */
+static int
+usage_chunk(const struct mreq *m)
+{
+	return m->include_usage && m->usage == MUSAGE_OPENAI;
+}
+
 static h2o_iovec_t
 event(struct mreq *m, unsigned i)
 {
 	struct jw w;
 	char tok[32];
+	uint64_t prompt = (m->body_len + 3) / 4;
 
 	buf_reset(&m->out);
 	jw_init(&w, &m->out);
-	if (i >= m->chunks) {
+	if (i == m->chunks && usage_chunk(m)) {
+		jw_raw(&w, "data: ");
+		if (m->kind == MREQ_CHAT)
+			head(m, &w, "chatcmpl-mock-", "chat.completion.chunk");
+		else
+			head(m, &w, "cmpl-mock-", "text_completion");
+		jw_raw(&w, ",\"choices\":[]");
+		usage_object(m, &w, prompt, m->chunks);
+		jw_raw(&w, "}\n\n");
+	} else if (i >= m->chunks) {
 		jw_raw(&w, "data: [DONE]\n\n");
 	} else {
 		snprintf(tok, sizeof(tok), "tok%u ", i);
@@ -61,7 +98,12 @@ event(struct mreq *m, unsigned i)
 			jw_cstr(&w, tok);
 			jw_raw(&w, ",\"logprobs\":null,\"finish_reason\":");
 		}
-		jw_raw(&w, i + 1 == m->chunks ? "\"stop\"}]}\n\n" : "null}]}\n\n");
+		jw_raw(&w, i + 1 == m->chunks ? "\"stop\"}]" : "null}]");
+		if (usage_chunk(m))
+			jw_raw(&w, ",\"usage\":null");
+		else if (m->usage == MUSAGE_LAST && i + 1 == m->chunks)
+			usage_object(m, &w, prompt, m->chunks);
+		jw_raw(&w, "}\n\n");
 	}
 	/* the model name is bounded by the body, the buffer by more */
 	return h2o_iovec_init(buf_head(&m->out), m->out.len);
@@ -77,10 +119,10 @@ ep_chat(struct mreq *m, enum mreq_kind kind)
 	uint64_t prompt = (m->body_len + 3) / 4;
 
 	m->kind = kind;
-	m->serial = state_next_serial();
-	m->created = (uint64_t)time(NULL);
+	m->serial = m->has_fixed_id ? m->fixed_id : state_next_serial();
+	m->created = m->has_fixed_id ? m->fixed_id : (uint64_t)time(NULL);
 	if (m->stream) {
-		reply_stream(m, event, m->chunks + 1);
+		reply_stream(m, event, m->chunks + 1 + (usage_chunk(m) ? 1 : 0));
 		return;
 	}
 
@@ -108,12 +150,8 @@ ep_chat(struct mreq *m, enum mreq_kind kind)
 		jw_str(&w, content, clen);
 		jw_raw(&w, ",\"logprobs\":null,\"finish_reason\":\"stop\"}]");
 	}
-	jw_raw(&w, ",\"usage\":{\"prompt_tokens\":");
-	jw_u64(&w, prompt);
-	jw_raw(&w, ",\"completion_tokens\":");
-	jw_u64(&w, words);
-	jw_raw(&w, ",\"total_tokens\":");
-	jw_u64(&w, prompt + words);
-	jw_raw(&w, "}}");
+	if (m->usage != MUSAGE_NONE)
+		usage_object(m, &w, prompt, words);
+	jw_raw(&w, "}");
 	reply_json(m, 200, &w);
 }

@@ -217,6 +217,11 @@ body_knobs(struct mreq *m)
 			m->model = h2o_strdup(&m->req->pool, s, strlen(s));
 		else if (strcmp(k, "stream") == 0)
 			m->stream = YAJL_IS_TRUE(v);
+		else if (strcmp(k, "stream_options") == 0 && YAJL_IS_OBJECT(v)) {
+			const char *iu[] = { "include_usage", NULL };
+
+			m->include_usage = YAJL_IS_TRUE(yajl_tree_get(v, iu, yajl_t_any));
+		}
 		else if (strcmp(k, "mock_fail") == 0) {
 			if ((s = YAJL_GET_STRING(v)) == NULL) {
 				reply_error(m, 400, "invalid_request_error", "mock_bad_knob",
@@ -270,6 +275,25 @@ header_knobs(struct mreq *m)
 		if (knob_num(m, "x-mock-pause-ms", v.base, v.len, MOCK_MAX_PAUSE_MS, &n) == -1)
 			return -1;
 		m->pause_ms = (unsigned)n;
+	}
+	if ((v = header(m->req, "x-mock-usage")).base != NULL) {
+		if (h2o_memis(v.base, v.len, H2O_STRLIT("openai")))
+			m->usage = MUSAGE_OPENAI;
+		else if (h2o_memis(v.base, v.len, H2O_STRLIT("last")))
+			m->usage = MUSAGE_LAST;
+		else if (h2o_memis(v.base, v.len, H2O_STRLIT("none")))
+			m->usage = MUSAGE_NONE;
+		else {
+			reply_error(m, 400, "invalid_request_error", "mock_bad_knob",
+			    "x-mock-usage: want openai, last or none");
+			return -1;
+		}
+	}
+	if ((v = header(m->req, "x-mock-fixed-id")).base != NULL) {
+		if (knob_num(m, "x-mock-fixed-id", v.base, v.len, 4000000000UL, &n) == -1)
+			return -1;
+		m->has_fixed_id = 1;
+		m->fixed_id = n;
 	}
 	if ((v = header(m->req, "x-mock-bytes")).base != NULL) {
 		if (knob_num(m, "x-mock-bytes", v.base, v.len, MOCK_MAX_BODY, &n) == -1)

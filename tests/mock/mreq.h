@@ -37,6 +37,10 @@ struct mock_fail {
 
 enum mreq_kind { MREQ_CHAT, MREQ_COMPLETION };
 
+/* Where usage goes (x-mock-usage): as OpenAI does, as llama.cpp does
+ * (in the last content chunk of a stream, asked or not), or nowhere. */
+enum mreq_usage { MUSAGE_OPENAI, MUSAGE_LAST, MUSAGE_NONE };
+
 struct mreq;
 /* Build event i of a stream into m->out and return it. */
 typedef h2o_iovec_t (*mreq_event_fn)(struct mreq *m, unsigned i);
@@ -60,6 +64,10 @@ struct mreq {
 	size_t bytes; /* size of generated binary answers */
 	struct mock_fail fail;
 	h2o_iovec_t model; /* "model" of a JSON body (pool copy); base NULL if none */
+	int include_usage; /* "stream_options":{"include_usage":true} */
+	enum mreq_usage usage;
+	int has_fixed_id;  /* x-mock-fixed-id: ids and "created" are this, for byte comparisons */
+	uint64_t fixed_id;
 
 	/* the answer */
 	int status;

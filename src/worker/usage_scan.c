@@ -1,0 +1,480 @@
+/* usage_scan: see usage_scan.h. */
+#include "config.h"
+
+#include <string.h>
+
+#include "usage_scan.h"
+
+/* What the value about to start stands for (s->pend, s->num_field). */
+enum {
+	KEY_NONE,
+	KEY_OTHER,
+	KEY_USAGE,
+	KEY_CHOICES,
+	KEY_RESPONSE,
+	KEY_PROMPT,
+	KEY_COMPLETION,
+	KEY_TOTAL,
+};
+
+/* In usage_counts.have: a count that is not a plain integer. */
+#define USAGE_BAD 0x80u
+
+/* SSE line states (s->line). */
+enum { LS_BOL, LS_NAME, LS_SKIP1, LS_DATA, LS_IGNORE };
+
+static void
+doc_reset(struct usage_scan *s)
+{
+	int known = s->known;
+	struct usage_counts found = s->found;
+	enum uscan_mode mode = s->mode;
+
+	memset(s, 0, sizeof(*s));
+	s->mode = mode;
+	s->known = known;
+	s->found = found;
+	s->ev.comma_before = s->ev.comma_after = SIZE_MAX;
+	s->last_comma = SIZE_MAX;
+}
+
+void
+usage_scan_init(struct usage_scan *s, enum uscan_mode mode)
+{
+	memset(s, 0, sizeof(*s));
+	s->mode = mode;
+	doc_reset(s);
+}
+
+/* Keys are read only where they can matter: the top level, the Responses
+ * API's "response" object, and a "usage" object. */
+static int
+key_level(const struct usage_scan *s)
+{
+	return (s->depth == 1 && s->top_obj) || (s->depth == 2 && s->in_resp) ||
+	    (s->usage_depth != 0 && s->depth == s->usage_depth);
+}
+
+#define KEY_IS(s, lit) ((s)->key_len == sizeof(lit) - 1 && memcmp((s)->key, lit, sizeof(lit) - 1) == 0)
+
+static void
+on_key(struct usage_scan *s)
+{
+	s->pend = KEY_OTHER;
+	if (s->cap_over)
+		return;
+	if (s->usage_depth != 0 && s->depth == s->usage_depth) {
+		if (KEY_IS(s, "prompt_tokens") || KEY_IS(s, "input_tokens"))
+			s->pend = KEY_PROMPT;
+		else if (KEY_IS(s, "completion_tokens") || KEY_IS(s, "output_tokens"))
+			s->pend = KEY_COMPLETION;
+		else if (KEY_IS(s, "total_tokens"))
+			s->pend = KEY_TOTAL;
+		return;
+	}
+	if (KEY_IS(s, "usage")) {
+		s->pend = KEY_USAGE;
+		if (s->depth == 1) {
+			if (s->ev.usage != UK_NONE)
+				s->ev.odd = 1;
+			s->ev.usage_from = s->key_from;
+			s->ev.comma_before = s->last_comma;
+		}
+	} else if (s->depth == 1 && KEY_IS(s, "choices"))
+		s->pend = KEY_CHOICES;
+	else if (s->depth == 1 && KEY_IS(s, "response"))
+		s->pend = KEY_RESPONSE;
+}
+
+/* The first byte c of a value at the current depth (containers: before
+ * the depth goes up). */
+static void
+value_start(struct usage_scan *s, char c)
+{
+	uint8_t k = s->pend;
+
+	s->pend = KEY_NONE;
+	if (c != '"' && c != '{' && c != '[')
+		s->scalar = 1;
+	switch (k) {
+	case KEY_USAGE:
+		if (c == '{') {
+			s->usage_depth = s->depth + 1;
+			memset(&s->cur, 0, sizeof(s->cur));
+		}
+		if (s->depth != 1)
+			break;
+		if (c == '{')
+			s->ev.usage = UK_OBJECT;
+		else if (c == 'n') {
+			s->ev.usage = UK_NULL;
+			s->lit_null = 1;
+			s->lit_idx = 1;
+		} else
+			s->ev.usage = UK_OTHER;
+		break;
+	case KEY_CHOICES:
+		if (c == '[')
+			s->choices_open = 1;
+		break;
+	case KEY_RESPONSE:
+		if (c == '{')
+			s->in_resp = 1;
+		break;
+	case KEY_PROMPT:
+	case KEY_COMPLETION:
+	case KEY_TOTAL:
+		if (c >= '0' && c <= '9') {
+			s->num_field = k;
+			s->num = (uint64_t)(c - '0');
+			s->num_ok = 1;
+		} else if (c != 'n') /* null is "not given"; anything else is wrong */
+			s->cur.have |= USAGE_BAD;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+scalar_byte(struct usage_scan *s, char c)
+{
+	if (s->lit_null) {
+		if (s->lit_idx < 4 && c == "null"[s->lit_idx])
+			s->lit_idx++;
+		else
+			s->lit_null = 0;
+	}
+	if (s->num_field != KEY_NONE) {
+		uint64_t d = (uint64_t)(c - '0');
+
+		if (c < '0' || c > '9' || s->num > (UINT64_MAX - d) / 10)
+			s->num_ok = 0;
+		else
+			s->num = s->num * 10 + d;
+	}
+}
+
+/* A bare value ended just before the byte at s->pos. */
+static void
+scalar_end(struct usage_scan *s)
+{
+	s->scalar = 0;
+	if (s->depth == 1 && s->ev.usage == UK_NULL && s->ev.usage_to == 0) {
+		if (s->lit_null && s->lit_idx == 4) {
+			s->ev.usage_to = s->pos;
+			s->after_usage = 1;
+		} else
+			s->ev.usage = UK_OTHER;
+	}
+	s->lit_null = 0;
+	if (s->num_field != KEY_NONE && !s->num_ok)
+		s->cur.have |= USAGE_BAD;
+	if (s->num_field != KEY_NONE && s->num_ok) {
+		unsigned bit = s->num_field == KEY_PROMPT ? USAGE_HAVE_PROMPT :
+		    s->num_field == KEY_COMPLETION ? USAGE_HAVE_COMPLETION : USAGE_HAVE_TOTAL;
+
+		if (bit == USAGE_HAVE_PROMPT)
+			s->cur.prompt = s->num;
+		else if (bit == USAGE_HAVE_COMPLETION)
+			s->cur.completion = s->num;
+		else
+			s->cur.total = s->num;
+		s->cur.have |= bit;
+	}
+	s->num_field = KEY_NONE;
+}
+
+static void
+container_close(struct usage_scan *s)
+{
+	if (s->depth == 0)
+		return; /* unbalanced: not JSON, nothing to learn */
+	if (s->usage_depth != 0 && s->depth == s->usage_depth) {
+		if (s->cur.have != 0 && !(s->cur.have & USAGE_BAD)) {
+			s->found = s->cur;
+			s->known = 1;
+		}
+		if (s->usage_depth == 2) {
+			s->ev.usage_to = s->pos + 1;
+			s->after_usage = 1;
+		}
+		s->usage_depth = 0;
+	}
+	if (s->depth == 2 && s->in_resp)
+		s->in_resp = 0;
+	if (s->depth == 1)
+		s->after_usage = 0;
+	s->depth--;
+	s->expect_key = 0;
+	s->pend = KEY_NONE;
+}
+
+/* One byte outside a string. */
+static void
+json_byte(struct usage_scan *s, char c)
+{
+	if (s->choices_open && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+		s->choices_open = 0;
+		if (c == ']' && s->depth == 2)
+			s->ev.choices_empty = 1;
+	}
+	switch (c) {
+	case ' ':
+	case '\t':
+	case '\n':
+	case '\r':
+		if (s->scalar)
+			scalar_end(s);
+		break;
+	case '"':
+		if (s->scalar)
+			scalar_end(s);
+		s->in_str = 1;
+		if (key_level(s) && s->expect_key) {
+			s->cap = 1;
+			s->cap_over = 0;
+			s->key_len = 0;
+			s->key_from = s->pos;
+		} else if (s->depth > 0)
+			value_start(s, c);
+		else
+			s->ev.odd = 1;
+		break;
+	case '{':
+	case '[':
+		if (s->scalar)
+			scalar_end(s);
+		if (s->depth == 0) {
+			if (c == '{' && !s->seen_top)
+				s->top_obj = 1;
+			else {
+				s->top_obj = 0;
+				s->ev.odd = 1;
+			}
+			s->seen_top = 1;
+		} else
+			value_start(s, c);
+		s->depth++;
+		s->expect_key = c == '{' && key_level(s);
+		break;
+	case '}':
+	case ']':
+		if (s->scalar)
+			scalar_end(s);
+		container_close(s);
+		break;
+	case ',':
+		if (s->scalar)
+			scalar_end(s);
+		if (key_level(s))
+			s->expect_key = 1;
+		if (s->depth == 1) {
+			if (s->after_usage) {
+				s->ev.comma_after = s->pos;
+				s->after_usage = 0;
+			}
+			s->last_comma = s->pos;
+		}
+		break;
+	case ':':
+		if (s->scalar)
+			scalar_end(s);
+		if (key_level(s))
+			s->expect_key = 0;
+		break;
+	default:
+		if (s->scalar)
+			scalar_byte(s, c);
+		else if (s->depth > 0)
+			value_start(s, c);
+		else
+			s->ev.odd = 1;
+		break;
+	}
+}
+
+/* A run of document bytes (for SSE: of one data line, no line break). */
+static void
+json_run(struct usage_scan *s, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		char c;
+
+		if (s->in_str && !s->cap && !s->esc) {
+			/* most bytes are inside strings nobody needs: skip them */
+			size_t j = i;
+
+			while (j < n && p[j] != '"' && p[j] != '\\')
+				j++;
+			s->pos += j - i;
+			i = j;
+			if (i == n)
+				break;
+		}
+		c = p[i];
+		if (s->in_str) {
+			if (s->esc) {
+				s->esc = 0;
+				s->cap_over |= s->cap; /* an escaped key is not one we know */
+			} else if (c == '\\') {
+				s->esc = 1;
+				s->cap_over |= s->cap;
+			} else if (c == '"') {
+				s->in_str = 0;
+				if (s->cap) {
+					s->cap = 0;
+					on_key(s);
+				}
+			} else if (s->cap) {
+				if (s->key_len < sizeof(s->key))
+					s->key[s->key_len++] = c;
+				else
+					s->cap_over = 1;
+			}
+		} else
+			json_byte(s, c);
+		s->pos++;
+		i++;
+	}
+}
+
+static void
+event_end(struct usage_scan *s)
+{
+	if (s->scalar)
+		scalar_end(s);
+	if (!s->top_obj)
+		s->ev.odd = 1;
+	s->ev.len = s->pos;
+	s->ev_done = 1;
+}
+
+size_t
+usage_scan_feed(struct usage_scan *s, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (s->ev_done) {
+		doc_reset(s); /* the caller has read the event that ended */
+	}
+	if (s->mode == USCAN_JSON)
+		json_run(s, p, n);
+	if (s->mode != USCAN_SSE)
+		return n;
+	while (i < n) {
+		char c = p[i];
+
+		if (s->after_cr) {
+			/* a CR ended the last line: an LF right after is the same end */
+			s->after_cr = 0;
+			if (c == '\n') {
+				s->pos++;
+				i++;
+				if (s->cr_blank) {
+					event_end(s);
+					return i;
+				}
+				continue;
+			}
+			if (s->cr_blank) {
+				event_end(s);
+				return i;
+			}
+		}
+		if (c == '\n' || c == '\r') {
+			int blank = s->line == LS_BOL;
+
+			if (s->line == LS_DATA)
+				json_byte(s, '\n'); /* data lines join with a line break */
+			s->line = LS_BOL;
+			s->pos++;
+			i++;
+			if (c == '\r') {
+				s->after_cr = 1;
+				s->cr_blank = (uint8_t)blank;
+			} else if (blank) {
+				event_end(s);
+				return i;
+			}
+			continue;
+		}
+		switch (s->line) {
+		case LS_DATA: {
+			size_t j = i;
+
+			while (j < n && p[j] != '\n' && p[j] != '\r')
+				j++;
+			json_run(s, p + i, j - i);
+			i = j;
+			continue;
+		}
+		case LS_SKIP1:
+			s->line = LS_DATA;
+			if (c != ' ')
+				continue; /* the value starts right after the colon */
+			break;
+		case LS_BOL:
+			if (c == ':') {
+				s->line = LS_IGNORE; /* a comment */
+				break;
+			}
+			s->line = LS_NAME;
+			s->name_idx = 0;
+			/* FALLTHROUGH */
+		case LS_NAME:
+			if (s->name_idx < 4 && c == "data"[s->name_idx])
+				s->name_idx++;
+			else if (s->name_idx == 4 && c == ':')
+				s->line = LS_SKIP1;
+			else
+				s->line = LS_IGNORE;
+			break;
+		default:
+			break;
+		}
+		s->pos++;
+		i++;
+	}
+	return n;
+}
+
+void
+usage_scan_feed_all(struct usage_scan *s, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = usage_scan_feed(s, p, n);
+
+		p += k;
+		n -= k;
+	}
+}
+
+int
+usage_scan_result(const struct usage_scan *s, uint64_t *prompt, uint64_t *completion)
+{
+	const struct usage_counts *u = &s->found;
+	unsigned have = u->have;
+	uint64_t p = u->prompt, c = u->completion;
+
+	if (!s->known)
+		return 0;
+	/* one of the two from the total: an embedding answer has no completion */
+	if (!(have & USAGE_HAVE_PROMPT) && (have & USAGE_HAVE_TOTAL) &&
+	    (have & USAGE_HAVE_COMPLETION) && u->total >= c) {
+		p = u->total - c;
+		have |= USAGE_HAVE_PROMPT;
+	}
+	if (!(have & USAGE_HAVE_COMPLETION) && (have & USAGE_HAVE_TOTAL) &&
+	    (have & USAGE_HAVE_PROMPT) && u->total >= p) {
+		c = u->total - p;
+		have |= USAGE_HAVE_COMPLETION;
+	}
+	if (!(have & USAGE_HAVE_PROMPT) || !(have & USAGE_HAVE_COMPLETION))
+		return 0;
+	*prompt = p;
+	*completion = c;
+	return 1;
+}
