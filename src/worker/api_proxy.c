@@ -584,6 +584,7 @@ usage_done(struct proxy_req *pr)
 	u.ttfb_ms = pr->t_first != 0 ? pr->t_first - pr->t_start : USAGE_NO_TIME;
 	u.duration_ms = now - pr->t_start;
 	u.end = pr->end;
+	u.forwarded = wk_node_request(pr->req);
 	wk_usage_record_done(&u);
 }
 
