@@ -27,12 +27,20 @@
 /* The advisory lock every migrator takes (see sql/001_initial.sql). */
 #define CTL_MIGRATE_LOCK "7417"
 
+/* The options of "usage" (ctl_usage.c); NULL = not given. */
+struct ctl_usage_opts {
+	const char *key, *ns, *model, *since, *until, *by, *file;
+};
+
 struct ctl {
 	char *url;           /* NULL = standalone; a secret */
 	PGconn *conn;        /* opened by ctl_db_open() on first use */
 	int json;            /* --json */
 	const char *label;   /* --label (token new) */
 	const char *sql_dir; /* --dir (db migrate) */
+	const char *conf_path; /* -c, or the default */
+	struct ctl_usage_opts usage;
+	int usage_opts;      /* one of them was given */
 };
 
 /* ctl_util.c */
@@ -73,6 +81,7 @@ int ctl_agents(struct ctl *ctl, int argc, char **argv);
 int ctl_models(struct ctl *ctl, int argc, char **argv);
 int ctl_nodes(struct ctl *ctl, int argc, char **argv);
 int ctl_db(struct ctl *ctl, int argc, char **argv);
+int ctl_usage_cmd(struct ctl *ctl, int argc, char **argv);
 
 /* ctl_yaml.c: standalone mode, a new token for NAMESPACE and the lines
  * of tokilake.yaml that hold its hash (json: one object instead). */

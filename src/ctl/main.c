@@ -30,6 +30,7 @@ static const struct command {
 	{ "models", ctl_models },
 	{ "nodes", ctl_nodes },
 	{ "db", ctl_db },
+	{ "usage", ctl_usage_cmd },
 	{ NULL, NULL },
 };
 
@@ -45,6 +46,8 @@ usage(FILE *fp)
 	    "  token revoke ID | HASH-PREFIX\n"
 	    "  agents [NAMESPACE] | models [NAMESPACE] | nodes\n"
 	    "  db migrate [--dir DIR]\n"
+	    "  usage [--key K] [--namespace NS] [--model M] [--since T] [--until T]\n"
+	    "        [--by key|namespace|model|hour|day] [--file USAGE-LOG]\n"
 	    "options:\n"
 	    "  -c file    tokilake configuration (default %s)\n"
 	    "  -d url     PostgreSQL URL (default: database.url of the configuration,\n"
@@ -64,6 +67,14 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "dir", required_argument, NULL, 'D' },
+		/* usage */
+		{ "key", required_argument, NULL, 'K' },
+		{ "namespace", required_argument, NULL, 'N' },
+		{ "model", required_argument, NULL, 'M' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "by", required_argument, NULL, 'B' },
+		{ "file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -93,6 +104,13 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			ctl.sql_dir = optarg;
+			break;
+		case 'K': case 'N': case 'M': case 'S': case 'U': case 'B': case 'F':
+			*(ch == 'K' ? &ctl.usage.key : ch == 'N' ? &ctl.usage.ns :
+			    ch == 'M' ? &ctl.usage.model : ch == 'S' ? &ctl.usage.since :
+			    ch == 'U' ? &ctl.usage.until : ch == 'B' ? &ctl.usage.by :
+			    &ctl.usage.file) = optarg;
+			ctl.usage_opts = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -136,6 +154,12 @@ main(int argc, char **argv)
 		ctl_err("--dir only goes with \"db migrate\"");
 		return CTL_USAGE;
 	}
+	if (ctl.usage_opts && cmd->run != ctl_usage_cmd) {
+		ctl_err("--key, --namespace, --model, --since, --until, --by and --file only go "
+		    "with \"usage\"");
+		return CTL_USAGE;
+	}
+	ctl.conf_path = conf_path;
 	if (ctl_database_url(opt_url, conf_path, conf_given, &ctl.url) != CTL_OK)
 		return CTL_USAGE;
 	rc = cmd->run(&ctl, argc, argv);
