@@ -199,7 +199,9 @@ master_loop(struct master *m)
 		int rv;
 
 		spawn_sweep(m);
-		if (m->stopping != STOP_NONE && m->nchildren == 0) {
+		/* agentd's last usage arrived just before it exited: written first */
+		if (m->stopping != STOP_NONE && m->nchildren == 0 &&
+		    !pg_usage_drain(master_now_ms())) {
 			free(pfds);
 			free(polled);
 			stop_finish(m);

@@ -52,6 +52,7 @@ static struct {
 	uint64_t next_at;        /* next flush */
 	uint64_t dropped;        /* since the table was last full */
 	int full_logged;
+	uint64_t drain_until;    /* stopping: the last rows until then */
 } P;
 
 static const char sql_upsert[] =
@@ -315,6 +316,20 @@ pg_usage_run(uint64_t now)
 	if (!pg_query("usage rollup", sql_upsert, 1, params, on_written, NULL))
 		restore(); /* not connected or the name not ours: next time */
 	buf_free(&b);
+}
+
+int
+pg_usage_drain(uint64_t now)
+{
+	if (P.drain_until == 0) {
+		P.drain_until = now + PG_USAGE_DRAIN_MS;
+		if (pg_usage_rows() > 0 && pg_connected()) {
+			log_info("usage: writing %zu rollup rows before exiting", pg_usage_rows());
+			if (P.inflight == NULL)
+				P.next_at = now;
+		}
+	}
+	return pg_usage_rows() > 0 && pg_connected() && now < P.drain_until;
 }
 
 uint64_t

@@ -37,6 +37,8 @@ struct tl_config;
 #define PG_USAGE_RETRY_MS 30000
 /* A count larger than this in one record is not a real answer's. */
 #define USAGE_TOKENS_MAX (UINT64_C(1) << 40)
+/* How long a stopping master waits to write its last rows. */
+#define PG_USAGE_DRAIN_MS 5000
 
 /* usage_log.c */
 /* USAGE_BATCH from agentd: to the log (standalone) or the rollups. */
@@ -54,6 +56,10 @@ void pg_usage_add(const struct ipc_usage *u);
 void pg_usage_run(uint64_t now);
 /* When pg_usage_run wants to run next (0 = nothing waits). */
 uint64_t pg_usage_next_timer(void);
+/* Stopping, every child gone: 1 while rows are still being written (the
+ * connection up, at most PG_USAGE_DRAIN_MS from the first call), so that
+ * the master waits for them before it exits; 0 when it may exit. */
+int pg_usage_drain(uint64_t now);
 /* The connection was lost: the rows of the statement in flight wait again. */
 void pg_usage_lost(void);
 size_t pg_usage_rows(void);

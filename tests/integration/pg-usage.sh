@@ -11,8 +11,10 @@
 #     snapshot), started again: once the masters have reconnected, the
 #     rows hold every request sent (nothing lost in the outage, nothing
 #     counted twice), and their tokens;
-#   - tokilakectl usage --json gives the same totals, --by node-free
-#     groupings too (--by namespace, --key '').
+#   - tokilakectl usage --json gives the same totals, --by namespace and
+#     the --key filter too;
+#   - a node stopped (SIGTERM) right after its last requests writes their
+#     usage before it exits (agentd's last batch, then the master's).
 . "$(dirname "$0")/fwd-lib.sh"
 fwd_setup
 fwd_up
@@ -76,5 +78,10 @@ check [ "$(jget "$T/ctl.out" 'len(j), j[0]["namespace"], j[0]["requests"]')" = "
 check [ "$(jget "$T/ctl.out" 'j[0]["requests"]')" = 0 ] "usage --key nobody: 0 requests"
 "$CTL" -d "$(pg_url)" usage --by day >"$T/ctl.out" 2>"$T/ctl.err" || fail "usage --by day: $(cat "$T/ctl.err")"
 check grep -q "^DAY  *REQUESTS" "$T/ctl.out" "usage --by day prints a table: $(cat "$T/ctl.out")"
+
+# --- a node stopped right after its last requests still writes them
+for i in $(seq 1 5); do send "$B" "pu-stop-$i"; done
+fwd_node_stop b
+check [ "$(total)" = $SENT ] "node b stopped at once after 5 more requests: all $SENT in usage_rollups"
 
 fwd_pass "usage rolled up per node in PostgreSQL, kept through an outage; tokilakectl usage sums it"
