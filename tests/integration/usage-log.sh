@@ -15,7 +15,10 @@
 #     lost or doubled (request ids);
 #   - tokilakectl usage --json: requests, errors, prompt and completion
 #     tokens, unknown equal what was sent; --by model, --namespace filter;
-#   - after mv + SIGUSR1 the next lines go to a new file.
+#   - after mv + SIGUSR1 the next lines go to a new file;
+#   - a reload to a file that cannot be opened: requests are served, the
+#     failure is logged once; a reload back: "written again (3 records
+#     were lost)".
 . "$(dirname "$0")/path-lib.sh"
 CTL=${TOKILAKECTL:-$top_builddir/tokilakectl}
 [ -x "$CTL" ] || skip "no tokilakectl at $CTL"
@@ -137,5 +140,29 @@ req POST /v1/chat/completions -H 'X-Request-Id: ul-rotated' -H 'Content-Type: ap
 wait_until 15 has_line ul-rotated || fail "after SIGUSR1 the line did not reach a new $ULOG"
 check [ "$(grep -c ul-rotated "$ULOG.1")" = 0 ] "nothing more in the rotated file"
 ! grep -q 'usage log .*cannot' "$T/tokilake.log" || fail "a usage log failure was logged"
+
+# ---- a log file that cannot be opened: said once, counted; a reload that
+# names a good one again: written again, with the count of lost records
+: >"$T/not-a-dir"
+sed -i "s|^usage: .*|usage: { log_file: \"$T/not-a-dir/usage.log\" }|" "$T/tokilake.yaml"
+kill -HUP "$MASTER"
+wait_until 15 grep -q 'reload: generation 2 serves' "$T/tokilake.log" || fail "the reload did not happen"
+for i in 1 2 3; do
+	req POST /v1/chat/completions -H "X-Request-Id: ul-lost-$i" -H 'Content-Type: application/json' \
+	    --data-binary '{"model":"lab:qwen3:0.6b","messages":[]}'
+	check [ "$CODE" = 200 ] "ul-lost-$i: served while the usage log cannot be opened"
+done
+lost_said() { grep -q "usage log $T/not-a-dir/usage.log: cannot open: Not a directory" "$T/tokilake.log"; }
+wait_until 15 lost_said || fail "the failing usage log was not logged"
+sleep 1.5
+check [ "$(grep -c 'usage log .*: cannot open' "$T/tokilake.log")" = 1 ] "the failure is said once"
+sed -i "s|^usage: .*|usage: { log_file: \"$ULOG\" }|" "$T/tokilake.yaml"
+kill -HUP "$MASTER"
+wait_until 15 grep -q 'reload: generation 3 serves' "$T/tokilake.log" || fail "the second reload did not happen"
+req POST /v1/chat/completions -H 'X-Request-Id: ul-back' -H 'Content-Type: application/json' \
+    --data-binary '{"model":"lab:qwen3:0.6b","messages":[]}'
+wait_until 15 has_line ul-back || fail "ul-back: no line after the reload"
+check grep -q "usage log $ULOG: written again (3 records were lost)" "$T/tokilake.log" \
+    "written again, 3 records lost: $(grep -h 'usage log' "$T/tokilake.log" | tail -n 1)"
 
 path_pass "usage records reach the usage log with the mock's counts; tokilakectl usage sums them"
