@@ -18,7 +18,8 @@
 #   - after mv + SIGUSR1 the next lines go to a new file;
 #   - a reload to a file that cannot be opened: requests are served, the
 #     failure is logged once; a reload back: "written again (3 records
-#     were lost)".
+#     were lost)";
+#   - SIGTERM right after three requests: their lines are written.
 . "$(dirname "$0")/path-lib.sh"
 CTL=${TOKILAKECTL:-$top_builddir/tokilakectl}
 [ -x "$CTL" ] || skip "no tokilakectl at $CTL"
@@ -164,5 +165,16 @@ req POST /v1/chat/completions -H 'X-Request-Id: ul-back' -H 'Content-Type: appli
 wait_until 15 has_line ul-back || fail "ul-back: no line after the reload"
 check grep -q "usage log $ULOG: written again (3 records were lost)" "$T/tokilake.log" \
     "written again, 3 records lost: $(grep -h 'usage log' "$T/tokilake.log" | tail -n 1)"
+
+# ---- the node stops right after its last requests: their lines are there
+for i in 1 2 3; do
+	req POST /v1/chat/completions -H "X-Request-Id: ul-last-$i" -H 'Content-Type: application/json' \
+	    --data-binary '{"model":"lab:qwen3:0.6b","messages":[]}'
+done
+stop_master
+for i in 1 2 3; do
+	has_line "ul-last-$i" || fail "ul-last-$i: not in the usage log after a graceful stop"
+done
+log "ok: the last requests before SIGTERM are in the usage log"
 
 path_pass "usage records reach the usage log with the mock's counts; tokilakectl usage sums them"
