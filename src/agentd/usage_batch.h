@@ -3,7 +3,7 @@
  * to the master.
  *
  * A worker sends one USAGE frame per finished request. agentd charges the
- * key's tokens at once (agentd_usage_charge: TPM and budgets) and keeps
+ * key's tokens at once (admission_charge: TPM and budgets) and keeps
  * the record; about once a second (USAGE_BATCH_INTERVAL_MS after the
  * first record of a batch) the records go to the master as USAGE_BATCH
  * frames, as many per frame as fit. The master writes them (usage log or
@@ -43,11 +43,11 @@ size_t usage_batch_held(void);
 void usage_batch_free(void);
 
 /*
- * The charge hook: key name[0..len) used tokens (prompt + completion) in
- * a request that ended at now_ms (unix ms). A weak no-op here; the
- * limiter's glue defines it (limiter_charge) when it is linked in.
+ * The charge hook: key name[0..len) used tokens (prompt + completion).
+ * The limiter's admission.c defines it (limiter_charge: TPM and budgets);
+ * until that is linked in, a weak no-op in usage_batch.c stands in (the
+ * same declaration as admission.h's, so both may be included).
  */
-void agentd_usage_charge(struct agentd *ad, const char *name, size_t len, uint64_t tokens,
-    int64_t now_ms);
+void admission_charge(struct agentd *ad, const char *name, size_t len, uint64_t tokens);
 
 #endif
