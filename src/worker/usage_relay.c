@@ -11,6 +11,7 @@ usage_relay_init(struct usage_relay *r, enum uscan_mode mode, int strip)
 	memset(r, 0, sizeof(*r));
 	usage_scan_init(&r->scan, mode);
 	r->strip = strip && mode == USCAN_SSE;
+	r->scan.defer = r->strip;
 	buf_init(&r->hold, USAGE_HOLD_MAX);
 }
 
@@ -27,48 +28,39 @@ put(struct buf *out, const void *p, size_t n)
 	return n == 0 ? 0 : buf_append(out, p, n);
 }
 
-/* Bytes [from, to) of the event that is a then b. */
-static int
-put_range(struct buf *out, const char *a, size_t alen, const char *b, size_t from, size_t to)
-{
-	if (from < alen) {
-		size_t end = to < alen ? to : alen;
-
-		if (put(out, a + from, end - from) != 0)
-			return -1;
-		from = end;
-	}
-	if (to > from && put(out, b + (from - alen), to - from) != 0)
-		return -1;
-	return 0;
-}
-
 /* A complete event: what asking added goes, the rest goes out. */
 static int
-put_event(struct usage_relay *r, const char *a, size_t alen, const char *b, size_t blen,
-    struct buf *out)
+put_event(struct usage_relay *r, const char *ev, size_t len, struct buf *out)
 {
-	const struct uscan_event *ev = &r->scan.ev;
-	size_t len = alen + blen, cut_from, cut_to;
+	size_t from = 0, to = 0;
 
-	if (ev->odd || ev->usage_to == 0 || ev->len != len)
-		return put_range(out, a, alen, b, 0, len);
-	if (ev->usage == UK_OBJECT && ev->choices_empty)
-		return 0; /* the usage-only chunk */
-	if (ev->usage != UK_NULL)
-		return put_range(out, a, alen, b, 0, len);
-	/* "usage":null with the comma that separated it */
-	if (ev->comma_before != SIZE_MAX) {
-		cut_from = ev->comma_before;
-		cut_to = ev->usage_to;
-	} else if (ev->comma_after != SIZE_MAX) {
-		cut_from = ev->usage_from;
-		cut_to = ev->comma_after + 1;
-	} else
-		return put_range(out, a, alen, b, 0, len); /* its only member: leave it */
-	if (put_range(out, a, alen, b, 0, cut_from) != 0)
-		return -1;
-	return put_range(out, a, alen, b, cut_to, len);
+	switch (usage_scan_event(&r->scan, ev, len, &from, &to)) {
+	case UA_DROP:
+		return 0;
+	case UA_CUT:
+		if (put(out, ev, from) != 0)
+			return -1;
+		return put(out, ev + to, len - to);
+	default:
+		return put(out, ev, len);
+	}
+}
+
+/* The end of an event that began in hold: the whole event. */
+static int
+put_held(struct usage_relay *r, const char *p, size_t k, struct buf *out)
+{
+	int rc;
+
+	if (r->hold.len + k > USAGE_HOLD_MAX) {
+		/* too long to decide on: it goes on as it is */
+		rc = put(out, buf_head(&r->hold), r->hold.len);
+		if (rc == 0)
+			rc = put(out, p, k);
+	} else if ((rc = put(&r->hold, p, k)) == 0)
+		rc = put_event(r, (const char *)buf_head(&r->hold), r->hold.len, out);
+	buf_reset(&r->hold);
+	return rc;
 }
 
 int
@@ -89,7 +81,7 @@ usage_relay_data(struct usage_relay *r, const char *p, size_t n, struct buf *out
 				r->passthru = 0;
 		} else if (!r->scan.ev_done) {
 			if (r->hold.len + k > USAGE_HOLD_MAX) {
-				/* too long to hold: this event goes through as it is */
+				/* too long to hold: this event goes on as it comes */
 				rc = put(out, buf_head(&r->hold), r->hold.len);
 				buf_reset(&r->hold);
 				if (rc == 0)
@@ -97,10 +89,10 @@ usage_relay_data(struct usage_relay *r, const char *p, size_t n, struct buf *out
 				r->passthru = 1;
 			} else
 				rc = put(&r->hold, p, k);
-		} else {
-			rc = put_event(r, (const char *)buf_head(&r->hold), r->hold.len, p, k, out);
-			buf_reset(&r->hold);
-		}
+		} else if (r->hold.len != 0)
+			rc = put_held(r, p, k, out);
+		else
+			rc = put_event(r, p, k, out); /* whole in this piece: no copy */
 		if (rc != 0)
 			return -1;
 		p += k;

@@ -11,11 +11,12 @@
  * the bytes a client that did not ask would get. Usage a backend puts in
  * a content chunk anyway (llama.cpp) stays: it would be there unasked.
  *
- * Each event is decided when it is complete and sent on at once; only an
- * incomplete event's bytes wait (in hold, bounded by USAGE_HOLD_MAX: an
- * event longer than that goes through unchanged, as it comes). Without
- * strip mode, or for an answer that is not a stream, bytes pass straight
- * through, scanned on the way.
+ * Each event is decided when it is complete (usage_scan_event) and sent
+ * on at once; only an incomplete event's bytes wait (in hold, bounded by
+ * USAGE_HOLD_MAX: an event longer than that goes through unchanged, as
+ * it comes, and uncounted). An event whole in one piece is not copied.
+ * Without strip mode, or for an answer that is not a stream, bytes pass
+ * straight through, scanned on the way.
  *
  * Ownership: the caller owns the struct and the output buffer;
  * usage_relay_free() frees hold.
@@ -26,7 +27,7 @@
 #include "buf.h"
 #include "usage_scan.h"
 
-#define USAGE_HOLD_MAX (256 * 1024)
+#define USAGE_HOLD_MAX USAGE_EVENT_MAX
 
 struct usage_relay {
 	struct usage_scan scan;

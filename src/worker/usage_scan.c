@@ -23,10 +23,26 @@ enum {
 /* SSE line states (s->line). */
 enum { LS_BOL, LS_NAME, LS_SKIP1, LS_DATA, LS_IGNORE };
 
+/*
+ * Bytes that end a skip: inside a string, its end or an escape; deep in
+ * a part of the document nobody reads, the start or end of a string or
+ * a container (commas, colons, numbers and blanks change nothing there).
+ */
+static uint8_t stop_str[256], stop_deep[256];
+
+static void
+tables_init(void)
+{
+	if (stop_str['"'])
+		return;
+	stop_str['"'] = stop_str['\\'] = 1;
+	stop_deep['"'] = stop_deep['{'] = stop_deep['}'] = stop_deep['['] = stop_deep[']'] = 1;
+}
+
 static void
 doc_reset(struct usage_scan *s)
 {
-	int known = s->known;
+	int known = s->known, defer = s->defer, whole = s->whole;
 	struct usage_counts found = s->found;
 	enum uscan_mode mode = s->mode;
 
@@ -34,6 +50,8 @@ doc_reset(struct usage_scan *s)
 	s->mode = mode;
 	s->known = known;
 	s->found = found;
+	s->defer = defer;
+	s->whole = whole;
 	s->ev.comma_before = s->ev.comma_after = SIZE_MAX;
 	s->last_comma = SIZE_MAX;
 }
@@ -41,9 +59,82 @@ doc_reset(struct usage_scan *s)
 void
 usage_scan_init(struct usage_scan *s, enum uscan_mode mode)
 {
+	tables_init();
 	memset(s, 0, sizeof(*s));
 	s->mode = mode;
 	doc_reset(s);
+}
+
+/* The first "\n\n" in p[0..n), or NULL (memmem is slow on short needles). */
+static const char *
+find_blank(const char *p, size_t n)
+{
+	const char *q = p, *end = p + n;
+
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL && q + 1 < end) {
+		if (q[1] == '\n')
+			return q;
+		q += 2;
+	}
+	return NULL;
+}
+
+/*
+ * Every "usage" in p[0..n) is followed by ":null: the bytes cannot hold a
+ * usage object (a key "usage" with an object value needs other bytes
+ * right after it). Also true when there is no "usage" at all.
+ */
+static int
+usage_nulls_only(const char *p, size_t n)
+{
+	const char *q = p, *end = p + n;
+
+	while ((q = memchr(q, 'u', (size_t)(end - q))) != NULL) {
+		if ((size_t)(end - q) >= 5 && memcmp(q, "usage", 5) == 0) {
+			if ((size_t)(end - q) < 11 || memcmp(q + 5, "\":null", 6) != 0)
+				return 0;
+			q += 11;
+		} else
+			q++;
+	}
+	return 1;
+}
+
+/* "usage" occurs in p[0..n). */
+static int
+has_usage(const char *p, size_t n)
+{
+	const char *q = p, *end = p + n;
+
+	while ((q = memchr(q, 'u', (size_t)(end - q))) != NULL) {
+		if ((size_t)(end - q) >= 5 && memcmp(q, "usage", 5) == 0)
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
+/*
+ * An event whole in p, in plain LF lines, that cannot hold a usage
+ * object is passed over at memchr speed instead of being read: the
+ * chunks of a stream are most of its events. Only for counting: the
+ * stream filter decides on whole events (usage_scan_event). Returns its
+ * length, or 0 when the event must be read.
+ */
+static size_t
+event_skip(struct usage_scan *s, const char *p, size_t n)
+{
+	const char *end;
+	size_t len;
+
+	if (s->defer || s->whole || s->line != LS_BOL || s->pos != 0 || s->after_cr || n < 2 || p[0] == '\n' ||
+	    p[0] == '\r' || (end = find_blank(p, n)) == NULL)
+		return 0;
+	len = (size_t)(end - p) + 2;
+	if (memchr(p, '\r', len) != NULL || !usage_nulls_only(p, len))
+		return 0;
+	s->pos = len;
+	return len;
 }
 
 /* Keys are read only where they can matter: the top level, the Responses
@@ -294,6 +385,14 @@ json_byte(struct usage_scan *s, char c)
 	}
 }
 
+/* Nothing read here can matter until a string or a container starts or ends. */
+static int
+skippable(const struct usage_scan *s)
+{
+	return s->depth >= 2 && !s->scalar && !s->choices_open && s->usage_depth == 0 &&
+	    !(s->in_resp && s->depth == 2);
+}
+
 /* A run of document bytes (for SSE: of one data line, no line break). */
 static void
 json_run(struct usage_scan *s, const char *p, size_t n)
@@ -301,13 +400,16 @@ json_run(struct usage_scan *s, const char *p, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
+		const uint8_t *stop = NULL;
 		char c;
 
-		if (s->in_str && !s->cap && !s->esc) {
-			/* most bytes are inside strings nobody needs: skip them */
+		if (s->in_str ? !s->cap && !s->esc : skippable(s))
+			stop = s->in_str ? stop_str : stop_deep;
+		if (stop != NULL) {
+			/* most bytes are inside strings or arrays nobody needs */
 			size_t j = i;
 
-			while (j < n && p[j] != '"' && p[j] != '\\')
+			while (j < n && !stop[(uint8_t)p[j]])
 				j++;
 			s->pos += j - i;
 			i = j;
@@ -364,6 +466,10 @@ usage_scan_feed(struct usage_scan *s, const char *p, size_t n)
 		json_run(s, p, n);
 	if (s->mode != USCAN_SSE)
 		return n;
+	if ((i = event_skip(s, p, n)) != 0) {
+		event_end(s);
+		return i;
+	}
 	while (i < n) {
 		char c = p[i];
 
@@ -402,12 +508,17 @@ usage_scan_feed(struct usage_scan *s, const char *p, size_t n)
 			continue;
 		}
 		switch (s->line) {
-		case LS_DATA: {
-			size_t j = i;
+		case LS_DATA:
+		case LS_IGNORE: {
+			const char *nl = memchr(p + i, '\n', n - i), *cr;
+			size_t j = nl != NULL ? (size_t)(nl - p) : n;
 
-			while (j < n && p[j] != '\n' && p[j] != '\r')
-				j++;
-			json_run(s, p + i, j - i);
+			if ((cr = memchr(p + i, '\r', j - i)) != NULL)
+				j = (size_t)(cr - p);
+			if (s->line == LS_DATA)
+				json_run(s, p + i, j - i);
+			else
+				s->pos += j - i;
 			i = j;
 			continue;
 		}
@@ -417,7 +528,7 @@ usage_scan_feed(struct usage_scan *s, const char *p, size_t n)
 				continue; /* the value starts right after the colon */
 			break;
 		case LS_BOL:
-			if (c == ':') {
+			if (c == ':' || s->defer) {
 				s->line = LS_IGNORE; /* a comment */
 				break;
 			}
@@ -432,13 +543,75 @@ usage_scan_feed(struct usage_scan *s, const char *p, size_t n)
 			else
 				s->line = LS_IGNORE;
 			break;
-		default:
-			break;
 		}
 		s->pos++;
 		i++;
 	}
 	return n;
+}
+
+/* A CR that ended the input may have ended an event: it has. */
+static void
+scan_flush(struct usage_scan *s)
+{
+	if (s->after_cr && s->cr_blank && !s->ev_done) {
+		s->after_cr = 0;
+		event_end(s);
+	}
+}
+
+/* OpenAI's chunk when asked: one data line that ends in ,"usage":null}. */
+static int
+openai_null_member(const char *p, size_t len, size_t *from)
+{
+	static const char tail[] = ",\"usage\":null}\n\n";
+	size_t tl = sizeof(tail) - 1;
+
+	if (len < 6 + tl || memcmp(p, "data: ", 6) != 0 || memcmp(p + len - tl, tail, tl) != 0 ||
+	    memchr(p, '\n', len - 2) != NULL || memchr(p, '\r', len) != NULL ||
+	    has_usage(p, len - tl + 2))
+		return 0;
+	*from = len - tl;
+	return 1;
+}
+
+enum uscan_action
+usage_scan_event(struct usage_scan *s, const char *p, size_t len, size_t *from, size_t *to)
+{
+	struct usage_scan t;
+	const struct uscan_event *ev = &t.ev;
+
+	if (len > USAGE_EVENT_MAX || !has_usage(p, len))
+		return UA_PASS;
+	if (openai_null_member(p, len, from)) {
+		*to = len - 2 - 1; /* the member and its comma, not the '}' */
+		return UA_CUT;
+	}
+	/* read it whole, with the counts so far */
+	usage_scan_init(&t, USCAN_SSE);
+	t.whole = 1; /* every byte: the filter needs where things are */
+	t.known = s->known;
+	t.found = s->found;
+	usage_scan_feed_all(&t, p, len);
+	scan_flush(&t);
+	s->known = t.known;
+	s->found = t.found;
+	if (!t.ev_done || ev->odd || ev->usage_to == 0 || ev->len != len)
+		return UA_PASS;
+	if (ev->usage == UK_OBJECT && ev->choices_empty)
+		return UA_DROP; /* the usage-only chunk */
+	if (ev->usage != UK_NULL)
+		return UA_PASS;
+	/* "usage":null with the comma that separated it */
+	if (ev->comma_before != SIZE_MAX) {
+		*from = ev->comma_before;
+		*to = ev->usage_to;
+	} else if (ev->comma_after != SIZE_MAX) {
+		*from = ev->usage_from;
+		*to = ev->comma_after + 1;
+	} else
+		return UA_PASS; /* its only member: leave it */
+	return UA_CUT;
 }
 
 void

@@ -25,10 +25,15 @@
  * overflowing, a string) is ignored whole, never guessed from. The answer is
  * untrusted: malformed JSON only means fewer facts, never an error.
  *
- * For the stream filter (usage_relay.c), SSE mode also reports what the
- * event just ended held at its top level, as offsets from the event's
- * first byte: usage_scan_feed() returns at the end of each event, with
- * ev_done set and ev describing it.
+ * Most chunks of a stream carry no usage object: an event that arrives
+ * whole in one piece and has no "usage" in it but "usage":null is passed
+ * over with memchr, not read.
+ *
+ * For the stream filter (usage_relay.c), SSE mode finds where each event
+ * ends: usage_scan_feed() returns at the end of each event, with ev_done
+ * set. With defer set the filter holds each event and hands it, complete,
+ * to usage_scan_event(), which counts it and says what asking for usage
+ * added to it; the decision then never depends on where pieces ended.
  */
 #ifndef TL_WORKER_USAGE_SCAN_H
 #define TL_WORKER_USAGE_SCAN_H
@@ -62,8 +67,20 @@ struct uscan_event {
 	size_t len;          /* the event's bytes, its closing blank line included */
 };
 
+/* What the stream filter does with an event (usage_scan_event). */
+enum uscan_action {
+	UA_PASS, /* as it is */
+	UA_CUT,  /* without bytes from..to: a "usage":null member and its comma */
+	UA_DROP, /* not at all: the usage-only chunk */
+};
+
+/* Longer events are passed as they are, not read (the filter's bound). */
+#define USAGE_EVENT_MAX (256 * 1024)
+
 struct usage_scan {
 	enum uscan_mode mode;
+	int defer;     /* SSE: only find events' ends; usage_scan_event reads them */
+	int whole;     /* read every event, skip none (usage_scan_event's own scan) */
 	/* the result: the last complete usage object seen */
 	int known;
 	struct usage_counts found;
@@ -102,6 +119,13 @@ void usage_scan_init(struct usage_scan *s, enum uscan_mode mode);
  * call).
  */
 size_t usage_scan_feed(struct usage_scan *s, const char *p, size_t n);
+/*
+ * A complete event p[0..len), as a deferring scan's feed ended it: count
+ * it and say what to do with it in a stream we asked usage for (bytes
+ * *from..*to for UA_CUT). Decided on the event's bytes alone.
+ */
+enum uscan_action usage_scan_event(struct usage_scan *s, const char *p, size_t len, size_t *from,
+    size_t *to);
 /* Read every byte, whatever events end inside them. */
 void usage_scan_feed_all(struct usage_scan *s, const char *p, size_t n);
 /* The counts to record: prompt and completion, completed from the total

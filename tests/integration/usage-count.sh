@@ -14,7 +14,8 @@
 #     as from the mock directly, and the record has the same counts;
 #   - usage in the last content chunk (llama.cpp's way): it reaches the
 #     client as it would unasked, and is counted;
-#   - answers without usage, plain and streamed: tokens=unknown.
+#   - answers without usage, plain and streamed: tokens=unknown;
+#   - a failed request and a client that left have a record too.
 . "$(dirname "$0")/path-lib.sh"
 path_setup
 path_up
@@ -91,7 +92,13 @@ check [ "$len" = $((${#plain} + ${#ask})) ] "u-s1: the backend was asked for usa
 rec_is u-s1 $(((len + 3) / 4)) 5
 check [ "$(urec u-s1 stream)" = 1 ] "u-s1: a stream"
 
-# ... with include_usage false: the same, not asked
+# ... with the events arriving one by one (a pause between them), over HTTP/1
+# keep-alive: the same bytes (path-stream-timing.sh checks none waits)
+stream u-s1p "$T/s1p" '{"model":"lab:qwen3:0.6b","stream":true,"messages":[]}' "${K[@]}" -H 'x-mock-pause-ms: 40'
+same "$T/s1p" "$T/s1.direct" "u-s1p (events one by one): the client gets what the mock sends unasked"
+rec_is u-s1p $(((len + 3) / 4)) 5
+
+
 stream u-s2 "$T/s2" '{"model":"lab:qwen3:0.6b","stream":true,"stream_options":{"include_usage":false},"messages":[]}' "${K[@]}"
 direct "$T/s2.direct" '{"model":"qwen3:0.6b","stream":true,"stream_options":{"include_usage":false},"messages":[]}' "${K[@]}"
 same "$T/s2" "$T/s2.direct" "u-s2 (include_usage false): the client gets what the mock sends unasked"
@@ -132,5 +139,13 @@ req POST /v1/chat/completions -H 'X-Request-Id: u-fail' -H 'x-mock-fail: status:
 wait_until 10 has_rec u-fail || fail "u-fail: no usage record"
 check [ "$(urec u-fail status) $(urec u-fail tokens)" = "503 unknown" ] \
     "u-fail: the backend's 503, tokens unknown: $(grep -h 'usage req=u-fail ' "$T/tokilake.log")"
+
+# ---- a client that leaves mid-stream: client_gone, no tokens
+curl -s -N --max-time 1 -o /dev/null -H 'X-Request-Id: u-gone' -H 'x-mock-pause-ms: 300' \
+    -H 'x-mock-chunks: 50' --data-binary '{"model":"lab:qwen3:0.6b","stream":true,"messages":[]}' \
+    "$API/v1/chat/completions"
+wait_until 10 has_rec u-gone || fail "u-gone: no usage record after the client left"
+check [ "$(urec u-gone end) $(urec u-gone tokens) $(urec u-gone status)" = "client_gone unknown 200" ] \
+    "u-gone: $(grep -h 'usage req=u-gone ' "$T/tokilake.log")"
 
 path_pass "usage counted from the relayed bytes; streams asked for and stripped"

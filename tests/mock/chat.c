@@ -12,6 +12,7 @@
  * Usage, as OpenAI sends it: always in a plain answer; in a stream only
  * when asked ("stream_options":{"include_usage":true}), then every chunk
  * has "usage":null and a last chunk with "choices":[] has the counts,
+ * sent with the last token chunk (in the same write, no pause between),
  * before [DONE]. A stream's counts are prompt (body length + 3) / 4 and
  * completion the token events. x-mock-usage: last puts the counts in the
  * last token chunk instead, asked or not (llama.cpp's way), none leaves
@@ -60,6 +61,20 @@ usage_chunk(const struct mreq *m)
 	return m->include_usage && m->usage == MUSAGE_OPENAI;
 }
 
+/* It leaves with the last token event, as OpenAI's does: no pause between. */
+static void
+put_usage_chunk(struct mreq *m, struct jw *w, uint64_t prompt)
+{
+	jw_raw(w, "data: ");
+	if (m->kind == MREQ_CHAT)
+		head(m, w, "chatcmpl-mock-", "chat.completion.chunk");
+	else
+		head(m, w, "cmpl-mock-", "text_completion");
+	jw_raw(w, ",\"choices\":[]");
+	usage_object(m, w, prompt, m->chunks);
+	jw_raw(w, "}\n\n");
+}
+
 static h2o_iovec_t
 event(struct mreq *m, unsigned i)
 {
@@ -69,16 +84,9 @@ event(struct mreq *m, unsigned i)
 
 	buf_reset(&m->out);
 	jw_init(&w, &m->out);
-	if (i == m->chunks && usage_chunk(m)) {
-		jw_raw(&w, "data: ");
-		if (m->kind == MREQ_CHAT)
-			head(m, &w, "chatcmpl-mock-", "chat.completion.chunk");
-		else
-			head(m, &w, "cmpl-mock-", "text_completion");
-		jw_raw(&w, ",\"choices\":[]");
-		usage_object(m, &w, prompt, m->chunks);
-		jw_raw(&w, "}\n\n");
-	} else if (i >= m->chunks) {
+	if (i >= m->chunks) {
+		if (m->chunks == 0 && usage_chunk(m))
+			put_usage_chunk(m, &w, prompt);
 		jw_raw(&w, "data: [DONE]\n\n");
 	} else {
 		snprintf(tok, sizeof(tok), "tok%u ", i);
@@ -104,6 +112,8 @@ event(struct mreq *m, unsigned i)
 		else if (m->usage == MUSAGE_LAST && i + 1 == m->chunks)
 			usage_object(m, &w, prompt, m->chunks);
 		jw_raw(&w, "}\n\n");
+		if (i + 1 == m->chunks && usage_chunk(m))
+			put_usage_chunk(m, &w, prompt);
 	}
 	/* the model name is bounded by the body, the buffer by more */
 	return h2o_iovec_init(buf_head(&m->out), m->out.len);
@@ -122,7 +132,7 @@ ep_chat(struct mreq *m, enum mreq_kind kind)
 	m->serial = m->has_fixed_id ? m->fixed_id : state_next_serial();
 	m->created = m->has_fixed_id ? m->fixed_id : (uint64_t)time(NULL);
 	if (m->stream) {
-		reply_stream(m, event, m->chunks + 1 + (usage_chunk(m) ? 1 : 0));
+		reply_stream(m, event, m->chunks + 1);
 		return;
 	}
 
