@@ -173,6 +173,10 @@ usage_batch_flush(void)
 		struct ipc_msg msg;
 		size_t k = fit(sent);
 
+		/* half the master's queue stays for the agent reports (AGENT_UP...):
+		 * usage may wait a tick, they should not */
+		if (B.ad->master.queue.len > AGENTD_MASTER_OUT_MAX / 2)
+			break;
 		arr = xrealloc(arr, (k ? k : 1) * sizeof(*arr)); /* k < a frame's records */
 		for (size_t i = 0; i < k; i++)
 			arr[i] = B.recs[sent + i]->u;
