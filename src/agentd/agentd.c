@@ -128,9 +128,12 @@ local_agent_usable(struct reg_agent *agent)
 static void
 usage_flush_at_exit(struct agentd *ad)
 {
-	usage_batch_flush();
-	for (int i = 0; i < 40 && ad->master_open && !ipc_conn_flushed(&ad->master); i++)
+	for (int i = 0; i < 40 && ad->master_open; i++) {
+		usage_batch_flush();
+		if (usage_batch_held() == 0 && ipc_conn_flushed(&ad->master))
+			break;
 		h2o_evloop_run(ad->loop, 50);
+	}
 	usage_batch_free();
 }
 
