@@ -15,6 +15,9 @@
  * the next USAGE_BATCH (dropped) so the master logs it too. A record's
  * strings are cut at USAGE_STR_MAX bytes each.
  *
+ * agentd stopping sends what it holds before it exits (agentd.c); an
+ * agentd that crashes loses what it held, at most a second's records.
+ *
  * Records of requests that came from another node (IPC_USAGE_F_FORWARDED)
  * are neither charged nor kept: the node whose client sent the request
  * records and charges it.
