@@ -110,6 +110,8 @@ runtime_dir: $RUN
 shutdown_timeout: 10s
 log:
   level: info
+usage:
+  log_file: $RUN/usage.log
 http:
   listen: ["$HTTP_ADDR"]
   max_body_size: 16MiB

@@ -27,6 +27,7 @@
 #include "link.h"
 #include "log.h"
 #include "network.h"
+#include "usage_batch.h"
 #include "xmalloc.h"
 
 static void
@@ -123,6 +124,20 @@ local_agent_usable(struct reg_agent *agent)
 	return link_agent_usable(agent->link);
 }
 
+/* The last records go to the master before the link closes: a few loop
+ * turns while the master reads (it does, unless it is gone). */
+static void
+usage_flush_at_exit(struct agentd *ad)
+{
+	for (int i = 0; i < 40 && ad->master_open; i++) {
+		usage_batch_flush();
+		if (usage_batch_held() == 0 && ipc_conn_flushed(&ad->master))
+			break;
+		h2o_evloop_run(ad->loop, 50);
+	}
+	usage_batch_free();
+}
+
 int
 agentd_main(struct child_ctx *ctx)
 {
@@ -141,6 +156,7 @@ agentd_main(struct child_ctx *ctx)
 	TAILQ_INIT(&ad.workers);
 	network_init(&ad);
 	hold_init(&ad); /* the relink grace counts from the start */
+	usage_batch_init(&ad);
 
 	if (agentd_signals_init(&ad) == -1)
 		return 1;
@@ -171,6 +187,7 @@ agentd_main(struct child_ctx *ctx)
 	forward_shutdown();
 	worker_conns_close_all(&ad, 1, "agentd exiting");
 	hold_free();
+	usage_flush_at_exit(&ad);
 	agentd_master_close(&ad);
 	ipc_conns_dispose();
 	agentd_signals_close();

@@ -20,6 +20,7 @@
 #include "agentd.h"
 #include "log.h"
 #include "model_pages.h"
+#include "usage_batch.h"
 #include "xmalloc.h"
 
 void
@@ -118,6 +119,9 @@ on_worker_msg(struct ipc_conn *conn, const struct ipc_msg *msg)
 		break;
 	case IPC_WINDOW:
 		agentd_request_window(wc, msg);
+		break;
+	case IPC_USAGE:
+		usage_batch_usage(wc, msg);
 		break;
 	default: {
 		char why[64];

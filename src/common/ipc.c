@@ -31,7 +31,7 @@
 
 enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS, F_NAMESPACES, F_TOKENS,
 	F_RAGENTS, F_RMODELS,
-	F_KEYS, F_KEY_ALLOW };
+	F_KEYS, F_KEY_ALLOW, F_USAGES };
 
 /*
  * List entries, described once: the wire width of each member in order
@@ -40,7 +40,7 @@ enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS, F_NAMES
  * encoder writes them with it.
  */
 #define S 0
-#define ENTRY_MAX_FIELDS 12
+#define ENTRY_MAX_FIELDS 16
 struct entry_spec {
 	const char *what;
 	uint8_t widths[ENTRY_MAX_FIELDS];
@@ -54,6 +54,8 @@ static const struct entry_spec spec_ragent = { "remote agent", { S, S, S, S, S, 
 static const struct entry_spec spec_rmodel = { "remote model", { S, S, S, 4 }, 4 };
 static const struct entry_spec spec_key = { "key", { S, S, S, 4, 4, 4, 8, 8, 8, 1 }, 10 };
 static const struct entry_spec spec_key_allow = { "key pattern", { S, S }, 2 };
+static const struct entry_spec spec_usage = { "usage", { S, S, S, S, S, S, 2, 1, 8, 8, 4, 4, 8 },
+	13 };
 #undef S
 
 /* One entry's values in spec order: strings and integers in their own arrays. */
@@ -126,6 +128,9 @@ static const struct field f_NODE_STATE[] = { FLD(node_state.database), FLD(node_
 	FLD(node_state.name), FLD(node_state.since) };
 static const struct field f_KEYS[] = { FLD(keys.more), LIST(F_KEYS, keys.keys),
 	LIST(F_KEY_ALLOW, keys.allow) };
+static const struct field f_USAGE[] = { LIST(F_USAGES, usage.records) };
+static const struct field f_USAGE_BATCH[] = { FLD(usage_batch.dropped),
+	LIST(F_USAGES, usage_batch.records) };
 
 struct layout {
 	const char *name;
@@ -160,6 +165,8 @@ spec_of(enum field_kind kind)
 		return &spec_key;
 	case F_KEY_ALLOW:
 		return &spec_key_allow;
+	case F_USAGES:
+		return &spec_usage;
 	default:
 		return NULL;
 	}
@@ -390,6 +397,7 @@ get_field(struct reader *r, const struct field *f, struct ipc_msg *msg, const ch
 	case F_RMODELS:
 	case F_KEYS:
 	case F_KEY_ALLOW:
+	case F_USAGES:
 		return get_list(r, f->kind, member, tname);
 	}
 	return because("bad field table for %s", tname);
@@ -579,6 +587,29 @@ ipc_key_allow_next(struct ipc_list_iter *it, struct ipc_key_allow *a)
 	return 1;
 }
 
+int
+ipc_usage_next(struct ipc_list_iter *it, struct ipc_usage *u)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_usage, &v))
+		return 0;
+	u->key = v.s[0];
+	u->ns = v.s[1];
+	u->model = v.s[2];
+	u->node = v.s[3];
+	u->request_id = v.s[4];
+	u->end = v.s[5];
+	u->status = (uint16_t)v.u[0];
+	u->flags = (uint8_t)v.u[1];
+	u->prompt_tokens = v.u[2];
+	u->completion_tokens = v.u[3];
+	u->ttfb_ms = (uint32_t)v.u[4];
+	u->duration_ms = (uint32_t)v.u[5];
+	u->unix_ms = v.u[6];
+	return 1;
+}
+
 /* The values of entry i of the caller's array for a list kind. */
 static void
 entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t i,
@@ -633,6 +664,21 @@ entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t 
 	case F_KEY_ALLOW:
 		v->s[0] = l->key_allow[i].key;
 		v->s[1] = l->key_allow[i].pattern;
+		break;
+	case F_USAGES:
+		v->s[0] = l->usages[i].key;
+		v->s[1] = l->usages[i].ns;
+		v->s[2] = l->usages[i].model;
+		v->s[3] = l->usages[i].node;
+		v->s[4] = l->usages[i].request_id;
+		v->s[5] = l->usages[i].end;
+		v->u[0] = l->usages[i].status;
+		v->u[1] = l->usages[i].flags;
+		v->u[2] = l->usages[i].prompt_tokens;
+		v->u[3] = l->usages[i].completion_tokens;
+		v->u[4] = l->usages[i].ttfb_ms;
+		v->u[5] = l->usages[i].duration_ms;
+		v->u[6] = l->usages[i].unix_ms;
 		break;
 	default:
 		break;
@@ -694,6 +740,16 @@ size_t
 ipc_key_allow_size(const struct ipc_key_allow *a)
 {
 	return 2 * 4 + a->key.len + a->pattern.len;
+}
+
+size_t
+ipc_usage_size(const struct ipc_usage *u)
+{
+	struct ipc_encode_lists l = { .usages = u, .nusages = 1 };
+	struct entry_vals v;
+
+	entry_from_lists(F_USAGES, &l, 0, &v);
+	return entry_size(&spec_usage, &v);
 }
 
 /* ---- encoding ---- */
@@ -807,6 +863,9 @@ put_list(struct writer *w, enum field_kind kind, const struct ipc_list *raw,
 	case F_KEY_ALLOW:
 		array = lists->key_allow, count = lists->nkey_allow;
 		break;
+	case F_USAGES:
+		array = lists->usages, count = lists->nusages;
+		break;
 	default:
 		w->bad = 1;
 		return;
@@ -864,6 +923,7 @@ put_fields(struct writer *w, const struct layout *lay, const struct ipc_msg *msg
 		case F_RMODELS:
 		case F_KEYS:
 		case F_KEY_ALLOW:
+		case F_USAGES:
 			put_list(w, f->kind, member, lists);
 			break;
 		}

@@ -67,7 +67,9 @@
 	X(AGENT_MODELS, 22) /* agentd -> master: its model list changed */       \
 	X(AGENT_DOWN, 23)  /* agentd -> master: it left */                      \
 	X(NODE_STATE, 24)  /* master -> worker: database, snapshot, node.name */ \
-	X(KEYS, 25)        /* master -> worker: end-user API keys (PG) */
+	X(KEYS, 25)        /* master -> worker: end-user API keys (PG) */        \
+	X(USAGE, 30)       /* worker -> agentd: what finished requests used */   \
+	X(USAGE_BATCH, 31) /* agentd -> master: usage records, about 1/s */
 
 enum ipc_type {
 #define IPC_ENUM(name, val) IPC_##name = val,
@@ -152,6 +154,32 @@ struct ipc_key_allow {
 	struct ipc_str key;      /* the name of the key it belongs to */
 	struct ipc_str pattern;
 };
+/*
+ * USAGE and USAGE_BATCH entries: one finished request, as the worker that
+ * served its client saw it. One line per request in the usage log; the
+ * master rolls them up per (key, namespace, model, node, minute) for
+ * PostgreSQL. Strings are bounded by the sender (names) and checked
+ * again by the master before they are written anywhere.
+ */
+struct ipc_usage {
+	struct ipc_str key;        /* the key's name, "" anonymous */
+	struct ipc_str ns, model;  /* the model as the client named it, split */
+	struct ipc_str node;       /* node.name of the node the client used */
+	struct ipc_str request_id;
+	struct ipc_str end;        /* "ok", "client_gone", or the error code given */
+	uint16_t status;           /* HTTP status the client got */
+	uint8_t flags;             /* IPC_USAGE_F_* */
+	uint64_t prompt_tokens, completion_tokens; /* 0 unless F_KNOWN */
+	uint32_t ttfb_ms;          /* IPC_USAGE_NO_TTFB: no first byte came */
+	uint32_t duration_ms;
+	uint64_t unix_ms;          /* when the request ended */
+};
+#define IPC_USAGE_F_KNOWN 0x01     /* the counts came from the answer */
+#define IPC_USAGE_F_STREAM 0x02    /* a streamed answer */
+/* The request came from another node (node.listen): that node records and
+ * charges it; agentd here neither charges nor forwards it. */
+#define IPC_USAGE_F_FORWARDED 0x04
+#define IPC_USAGE_NO_TTFB UINT32_MAX
 
 struct ipc_msg {
 	enum ipc_type type;
@@ -222,6 +250,11 @@ struct ipc_msg {
 		 * snapshot of the database was ever loaded, name: IPC_NAME_*,
 		 * since: unix seconds of the last change of any of them. */
 		struct { uint8_t database; uint8_t snapshot; uint8_t name; uint64_t since; } node_state;
+		/* records: ipc_usage (a worker sends one per frame) */
+		struct { struct ipc_list records; } usage;
+		/* dropped: records agentd could not keep since the last batch
+		 * (its buffer was full); records: ipc_usage */
+		struct { uint64_t dropped; struct ipc_list records; } usage_batch;
 	} u;
 };
 
@@ -275,6 +308,8 @@ struct ipc_encode_lists {
 	size_t nkeys;
 	const struct ipc_key_allow *key_allow;  /* keys */
 	size_t nkey_allow;
+	const struct ipc_usage *usages;         /* usage, usage_batch */
+	size_t nusages;
 };
 int ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_lists *lists);
 
@@ -293,6 +328,7 @@ int ipc_remote_agent_next(struct ipc_list_iter *it, struct ipc_remote_agent *age
 int ipc_remote_model_next(struct ipc_list_iter *it, struct ipc_remote_model *model);
 int ipc_key_next(struct ipc_list_iter *it, struct ipc_key *key);
 int ipc_key_allow_next(struct ipc_list_iter *it, struct ipc_key_allow *allow);
+int ipc_usage_next(struct ipc_list_iter *it, struct ipc_usage *usage);
 
 /* Encoded size of one list entry (to fill frames up to IPC_MAX_PAYLOAD). */
 size_t ipc_model_size(const struct ipc_model *m);
@@ -302,6 +338,7 @@ size_t ipc_remote_agent_size(const struct ipc_remote_agent *a);
 size_t ipc_remote_model_size(const struct ipc_remote_model *m);
 size_t ipc_key_size(const struct ipc_key *k);
 size_t ipc_key_allow_size(const struct ipc_key_allow *a);
+size_t ipc_usage_size(const struct ipc_usage *u);
 
 /* Compare an ipc_str with a C string. */
 int ipc_str_eq(struct ipc_str s, const char *c);

@@ -432,6 +432,14 @@ static const struct cfg_key node_keys[] = {
 	{ 0 }
 };
 
+/* usage: where the standalone node appends its per-request usage lines */
+static const struct cfg_key usage_keys[] = {
+	{ .name = "log_file", .type = CFG_STRING, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, usage.log_file),
+	    .def = LOCALSTATEDIR "/lib/tokilake/usage.log" },
+	{ 0 }
+};
+
 static const struct cfg_key top_keys[] = {
 	{ .name = "workers", .type = CFG_UINT, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, workers), .min = 1, .max = WORKERS_MAX, .def = "auto",
@@ -457,6 +465,7 @@ static const struct cfg_key top_keys[] = {
 	    .count_off = offsetof(struct tl_config, nkeys), .elem_size = sizeof(struct tl_key),
 	    .name_off = offsetof(struct tl_key, name), .sub = key_keys,
 	    .check = check_key_name, .done = key_done },
+	{ .name = "usage", .type = CFG_MAPPING, .sub = usage_keys },
 	{ 0 }
 };
 

@@ -137,6 +137,12 @@ struct tl_config {
 		uint32_t handshake_timeout_ms;
 	} node;
 
+	/* Usage accounting: standalone, one JSON line per request here
+	 * (PostgreSQL mode: rollups in the database instead). */
+	struct {
+		char *log_file;
+	} usage;
+
 	struct cfg_lines *lines; /* where each key was seen (tl_config.c only) */
 };
 

@@ -50,6 +50,10 @@ enum { CTL_OPT_OWNER = 0x100, CTL_OPT_ALLOW, CTL_OPT_RPM, CTL_OPT_TPM, CTL_OPT_I
 	{ "tokens-per-day", required_argument, NULL, CTL_OPT_PER_DAY },                    \
 	{ "tokens-per-month", required_argument, NULL, CTL_OPT_PER_MONTH },                \
 	{ "expires", required_argument, NULL, CTL_OPT_EXPIRES }
+/* The options of "usage" (ctl_usage.c); NULL = not given. */
+struct ctl_usage_opts {
+	const char *key, *ns, *model, *since, *until, *by, *file;
+};
 
 struct ctl {
 	char *url;           /* NULL = standalone; a secret */
@@ -58,6 +62,9 @@ struct ctl {
 	const char *label;   /* --label (token new) */
 	const char *sql_dir; /* --dir (db migrate) */
 	struct ctl_key_opts key; /* key new / key set */
+	const char *conf_path; /* -c, or the default */
+	struct ctl_usage_opts usage;
+	int usage_opts;      /* one of them was given */
 };
 
 /* ctl_util.c */
@@ -101,6 +108,7 @@ int ctl_db(struct ctl *ctl, int argc, char **argv);
 int ctl_key(struct ctl *ctl, int argc, char **argv);
 /* ctl_key.c: take one of the options of CTL_KEY_LONGOPTS. */
 void ctl_key_option(struct ctl *ctl, int opt, const char *arg);
+int ctl_usage_cmd(struct ctl *ctl, int argc, char **argv);
 
 /* ctl_yaml.c: standalone mode, a new token for NAMESPACE and the lines
  * of tokilake.yaml that hold its hash (json: one object instead). */

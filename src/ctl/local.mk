@@ -12,7 +12,9 @@ tokilakectl_SOURCES = src/ctl/ctl.h \
 	src/ctl/ctl_token.c \
 	src/ctl/ctl_key.c \
 	src/ctl/ctl_network.c \
-	src/ctl/ctl_migrate.c
+	src/ctl/ctl_migrate.c \
+	src/ctl/ctl_usage.c \
+	src/worker/json_out.c src/worker/json_out.h
 tokilakectl_LDADD = $(COMMON_LIBS) $(PQ_LIBS)
 # db migrate from the build tree finds the source tree's sql/ (ctl_migrate.c)
 tokilakectl_CPPFLAGS = $(AM_CPPFLAGS) -DTL_BUILDDIR='"$(abs_top_builddir)"' \

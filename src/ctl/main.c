@@ -31,6 +31,7 @@ static const struct command {
 	{ "nodes", ctl_nodes },
 	{ "db", ctl_db },
 	{ "key", ctl_key },
+	{ "usage", ctl_usage_cmd },
 	{ NULL, NULL },
 };
 
@@ -48,6 +49,8 @@ usage(FILE *fp)
 	    "  key set NAME KEY-OPTIONS | key revoke NAME | key disable NAME | key enable NAME\n"
 	    "  agents [NAMESPACE] | models [NAMESPACE] | nodes\n"
 	    "  db migrate [--dir DIR]\n"
+	    "  usage [--key K] [--namespace NS] [--model M] [--since T] [--until T]\n"
+	    "        [--by key|namespace|model|hour|day] [--file USAGE-LOG]\n"
 	    "options:\n"
 	    "  -c file    tokilake configuration (default %s)\n"
 	    "  -d url     PostgreSQL URL (default: database.url of the configuration,\n"
@@ -70,6 +73,14 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "dir", required_argument, NULL, 'D' },
+		/* usage */
+		{ "key", required_argument, NULL, 'K' },
+		{ "namespace", required_argument, NULL, 'N' },
+		{ "model", required_argument, NULL, 'M' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "by", required_argument, NULL, 'B' },
+		{ "file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		CTL_KEY_LONGOPTS,
@@ -104,6 +115,13 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			ctl.sql_dir = optarg;
+			break;
+		case 'K': case 'N': case 'M': case 'S': case 'U': case 'B': case 'F':
+			*(ch == 'K' ? &ctl.usage.key : ch == 'N' ? &ctl.usage.ns :
+			    ch == 'M' ? &ctl.usage.model : ch == 'S' ? &ctl.usage.since :
+			    ch == 'U' ? &ctl.usage.until : ch == 'B' ? &ctl.usage.by :
+			    &ctl.usage.file) = optarg;
+			ctl.usage_opts = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -152,6 +170,12 @@ main(int argc, char **argv)
 		ctl_err("--dir only goes with \"db migrate\"");
 		return CTL_USAGE;
 	}
+	if (ctl.usage_opts && cmd->run != ctl_usage_cmd) {
+		ctl_err("--key, --namespace, --model, --since, --until, --by and --file only go "
+		    "with \"usage\"");
+		return CTL_USAGE;
+	}
+	ctl.conf_path = conf_path;
 	if (ctl_database_url(opt_url, conf_path, conf_given, &ctl.url) != CTL_OK)
 		return CTL_USAGE;
 	rc = cmd->run(&ctl, argc, argv);

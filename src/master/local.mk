@@ -11,5 +11,6 @@ tokilake_SOURCES += src/master/token_cmd.c \
 	src/master/listen.c \
 	src/master/pidfile.c \
 	src/master/child_ipc.c \
+	src/master/usage_log.c src/master/usage.h \
 	src/master/tls_check.c \
 	src/master/proctitle.c

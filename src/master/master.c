@@ -29,6 +29,7 @@
 #include "child.h"
 #include "log.h"
 #include "master.h"
+#include "usage.h"
 #include "xmalloc.h"
 
 static struct master master;
@@ -108,6 +109,7 @@ master_apply_log_config(const struct tl_config *conf)
 {
 	log_init("tokilake", (enum log_level)conf->log.level, conf->log.use_syslog, conf->log.file);
 	log_set_role("master");
+	usage_log_config(conf);
 }
 
 /* Errors before the node runs: logged, and on the terminal too when the
@@ -158,6 +160,7 @@ handle_signals(struct master *m)
 		struct ipc_msg msg;
 
 		log_reopen();
+		usage_log_reopen();
 		log_info("SIGUSR1: log reopened");
 		memset(&msg, 0, sizeof(msg));
 		msg.type = IPC_LOG_REOPEN;
@@ -196,7 +199,9 @@ master_loop(struct master *m)
 		int rv;
 
 		spawn_sweep(m);
-		if (m->stopping != STOP_NONE && m->nchildren == 0) {
+		/* agentd's last usage arrived just before it exited: written first */
+		if (m->stopping != STOP_NONE && m->nchildren == 0 &&
+		    !pg_usage_drain(master_now_ms())) {
 			free(pfds);
 			free(polled);
 			stop_finish(m);

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "master.h"
 #include "pg.h"
+#include "usage.h"
 #include "xmalloc.h"
 
 #define PG_MAX_PARAMS 8
@@ -194,6 +195,7 @@ pg_lost(const char *fmt, ...)
 	if (pg.state == PG_READY && pg.inflight != NULL && pg.inflight_since < since)
 		since = pg.inflight_since;
 	queue_clear();
+	pg_usage_lost(); /* its statement in flight was just dropped */
 	if (pg.conn != NULL)
 		PQfinish(pg.conn);
 	pg.conn = NULL;
@@ -598,6 +600,7 @@ pg_next_timer(void)
 		EARLIER(pg.expiry_at);
 		if (pg.inflight != NULL)
 			EARLIER(pg.inflight_since + PG_QUERY_TIMEOUT_MS);
+		EARLIER(pg_usage_next_timer());
 		break;
 	default:
 		break;
@@ -639,6 +642,8 @@ pg_run_timers(uint64_t now)
 			pg.expiry_at = 0;
 			pg_want_reload(0, 1);
 		}
+		if (pg.state == PG_READY)
+			pg_usage_run(now);
 		break;
 	default:
 		break;
@@ -666,6 +671,7 @@ pg_shutdown(void)
 	pg_snapshot_free();
 	pg_agents_free();
 	pg_keys_free();
+	pg_usage_free();
 }
 
 /* ---- liveness ---- */

@@ -5,4 +5,5 @@ tokilake_SOURCES += \
 	src/master/pg_snapshot.c \
 	src/master/pg_agents.c \
 	src/master/pg_keys.c \
+	src/master/pg_usage.c \
 	src/agentd/network.c src/agentd/network.h

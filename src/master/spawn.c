@@ -40,6 +40,7 @@
 #include "child.h"
 #include "log.h"
 #include "master.h"
+#include "usage.h"
 #include "xmalloc.h"
 
 static int
@@ -99,6 +100,7 @@ child_enter(struct master *m, struct child *self, int fd, const void *oldset)
 			close(m->lis.node_fd);
 	}
 	pg_close_in_child(m);
+	usage_log_close(); /* the master's file */
 
 	log_init("tokilake", (enum log_level)conf->log.level, conf->log.use_syslog, conf->log.file);
 	log_set_role(self->name);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "usage.h"
 
 static void
 protocol_error(struct child *c, const char *why)
@@ -124,6 +125,13 @@ master_status_message(struct master *m, struct child *c, const struct ipc_msg *m
 			break;
 		}
 		pg_child_message(m, c, msg);
+		break;
+	case IPC_USAGE_BATCH:
+		if (c->role != CHILD_AGENTD) {
+			protocol_error(c, "usage batch from a worker");
+			break;
+		}
+		usage_batch_message(m, msg);
 		break;
 	default: {
 		char why[64];

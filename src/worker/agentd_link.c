@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <h2o.h>
@@ -480,6 +481,51 @@ wk_agentd_link_send(const struct ipc_msg *msg, const struct ipc_encode_lists *li
 	if (!L.up)
 		return -1;
 	return wk_ipc_sock_send(&L.io, msg, lists);
+}
+
+/* ---- usage records ---- */
+
+static uint64_t usage_dropped;
+static int usage_drop_logged;
+
+int
+wk_usage_send(const struct ipc_usage *u)
+{
+	struct ipc_encode_lists lists;
+	struct ipc_usage rec = *u;
+	struct ipc_msg msg;
+	struct timespec ts;
+
+	if (rec.node.len == 0 && wk.conf != NULL && wk.conf->node.name != NULL)
+		rec.node = (struct ipc_str){ wk.conf->node.name, strlen(wk.conf->node.name) };
+	if (rec.unix_ms == 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rec.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	}
+	memset(&msg, 0, sizeof(msg));
+	memset(&lists, 0, sizeof(lists));
+	msg.type = IPC_USAGE;
+	lists.usages = &rec;
+	lists.nusages = 1;
+	if (wk_agentd_link_send(&msg, &lists) == -1) {
+		usage_dropped++;
+		if (!usage_drop_logged)
+			log_warnx("usage of request %.*s not recorded: agentd %s (%llu so far)",
+			    (int)(rec.request_id.len < 64 ? rec.request_id.len : 64),
+			    rec.request_id.base ? rec.request_id.base : "",
+			    L.up ? "is not reading" : "is not connected",
+			    (unsigned long long)usage_dropped);
+		usage_drop_logged = 1;
+		return -1;
+	}
+	usage_drop_logged = 0;
+	return 0;
+}
+
+uint64_t
+wk_usage_dropped(void)
+{
+	return usage_dropped;
 }
 
 /* ---- request bodies ---- */

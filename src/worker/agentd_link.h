@@ -100,4 +100,15 @@ void wk_agentd_link_window(struct agentd_pending *p, uint32_t credit);
 
 size_t wk_agentd_link_npending(void);
 
+/*
+ * What a finished request used, to agentd (USAGE, one record per frame):
+ * agentd charges the key's tokens and passes the record on to the master.
+ * An empty node is filled with node.name, a zero unix_ms with now. The
+ * link down (agentd respawning) or its queue full: the record is dropped,
+ * counted in wk_usage_dropped(), and logged once until one goes through
+ * again. Returns 0 when queued.
+ */
+int wk_usage_send(const struct ipc_usage *u);
+uint64_t wk_usage_dropped(void);
+
 #endif

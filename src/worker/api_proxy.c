@@ -597,9 +597,11 @@ usage_done(struct proxy_req *pr)
 	struct usage_record u;
 	uint64_t now = h2o_now(wk.loop);
 
+	const struct apikey *key = wk_auth_key(pr->req);
+
 	memset(&u, 0, sizeof(u));
 	u.request_id = pr->rid;
-	u.key = ""; /* no end-user keys yet */
+	u.key = key != NULL ? key->name : ""; /* "" anonymous */
 	u.ns = pr->body.model;
 	u.ns_len = pr->ns_len;
 	u.model = pr->body.model + pr->ns_len + 1;
@@ -612,6 +614,7 @@ usage_done(struct proxy_req *pr)
 	    pr->t_head != 0 ? pr->t_head - pr->t_start : USAGE_NO_TIME;
 	u.duration_ms = now - pr->t_start;
 	u.end = pr->end;
+	u.forwarded = wk_node_request(pr->req);
 	wk_usage_record_done(&u);
 }
 

@@ -7,6 +7,7 @@
 
 #include <h2o.h>
 
+#include "agentd_link.h"
 #include "log.h"
 #include "usage_record.h"
 #include "worker.h"
@@ -63,6 +64,32 @@ hold_this_turn(void)
 	h2o_timeout_link(wk.loop, &wk.ctx.zero_timeout, &turn_end);
 }
 
+/* On to agentd (charges, then the master's usage log or rollups). */
+static void
+send_record(const struct usage_record *u, const char *key)
+{
+	const char *end = u->end != NULL ? u->end : "incomplete";
+	struct ipc_usage rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.key = (struct ipc_str){ key, strlen(key) };
+	rec.ns = (struct ipc_str){ u->ns, u->ns_len };
+	rec.model = (struct ipc_str){ u->model, u->model_len };
+	rec.request_id = (struct ipc_str){ u->request_id, u->request_id ? strlen(u->request_id) : 0 };
+	rec.end = (struct ipc_str){ end, strlen(end) };
+	rec.status = u->status > 0 && u->status <= UINT16_MAX ? (uint16_t)u->status : 0;
+	rec.flags = (u->known ? IPC_USAGE_F_KNOWN : 0) | (u->stream ? IPC_USAGE_F_STREAM : 0) |
+	    (u->forwarded ? IPC_USAGE_F_FORWARDED : 0);
+	if (u->known) {
+		rec.prompt_tokens = u->prompt_tokens;
+		rec.completion_tokens = u->completion_tokens;
+	}
+	rec.ttfb_ms = u->ttfb_ms == USAGE_NO_TIME || u->ttfb_ms >= IPC_USAGE_NO_TTFB
+	    ? IPC_USAGE_NO_TTFB : (uint32_t)u->ttfb_ms;
+	rec.duration_ms = u->duration_ms < UINT32_MAX ? (uint32_t)u->duration_ms : UINT32_MAX - 1;
+	wk_usage_send(&rec);
+}
+
 void
 wk_usage_record_done(const struct usage_record *u)
 {
@@ -79,4 +106,5 @@ wk_usage_record_done(const struct usage_record *u)
 	    num(ct, sizeof(ct), u->known, u->completion_tokens), u->known ? "known" : "unknown",
 	    num(tt, sizeof(tt), u->ttfb_ms != USAGE_NO_TIME, u->ttfb_ms), u->duration_ms,
 	    u->end != NULL ? u->end : "incomplete");
+	send_record(u, k);
 }

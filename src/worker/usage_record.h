@@ -39,6 +39,7 @@ struct usage_record {
 	uint64_t ttfb_ms;         /* to the first data (no data: the head), or USAGE_NO_TIME */
 	uint64_t duration_ms;
 	const char *end;
+	int forwarded;            /* came from another node, which records it */
 };
 
 void wk_usage_record_done(const struct usage_record *u);

@@ -152,6 +152,26 @@ require_keys(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 }
 
 static void
+require_usages(const struct ipc_list *l, const uint8_t *lo, const uint8_t *hi)
+{
+	struct ipc_list_iter it;
+	struct ipc_usage u;
+	uint32_t n;
+
+	ipc_list_begin(&it, l);
+	for (n = 0; ipc_usage_next(&it, &u); n++) {
+		require_inside(u.key, lo, hi);
+		require_inside(u.ns, lo, hi);
+		require_inside(u.model, lo, hi);
+		require_inside(u.node, lo, hi);
+		require_inside(u.request_id, lo, hi);
+		require_inside(u.end, lo, hi);
+	}
+	REQUIRE(n == l->count);
+	REQUIRE(it.p == (l->len ? l->base + l->len : l->base));
+}
+
+static void
 require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 {
 	switch (m->type) {
@@ -214,6 +234,12 @@ require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 		break;
 	case IPC_KEYS:
 		require_keys(m, lo, hi);
+		break;
+	case IPC_USAGE:
+		require_usages(&m->u.usage.records, lo, hi);
+		break;
+	case IPC_USAGE_BATCH:
+		require_usages(&m->u.usage_batch.records, lo, hi);
 		break;
 	default:
 		break;
@@ -339,6 +365,7 @@ static struct ipc_remote_agent ragents[6];
 static struct ipc_remote_model rmodels[8];
 static struct ipc_key keys[6];
 static struct ipc_key_allow key_allow[8];
+static struct ipc_usage usages[8];
 
 static void
 rnd_lists(struct ipc_encode_lists *lists)
@@ -383,6 +410,12 @@ rnd_lists(struct ipc_encode_lists *lists)
 	for (size_t i = 0; i < lists->nkey_allow; i++)
 		key_allow[i] = (struct ipc_key_allow){ rnd_str(), rnd_str() };
 	lists->key_allow = key_allow;
+	lists->nusages = rnd_below(nitems(usages) + 1);
+	for (size_t i = 0; i < lists->nusages; i++)
+		usages[i] = (struct ipc_usage){ rnd_str(), rnd_str(), rnd_str(), rnd_str(), rnd_str(),
+			rnd_str(), (uint16_t)rnd_int(16), (uint8_t)rnd_int(8), rnd_int(64), rnd_int(64),
+			(uint32_t)rnd_int(32), (uint32_t)rnd_int(32), rnd_int(64) };
+	lists->usages = usages;
 }
 
 /* A random but valid message of a random type. */
@@ -517,6 +550,11 @@ rnd_msg(struct ipc_msg *m, struct ipc_encode_lists *lists)
 		break;
 	case IPC_KEYS:
 		m->u.keys.more = (uint8_t)rnd_int(8);
+		break;
+	case IPC_USAGE:
+		break;
+	case IPC_USAGE_BATCH:
+		m->u.usage_batch.dropped = rnd_int(64);
 		break;
 	default:
 		REQUIRE(!"rnd_msg: a type without a generator");

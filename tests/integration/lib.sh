@@ -224,6 +224,7 @@ write_config()
 		echo "  header_timeout: 5s"
 		echo "  idle_timeout: 10s"
 		echo "agents: { listen: \"127.0.0.1:$AGENT_PORT\", plaintext: true }"
+		echo "usage: { log_file: \"$T/usage.log\" }"
 		[ -n "$extra" ] && printf '%s\n' "$extra"
 	} >"$f"
 }

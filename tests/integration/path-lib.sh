@@ -109,6 +109,7 @@ path_write_config()
 		echo "namespaces:"
 		echo "  lab:"
 		echo "    tokens: [\"$NS_HASH\"]"
+		echo "usage: { log_file: \"$T/usage.log\" }"
 	} >"$1"
 }
 

@@ -97,6 +97,61 @@ fill_keys(int v, struct ipc_encode_lists *lists)
 	}
 	lists->keys = keys_in;
 	lists->key_allow = key_allow_in;
+static struct ipc_usage usages_in[40];
+static int str_same(struct ipc_str a, struct ipc_str b);
+
+/* Usage records: a plain and a streamed request, or extremes. */
+static size_t
+fill_usages(int v)
+{
+	size_t n = PICK(v, 2, nitems(usages_in));
+
+	for (size_t i = 0; i < n; i++) {
+		struct ipc_usage *u = &usages_in[i];
+
+		u->key = v == 1 ? str_of(i ? "" : "alice-laptop", i ? 0 : 12)
+		                : str_of(long_text + i, 64);
+		u->ns = v == 1 ? str_of("lab", 3) : str_of(long_text, i * 3);
+		u->model = v == 1 ? str_of("qwen3:0.6b", 10) : str_of(long_text + 9, 200);
+		u->node = v == 1 ? str_of("eu-1", 4) : str_of(NULL, 0);
+		u->request_id = v == 1 ? str_of("req-0001", 8) : str_of(long_text, 40);
+		u->end = v == 1 ? str_of(i ? "client_gone" : "ok", i ? 11 : 2)
+		                : str_of(long_text + 3, i % 9);
+		u->status = v == 1 ? 200 : (uint16_t)(i % 2 ? UINT16_MAX : 0);
+		u->flags = v == 1 ? (uint8_t)(IPC_USAGE_F_KNOWN | (i ? IPC_USAGE_F_STREAM : 0))
+		                  : (uint8_t)(i % 2 ? UINT8_MAX : 0);
+		u->prompt_tokens = v == 1 ? 17 : i % 2 ? UINT64_MAX : 0;
+		u->completion_tokens = v == 1 ? 5 + i : i % 2 ? 0 : UINT64_MAX;
+		u->ttfb_ms = v == 1 ? (i ? IPC_USAGE_NO_TTFB : 12) : (uint32_t)(i % 2 ? UINT32_MAX : 0);
+		u->duration_ms = v == 1 ? 340 : (uint32_t)(i % 2 ? 0 : UINT32_MAX);
+		u->unix_ms = v == 1 ? 1796000000123ULL : i % 2 ? UINT64_MAX : 0;
+	}
+	return n;
+}
+
+static void
+check_usages(const struct ipc_list *l, const struct ipc_encode_lists *lists)
+{
+	struct ipc_list_iter it;
+	struct ipc_usage e;
+	size_t i;
+
+	CHECK(l->count == lists->nusages);
+	ipc_list_begin(&it, l);
+	for (i = 0; ipc_usage_next(&it, &e) && i < lists->nusages; i++) {
+		const struct ipc_usage *w = &lists->usages[i];
+
+		CHECK(str_same(e.key, w->key) && str_same(e.ns, w->ns));
+		CHECK(str_same(e.model, w->model) && str_same(e.node, w->node));
+		CHECK(str_same(e.request_id, w->request_id) && str_same(e.end, w->end));
+		CHECK(e.status == w->status && e.flags == w->flags);
+		CHECK(e.prompt_tokens == w->prompt_tokens);
+		CHECK(e.completion_tokens == w->completion_tokens);
+		CHECK(e.ttfb_ms == w->ttfb_ms && e.duration_ms == w->duration_ms);
+		CHECK(e.unix_ms == w->unix_ms);
+		CHECK(ipc_usage_size(&e) == ipc_usage_size(w));
+	}
+	CHECK(i == lists->nusages && it.p == l->base + l->len);
 }
 
 /* The PostgreSQL snapshot lists: typical names, or binary bytes and extremes. */
@@ -334,6 +389,17 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		m->u.keys.more = PICK(v, 1, UINT8_MAX);
 		fill_keys(v, lists);
 		break;
+	case IPC_USAGE:
+		lists->usages = usages_in;
+		lists->nusages = v == 2 ? 1 : fill_usages(v);
+		if (v == 2)
+			fill_usages(v);
+		break;
+	case IPC_USAGE_BATCH:
+		m->u.usage_batch.dropped = PICK(v, 3, UINT64_MAX);
+		lists->usages = usages_in;
+		lists->nusages = fill_usages(v);
+		break;
 	default:
 		fprintf(stderr, "make_msg: type %d has no sample: add one\n", type);
 		failures++;
@@ -512,6 +578,10 @@ check_entry_sizes(const struct ipc_msg *in, const struct ipc_encode_lists *lists
 		want = IPC_HEADER_SIZE + 4 + in->u.agent_models.agent_id.len + 4;
 		for (size_t i = 0; i < lists->nmodels; i++)
 			want += ipc_model_size(&lists->models[i]);
+	} else if (in->type == IPC_USAGE_BATCH) {
+		want = IPC_HEADER_SIZE + 8 + 4;
+		for (size_t i = 0; i < lists->nusages; i++)
+			want += ipc_usage_size(&lists->usages[i]);
 	} else
 		return;
 	CHECK(frame == want);
@@ -651,6 +721,13 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 	case IPC_KEYS:
 		CHECK(a->u.keys.more == b->u.keys.more);
 		check_keys(&b->u.keys.keys, &b->u.keys.allow, lists);
+		break;
+	case IPC_USAGE:
+		check_usages(&b->u.usage.records, lists);
+		break;
+	case IPC_USAGE_BATCH:
+		CHECK(a->u.usage_batch.dropped == b->u.usage_batch.dropped);
+		check_usages(&b->u.usage_batch.records, lists);
 		break;
 	default:
 		CHECK(!"type without a comparison");
@@ -859,6 +936,61 @@ test_golden(void)
 	check_same(&m, &out, &lists);
 	CHECK(ipc_str_eq(out.u.req_start.method, "POST"));
 	CHECK(ipc_str_eq(out.u.req_start.model, "m1"));
+}
+
+/* USAGE: one record, byte by byte; a record cut short is refused. */
+static void
+test_usage_wire(void)
+{
+	struct ipc_usage u = { str_of("alice", 5), str_of("lab", 3), str_of("m1", 2),
+		str_of("n1", 2), str_of("r1", 2), str_of("ok", 2), 200, IPC_USAGE_F_KNOWN, 17, 5,
+		12, 340, 1796000000123ULL };
+	struct ipc_encode_lists lists = { .usages = &u, .nusages = 1 };
+	struct ipc_msg m = { .type = IPC_USAGE }, out;
+	struct raw p = { .n = 0 };
+	uint8_t frame[512];
+	const char *why = NULL;
+	size_t flen;
+	struct buf b;
+
+	snprintf(current, sizeof(current), "golden USAGE");
+	raw_uint(&p, 4, 1); /* one record */
+	raw_str(&p, "alice");
+	raw_str(&p, "lab");
+	raw_str(&p, "m1");
+	raw_str(&p, "n1");
+	raw_str(&p, "r1");
+	raw_str(&p, "ok");
+	raw_uint(&p, 2, 200);
+	raw_uint(&p, 1, IPC_USAGE_F_KNOWN);
+	raw_uint(&p, 8, 17);
+	raw_uint(&p, 8, 5);
+	raw_uint(&p, 4, 12);
+	raw_uint(&p, 4, 340);
+	raw_uint(&p, 8, 1796000000123ULL);
+	flen = raw_frame(frame, IPC_USAGE, 0, &p);
+	buf_init(&b, 0);
+	CHECK(ipc_encode(&b, &m, &lists) == 0);
+	CHECK(b.len == flen && memcmp(buf_head(&b), frame, flen) == 0);
+	buf_free(&b);
+	CHECK(ipc_decode(frame, flen, &out, &why) == (ssize_t)flen);
+	check_same(&m, &out, &lists);
+	CHECK(flen == IPC_HEADER_SIZE + 4 + ipc_usage_size(&u));
+
+	/* the record loses its last byte: the list runs past the payload */
+	p.n--;
+	flen = raw_frame(frame, IPC_USAGE, 0, &p);
+	snprintf(current, sizeof(current), "reject USAGE cut short");
+	CHECK(ipc_decode(frame, flen, &out, &why) == -1);
+	CHECK(why != NULL && strstr(why, "usage list entry") != NULL);
+	/* a count that the bytes cannot hold */
+	p.n = 0;
+	raw_uint(&p, 8, 0);
+	raw_uint(&p, 4, 1000000);
+	flen = raw_frame(frame, IPC_USAGE_BATCH, 0, &p);
+	snprintf(current, sizeof(current), "reject USAGE_BATCH count");
+	CHECK(ipc_decode(frame, flen, &out, &why) == -1);
+	CHECK(why != NULL && strstr(why, "usage list count") != NULL);
 }
 
 /* ---- bad frames ---- */
@@ -1343,6 +1475,7 @@ main(void)
 
 	test_helpers();
 	test_golden();
+	test_usage_wire();
 	test_round_trips();
 	test_bad_frames();
 	test_back_to_back();

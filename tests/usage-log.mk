@@ -1,0 +1,14 @@
+# Issue 14, usage accounting after the worker: USAGE (worker -> agentd),
+# USAGE_BATCH (agentd -> master), the standalone usage log, the
+# PostgreSQL rollups (usage_rollups, kept through an outage) and
+# `tokilakectl usage`.
+TESTS += tests/integration/usage-log.sh tests/integration/pg-usage.sh
+EXTRA_DIST += tests/integration/usage-log.sh tests/integration/pg-usage.sh
+
+# the rollups of src/master/pg_usage.c with the connection stubbed
+check_PROGRAMS += tests/unit/test_pg_usage
+TESTS += tests/unit/test_pg_usage
+tests_unit_test_pg_usage_SOURCES = tests/unit/test_pg_usage.c src/master/pg_usage.c \
+	src/worker/json_out.c
+tests_unit_test_pg_usage_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/master
+tests_unit_test_pg_usage_LDADD = libtlcommon.a
