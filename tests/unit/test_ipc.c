@@ -97,6 +97,8 @@ fill_keys(int v, struct ipc_encode_lists *lists)
 	}
 	lists->keys = keys_in;
 	lists->key_allow = key_allow_in;
+}
+
 static struct ipc_usage usages_in[40];
 static int str_same(struct ipc_str a, struct ipc_str b);
 
