@@ -124,10 +124,7 @@ tl_cleanup()
 {
 	local rc=$?
 	trap - EXIT
-	if [ -n "${TL_WATCHDOG:-}" ]; then
-		pkill -P "$TL_WATCHDOG" 2>/dev/null
-		kill "$TL_WATCHDOG" 2>/dev/null
-	fi
+	[ -n "${TL_WATCHDOG:-}" ] && kill "$TL_WATCHDOG" 2>/dev/null
 	tl_kill_all
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		if [ "$TL_FAILED" = 0 ] && { [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; } && [ -z "${TL_KEEP:-}" ]; then
@@ -158,8 +155,13 @@ tl_tempdir()
 	trap 'exit 1' INT TERM HUP
 	# a test that hangs fails, saying so, instead of hanging the suite
 	# (the slowest take about two minutes under the sanitizers)
+	# (tl_cleanup's TERM ends it and its sleep at once: the trap runs
+	# while it waits, so it never reaches its kill)
 	(
-		sleep "${TL_TEST_TIMEOUT:-900}"
+		trap 'kill "$_wd_sleep" 2>/dev/null; exit 0' TERM
+		sleep "${TL_TEST_TIMEOUT:-900}" &
+		_wd_sleep=$!
+		wait "$_wd_sleep"
 		echo "$TESTNAME: FAIL: still running after ${TL_TEST_TIMEOUT:-900} s (TL_TEST_TIMEOUT): stopped" >&2
 		kill -TERM $$
 	) &
