@@ -53,6 +53,12 @@ refresh_pid(void)
 	logstate.held = 0; /* the parent writes what it held, not the child */
 }
 
+int
+log_enabled(enum log_level level)
+{
+	return level <= logstate.level;
+}
+
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 const char *

@@ -29,6 +29,8 @@ void log_reopen(void);
  * once. Saves a write per line under load.
  */
 void log_set_buffered(int on);
+/* 1 if a line of this level would be written (to skip building it). */
+int log_enabled(enum log_level level);
 void log_flush(void);
 /* Parse "error", "warn", "info", "debug"; returns -1 if unknown. */
 int log_level_parse(const char *s);

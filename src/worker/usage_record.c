@@ -97,8 +97,13 @@ wk_usage_record_done(const struct usage_record *u)
 	char pt[24], ct[24], tt[24];
 	const char *k = u->key != NULL ? u->key : "";
 
+	send_record(u, k);
+	/* the usage log (the master's) is the record; this line is for
+	 * debugging, and building it costs as much as the rest */
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
 	hold_this_turn();
-	log_info("usage req=%s key=%s ns=%s model=%s status=%d stream=%d prompt_tokens=%s "
+	log_debug("usage req=%s key=%s ns=%s model=%s status=%d stream=%d prompt_tokens=%s "
 	    "completion_tokens=%s tokens=%s ttfb_ms=%s duration_ms=%" PRIu64 " end=%s",
 	    u->request_id, field(key, k, strlen(k)), field(ns, u->ns, u->ns_len),
 	    field(model, u->model, u->model_len), u->status, u->stream,
@@ -106,5 +111,4 @@ wk_usage_record_done(const struct usage_record *u)
 	    num(ct, sizeof(ct), u->known, u->completion_tokens), u->known ? "known" : "unknown",
 	    num(tt, sizeof(tt), u->ttfb_ms != USAGE_NO_TIME, u->ttfb_ms), u->duration_ms,
 	    u->end != NULL ? u->end : "incomplete");
-	send_record(u, k);
 }

@@ -2,14 +2,15 @@
  * usage_record: what one relayed request used, built by api_proxy.c when
  * the request ends (its pool is freed), whatever the way it ended.
  *
- * Today the record is logged, one line at info level:
+ * The record goes to agentd (tokens per minute, budgets) and on to the
+ * master (the usage log or PostgreSQL rollups); at log level debug it is
+ * also logged, one line:
  *   usage req=ID key=NAME ns=NS model=MODEL status=S stream=0|1
  *     prompt_tokens=N completion_tokens=N tokens=known|unknown
  *     ttfb_ms=N duration_ms=N end=HOW
  * (no secrets: the key's name, "-" for anonymous; "-" for counts and a
  * first byte that never came). The lines of one loop turn leave in one
- * write, at the turn's end. Later slices send the same record to
- * agentd (tokens per minute, budgets) and on to the master (rollups).
+ * write, at the turn's end.
  *
  * Tokens are those the backend reported in the answer the worker relayed
  * (usage_scan.c); an answer without them says tokens=unknown, never a
