@@ -3,9 +3,11 @@
 # API with keys (limits-http.sh).
 TESTS += \
 	tests/integration/limits-agentd.sh \
-	tests/integration/limits-http.sh
+	tests/integration/limits-http.sh \
+	tests/integration/limits-tokens.sh
 
 EXTRA_DIST += \
 	tests/integration/limits-agentd.sh \
 	tests/integration/limits-http.sh \
+	tests/integration/limits-tokens.sh \
 	tests/integration/limits_ipc.py

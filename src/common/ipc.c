@@ -126,7 +126,7 @@ static const struct field f_AGENT_MODELS[] = { FLD(agent_models.agent_id),
 static const struct field f_AGENT_DOWN[] = { FLD(agent_down.agent_id), FLD(agent_down.reason) };
 static const struct field f_NODE_STATE[] = { FLD(node_state.database), FLD(node_state.snapshot),
 	FLD(node_state.name), FLD(node_state.since) };
-static const struct field f_KEYS[] = { FLD(keys.more), LIST(F_KEYS, keys.keys),
+static const struct field f_KEYS[] = { FLD(keys.more), FLD(keys.keyed), LIST(F_KEYS, keys.keys),
 	LIST(F_KEY_ALLOW, keys.allow) };
 static const struct field f_USAGE[] = { LIST(F_USAGES, usage.records) };
 static const struct field f_USAGE_BATCH[] = { FLD(usage_batch.dropped),

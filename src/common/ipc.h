@@ -233,8 +233,15 @@ struct ipc_msg {
 		 */
 		struct { uint8_t more; struct ipc_list namespaces; struct ipc_list tokens; } namespaces;
 		struct { uint8_t more; struct ipc_list agents; struct ipc_list models; } remote_agents;
-		/* master -> worker, the same way: keys: ipc_key, allow: ipc_key_allow */
-		struct { uint8_t more; struct ipc_list keys; struct ipc_list allow; } keys;
+		/* master -> worker, the same way: keys: ipc_key, allow: ipc_key_allow.
+		 * keyed = 1: the network has keys (api_keys holds a row, revoked
+		 * ones included), even if none is in the list: a loopback node
+		 * must not fall open when the last key is revoked. */
+		struct {
+			uint8_t more, keyed;
+			struct ipc_list keys;
+			struct ipc_list allow;
+		} keys;
 		/* agentd -> master. models: ipc_model (ns = the agent's namespace,
 		 * created = linked_at). An agent whose model list does not fit one
 		 * frame reports the first ones that fit. */

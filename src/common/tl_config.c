@@ -63,6 +63,16 @@ check_token_hash(struct cfg_ctx *ctx, const char *dotted, const struct ynode *no
 	return 0;
 }
 
+/* keys: any keys: block, even an empty one, says the node has keys
+ * (auth.h: no anonymous loopback default). */
+static int
+parse_keys_block(struct cfg_ctx *ctx, const struct cfg_key *k, const char *dotted,
+    const struct ynode *v, void *base)
+{
+	((struct tl_config *)base)->keys_block = 1;
+	return cfg_parse_typed(ctx, k, dotted, v, base);
+}
+
 /* workers: a number, or "auto" for one per online CPU. */
 static int
 parse_workers(struct cfg_ctx *ctx, const struct cfg_key *k, const char *dotted,
@@ -464,7 +474,7 @@ static const struct cfg_key top_keys[] = {
 	{ .name = "keys", .type = CFG_NAMED, .flags = CFG_RELOAD, CFG_FIELD(struct tl_config, keys),
 	    .count_off = offsetof(struct tl_config, nkeys), .elem_size = sizeof(struct tl_key),
 	    .name_off = offsetof(struct tl_key, name), .sub = key_keys,
-	    .check = check_key_name, .done = key_done },
+	    .check = check_key_name, .done = key_done, .parse = parse_keys_block },
 	{ .name = "usage", .type = CFG_MAPPING, .sub = usage_keys },
 	{ 0 }
 };

@@ -113,6 +113,7 @@ struct tl_config {
 	/* end-user API keys (standalone; PostgreSQL mode keeps them in api_keys) */
 	struct tl_key *keys;
 	size_t nkeys;
+	int keys_block; /* a keys: block is there, maybe empty (worker/auth.h) */
 
 	/* PostgreSQL mode: url is resolved from database.url, database.url_file
 	 * (its first line) or $DATABASE_URL, in that order; NULL = standalone.

@@ -4,7 +4,10 @@
  * worker (PostgreSQL mode only).
  *
  * One statement loads every key that is not revoked, one row per allow
- * pattern (a key without any still has its row). A NOTIFY 'api_keys'
+ * pattern (a key without any still has its row), and whether api_keys
+ * has any row at all, revoked ones included (KEYS' keyed): a network
+ * whose operator ever made a key keeps asking for one when the last is
+ * revoked, on loopback-only nodes too (auth.h). A NOTIFY 'api_keys'
  * reloads it (pg.c, reload kind 3). The result is kept as it came and
  * sent whole to every running worker as KEYS frames (full replace, more
  * = 1 on all frames but the last; a key and its patterns always share a
@@ -39,19 +42,25 @@
 #define PAGE_BUDGET (IPC_MAX_PAYLOAD - 256)
 
 /* 0 name, 1 owner, 2 hash, 3 rpm, 4 tpm, 5 max_in_flight, 6 tokens_per_day,
- * 7 tokens_per_month, 8 expires_at (unix s, 0 never), 9 disabled, 10 pattern */
+ * 7 tokens_per_month, 8 expires_at (unix s, 0 never), 9 disabled, 10 pattern,
+ * 11 keyed: 1 if api_keys has any row, revoked ones included. With no live
+ * key at all the answer is one row of NULLs but for keyed (the outer
+ * join), so that one statement says both. */
 static const char sql_keys[] =
     "SELECT k.name, k.owner, k.hash, k.rpm, k.tpm, k.max_in_flight, k.tokens_per_day, "
     "k.tokens_per_month, CASE WHEN k.expires_at IS NULL THEN 0 "
     "ELSE greatest(ceil(extract(epoch FROM k.expires_at)), 1)::bigint END, "
-    "k.disabled::int, a.pattern "
-    "FROM api_keys k LEFT JOIN LATERAL unnest(k.allow) WITH ORDINALITY AS a(pattern, ord) "
-    "ON true WHERE k.revoked_at IS NULL ORDER BY k.name, a.ord";
+    "k.disabled::int, a.pattern, e.keyed::int "
+    "FROM (SELECT EXISTS (SELECT 1 FROM api_keys) AS keyed) e "
+    "LEFT JOIN (api_keys k LEFT JOIN LATERAL unnest(k.allow) WITH ORDINALITY "
+    "AS a(pattern, ord) ON true) ON k.revoked_at IS NULL ORDER BY k.name, a.ord";
 
 static const char sql_has_table[] = "SELECT to_regclass('api_keys') IS NOT NULL";
 
 static PGresult *keys_res;  /* see sql_keys */
+static int keys_rows;       /* its rows that are keys (not the row of NULLs) */
 static int keys_none;       /* loaded: the database has no api_keys table */
+static int keys_keyed;      /* api_keys has a row, revoked or not */
 
 static struct ipc_str
 cell(int row, int col)
@@ -120,7 +129,7 @@ key_fits(const struct ipc_key *k, int r, int end)
 static void
 push_to(struct child *c)
 {
-	int rows = keys_res != NULL ? PQntuples(keys_res) : 0;
+	int rows = keys_res != NULL ? keys_rows : 0;
 	struct ipc_key *keys = xcalloc((size_t)rows + 1, sizeof(*keys));
 	struct ipc_key_allow *allow = xcalloc((size_t)rows + 1, sizeof(*allow));
 	struct ipc_encode_lists lists;
@@ -130,6 +139,7 @@ push_to(struct child *c)
 	memset(&msg, 0, sizeof(msg));
 	memset(&lists, 0, sizeof(lists));
 	msg.type = IPC_KEYS;
+	msg.u.keys.keyed = (uint8_t)keys_keyed;
 	lists.keys = keys;
 	lists.key_allow = allow;
 	for (int r = 0; r < rows;) {
@@ -199,6 +209,7 @@ on_has_table(struct master *m, PGresult *res, void *arg)
 		log_warnx("database: no table api_keys (run tokilakectl db migrate): no end-user "
 		    "API keys; without keys only loopback listeners serve requests");
 	keys_none = 1;
+	keys_keyed = 0;
 	PQclear(keys_res);
 	keys_res = NULL;
 	push_all(m);
@@ -208,7 +219,8 @@ static void
 on_keys(struct master *m, PGresult *res, void *arg)
 {
 	(void)arg;
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 11) {
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 12 ||
+	    PQntuples(res) < 1) {
 		/* is it only that the schema predates keys? */
 		pg_query_reload(3, "looking for table api_keys", sql_has_table, 0, NULL,
 		    on_has_table, NULL);
@@ -217,7 +229,10 @@ on_keys(struct master *m, PGresult *res, void *arg)
 	PQclear(keys_res);
 	keys_res = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
 	keys_none = 0;
-	for (int r = 0, rows = PQntuples(keys_res), end; r < rows; r = end) {
+	/* every row says keyed; the row of NULLs comes alone */
+	keys_keyed = strcmp(PQgetvalue(keys_res, 0, 11), "0") != 0;
+	keys_rows = PQgetisnull(keys_res, 0, 0) ? 0 : PQntuples(keys_res);
+	for (int r = 0, rows = keys_rows, end; r < rows; r = end) {
 		struct ipc_key k;
 
 		end = key_end(r, rows);
@@ -227,7 +242,8 @@ on_keys(struct master *m, PGresult *res, void *arg)
 			    "patterns, or one longer than %d characters); not loaded", k.name.base,
 			    APIKEY_PATTERNS_MAX, APIKEY_PATTERN_MAX);
 	}
-	log_debug("database: snapshot of API keys (%d rows)", PQntuples(keys_res));
+	log_debug("database: snapshot of API keys (%d rows%s)", keys_rows,
+	    keys_keyed ? "" : ", the network never had one");
 	push_all(m);
 }
 
@@ -250,5 +266,7 @@ pg_keys_free(void)
 {
 	PQclear(keys_res);
 	keys_res = NULL;
+	keys_rows = 0;
 	keys_none = 0;
+	keys_keyed = 0;
 }

@@ -47,6 +47,7 @@ static struct {
 	int loaded;        /* 0: PostgreSQL mode, no snapshot yet */
 	int anonymous;     /* http.anonymous */
 	int loopback_only; /* every http.listen is loopback */
+	int keyed;         /* keys exist even if the table is empty (auth.h) */
 	int standalone;
 	struct req_key *reqs[REQ_BUCKETS];
 } au;
@@ -74,6 +75,12 @@ wk_auth_set_keys(struct apikey_table *t)
 }
 
 void
+wk_auth_set_keyed(int keyed)
+{
+	au.keyed = keyed;
+}
+
+void
 wk_auth_init(const struct tl_config *conf)
 {
 	struct apikey_table *t = apikey_table_new();
@@ -82,6 +89,8 @@ wk_auth_init(const struct tl_config *conf)
 	au.anonymous = conf->http.anonymous;
 	au.loopback_only = tl_config_http_loopback_only(conf);
 	au.standalone = conf->database.url == NULL;
+	/* PostgreSQL mode: the master's KEYS says (pg_keys.c) */
+	au.keyed = au.standalone && conf->keys_block;
 	for (size_t i = 0; i < conf->nkeys; i++) {
 		const struct tl_key *c = &conf->keys[i];
 		struct apikey k = {
@@ -221,7 +230,7 @@ wk_auth_refused(h2o_req_t *req)
 		    "this node has not loaded its API keys yet; retry in a moment");
 		return 1;
 	}
-	nkeys = apikey_table_count(au.cur->t) != 0;
+	nkeys = au.keyed || apikey_table_count(au.cur->t) != 0;
 	if (!presented(req, &secret)) {
 		if (au.anonymous || (!nkeys && au.loopback_only))
 			return 0;

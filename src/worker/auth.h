@@ -13,7 +13,11 @@
  * Who may call:
  *   - anonymous requests (no key presented) are served iff http.anonymous
  *     is true, or the node has no key at all and every http.listen
- *     address is loopback; otherwise 401 missing_api_key;
+ *     address is loopback; otherwise 401 missing_api_key. "No key at
+ *     all" means never any: in PostgreSQL mode api_keys has no row,
+ *     revoked ones included (revoking the last key must not open a
+ *     network that had keys); standalone, the config has no keys: block
+ *     (an empty one, "keys: {}", counts as having keys);
  *   - a node with no key at all ignores whatever credentials come (as
  *     before keys existed: SDKs always send some Authorization); a node
  *     with keys checks any key presented, even when anonymous requests
@@ -48,6 +52,10 @@ void wk_auth_init(const struct tl_config *conf);
 /* Replace the key table (takes ownership; the old one goes when no
  * request uses it any more). Marks the keys as loaded. */
 void wk_auth_set_keys(struct apikey_table *t);
+/* 1: the node counts as having keys even with an empty table (the
+ * network's api_keys has rows, all revoked; or standalone, an explicit
+ * keys: block that is empty): no anonymous loopback default. */
+void wk_auth_set_keyed(int keyed);
 void wk_auth_free(void);
 /* PostgreSQL mode (master_link.c, at start): 1 = the keys are the
  * database's and not here yet: requests get 503 keys_not_loaded until

@@ -114,6 +114,7 @@ on_keys(const struct ipc_msg *msg)
 		log_warnx("KEYS from the master: allow patterns without their key; ignored");
 	if (msg->u.keys.more)
 		return;
+	wk_auth_set_keyed(msg->u.keys.keyed != 0);
 	wk_auth_set_keys(M.keys_next);
 	M.keys_next = NULL;
 }

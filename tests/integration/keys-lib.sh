@@ -19,8 +19,14 @@ newkey()
 eval "orig_$(declare -f path_write_config)"
 path_write_config()
 {
+	local u
 	orig_path_write_config "$@"
+	# keys_yaml may continue the namespaces: block: whatever top-level
+	# lines path-lib wrote after it (usage:) move to the end
+	u=$(grep '^usage:' "$1")
+	sed -i '/^usage:/d' "$1"
 	keys_yaml >>"$1"
+	[ -z "$u" ] || printf '%s\n' "$u" >>"$1"
 }
 
 path_linked()

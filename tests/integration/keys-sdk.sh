@@ -3,7 +3,9 @@
 # API keys (issue 14, K1): a good key chats and streams, models.list shows
 # only the key's models, and the errors are the SDK's own classes: a wrong
 # key AuthenticationError, a disabled one PermissionDeniedError, a model
-# the key may not use NotFoundError (keys_sdk.js).
+# the key may not use NotFoundError (keys_sdk.js); a key past its rpm, and
+# one whose daily token budget is spent, RateLimitError (429, codes
+# rate_limit_exceeded and insufficient_quota).
 #
 # Needs node and the openai package: $TL_OPENAI_NODE (a directory holding
 # node_modules/openai), else $top_builddir/tests/npm, where it is
@@ -24,6 +26,8 @@ fi
 newkey good
 newkey off
 newkey fam
+newkey rpm
+newkey broke
 LINK_KEY=$KEY_good
 keys_yaml()
 {
@@ -32,6 +36,8 @@ keys:
   good: { hash: "$HASH_good" }
   off: { hash: "$HASH_off", disabled: true }
   fam: { hash: "$HASH_fam", allow: ["*:llama3*"] }
+  rpm: { hash: "$HASH_rpm", rpm: 1 }
+  broke: { hash: "$HASH_broke", tokens_per_day: 1 }
 EOF
 }
 TM_BACKENDS=("{ name: mock2, url: \"@MOCK_URL@/v1\", models: [\"llama3:8b\"], discover: false }")
@@ -39,8 +45,8 @@ path_up
 wait_until 10 path_linked lab:llama3:8b || fail "lab:llama3:8b not listed"
 log "openai $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$NPMDIR/node_modules/openai/package.json")"
 node "$HERE/keys_sdk.js" "$NPMDIR/node_modules/openai" "$API/v1" "$KEY_good" "$KEY_off" \
-    "$KEY_fam" >"$T/sdk.out" 2>&1
+    "$KEY_fam" "$KEY_rpm" "$KEY_broke" >"$T/sdk.out" 2>&1
 rc=$?
 while read -r l; do log "$l"; done <"$T/sdk.out"
 [ $rc -eq 0 ] || fail "the openai client: $(grep FAIL "$T/sdk.out")"
-path_pass "the openai npm client sees 401/403/404 as its own error classes"
+path_pass "the openai npm client sees 401/403/404/429 as its own error classes"

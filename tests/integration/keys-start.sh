@@ -7,7 +7,9 @@
 # requires one. On loopback with no key at all, anonymous requests are
 # served as before (the quick start, most tests), whatever Authorization
 # a client sends; with keys, only http.anonymous lets a keyless request
-# through, and a wrong key is still refused.
+# through, and a wrong key is still refused. An empty keys: block counts
+# as having keys: removing the last key (SIGHUP) leaves a loopback node
+# closed, not anonymous.
 . "$(dirname "$0")/lib.sh"
 tl_setup
 # check COND... MESSAGE
@@ -98,4 +100,21 @@ up "$T/lokeyanon.yaml"
 check [ "$(code)" = 200 ] "keys and anonymous: true: no key 200"
 check [ "$(code -H "Authorization: Bearer $KEY")" = 200 ] "keys and anonymous: true: the key 200"
 check [ "$(code -H 'Authorization: Bearer sk-tlk-wrong')" = 401 ] "keys and anonymous: true: a wrong key 401"
+down
+
+# ---- loopback, every key removed but an empty keys: block left: closed
+# (the standalone "revoke the last key": no fall back to anonymous)
+write_config "$T/lolast.yaml" "$KEYS_YAML"
+up "$T/lolast.yaml"
+check [ "$(code -H "Authorization: Bearer $KEY")" = 200 ] "loopback, one key: the key 200"
+write_config "$T/lolast.yaml" 'keys: {}'
+kill -HUP "$MASTER"
+key_gone() { [ "$(code -H "Authorization: Bearer $KEY")" = 401 ]; }
+wait_until 15 key_gone || fail "keys: {} after SIGHUP: the removed key still gets $(code -H "Authorization: Bearer $KEY")"
+check [ "$(code)" = 401 ] "loopback, keys: {} (the last key removed): no key 401, not served"
+check [ "$(code -H 'Authorization: Bearer sk-anything')" = 401 ] "loopback, keys: {}: any bearer 401"
+down
+write_config "$T/loempty.yaml" 'keys: {}'
+up "$T/loempty.yaml"
+check [ "$(code)" = 401 ] "loopback, keys: {} from the start: no key 401"
 pass "secure by default: refused beyond loopback without keys; anonymous and keys as configured"

@@ -11,6 +11,9 @@
 #     all reach the workers; a key whose pattern is too long for any
 #     worker is left out with a warning, the others still work;
 #   - node a reloaded (SIGHUP): its new workers get the keys too;
+#   - every key revoked: both (loopback-only) nodes still answer 401 to a
+#     request without a key and to the revoked key, never 200: a network
+#     whose operator ever made a key does not fall open;
 #   - the workers of node b killed: the master respawns them and they get
 #     the keys again (a kept key 200, the revoked one 401, never 503 for
 #     long);
@@ -149,6 +152,20 @@ wait_until 15 see b "$BOB" 200 ||
 log "node b's workers respawned; bob served $(($(now_ms) - T0)) ms after the kill"
 check see b "$ALICE" 401 "respawned workers: the revoked key is 401"
 check see b "" 401 "respawned workers: no key is 401"
+
+# -- the last key revoked: a network that had keys stays closed -----------
+# (no live key left, but api_keys has rows: loopback nodes do not fall
+# back to serving anonymous requests, and a key is still checked)
+pgq "UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL AND name <> 'bob'" >/dev/null
+ctlk revoke bob
+T0=$(now_ms)
+after_change "the last key revoked" "$BOB" 401
+check [ "$(errcode)" = invalid_api_key ] "the last key revoked: invalid_api_key"
+check [ -z "$(pgq "SELECT name FROM api_keys WHERE revoked_at IS NULL")" ] "no live key is left"
+for n in a b; do
+	check see "$n" "" 401 "node $n, no live key left: no key is 401, not served"
+	check [ "$(errcode)" = missing_api_key ] "node $n: missing_api_key"
+done
 
 # -- no database yet: 503, not 401 ----------------------------------------
 # (node_unavailable: without any snapshot the node says that first; a

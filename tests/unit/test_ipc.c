@@ -389,6 +389,7 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		break;
 	case IPC_KEYS:
 		m->u.keys.more = PICK(v, 1, UINT8_MAX);
+		m->u.keys.keyed = PICK(v, 1, UINT8_MAX);
 		fill_keys(v, lists);
 		break;
 	case IPC_USAGE:
@@ -572,6 +573,7 @@ check_entry_sizes(const struct ipc_msg *in, const struct ipc_encode_lists *lists
 		for (size_t i = 0; i < lists->nrmodels; i++)
 			want += ipc_remote_model_size(&lists->rmodels[i]);
 	} else if (in->type == IPC_KEYS) {
+		want += 1; /* keyed */
 		for (size_t i = 0; i < lists->nkeys; i++)
 			want += ipc_key_size(&lists->keys[i]);
 		for (size_t i = 0; i < lists->nkey_allow; i++)
@@ -722,6 +724,7 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 		break;
 	case IPC_KEYS:
 		CHECK(a->u.keys.more == b->u.keys.more);
+		CHECK(a->u.keys.keyed == b->u.keys.keyed);
 		check_keys(&b->u.keys.keys, &b->u.keys.allow, lists);
 		break;
 	case IPC_USAGE:
