@@ -81,3 +81,11 @@ TESTS += \
 EXTRA_DIST += \
 	tests/integration/ctl-key.sh \
 	tests/integration/pg-keys.sh
+
+# network-wide key limits (issue 14, helper "netlimits"): two nodes share
+# a key's counts through key_load (sql/005_key_load.sql).
+TESTS += \
+	tests/integration/netlimit-pg.sh
+EXTRA_DIST += \
+	tests/integration/netlimit-pg.sh \
+	tests/integration/netlimit_load.py
