@@ -89,3 +89,9 @@ TESTS += \
 EXTRA_DIST += \
 	tests/integration/netlimit-pg.sh \
 	tests/integration/netlimit_load.py
+# the master's exchange (src/master/pg_keyload.c) with the connection stubbed
+check_PROGRAMS += tests/unit/test_pg_keyload
+TESTS += tests/unit/test_pg_keyload
+tests_unit_test_pg_keyload_SOURCES = tests/unit/test_pg_keyload.c src/master/pg_keyload.c
+tests_unit_test_pg_keyload_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/master
+tests_unit_test_pg_keyload_LDADD = $(COMMON_LIBS)
