@@ -7,7 +7,6 @@ tokilake_SOURCES += \
 	src/agentd/requests.c \
 	src/agentd/hold.c src/agentd/hold.h \
 	src/agentd/usage_batch.c src/agentd/usage_batch.h \
-	src/agentd/netlimit.c src/agentd/netlimit.h \
 	src/agentd/model_pages.c src/agentd/model_pages.h \
 	src/agentd/registry.c src/agentd/registry.h \
 	src/agentd/agent_listener.c \

@@ -142,7 +142,7 @@ clamp32(uint64_t v)
 void
 netlimit_remote(struct agentd *ad, const struct ipc_msg *msg)
 {
-	struct limiter *l = admission_limiter(ad);
+	struct limiter *l;
 	struct ipc_list_iter it;
 	struct ipc_key_load k;
 	int64_t now = now_ms();
@@ -150,6 +150,7 @@ netlimit_remote(struct agentd *ad, const struct ipc_msg *msg)
 
 	if (!N.inited)
 		return; /* a standalone agentd: the master has nothing to say */
+	l = admission_limiter(ad);
 	ipc_list_begin(&it, &msg->u.key_remote.loads);
 	while (ipc_key_load_next(&it, &k)) {
 		struct limiter_remote r = { clamp32(k.requests), clamp32(k.tokens),
