@@ -129,6 +129,8 @@ main(void)
 
 	netlimit_free();
 	limiter_free(ad.limiter);
+	buf_free(&ad.master.queue);
+	h2o_evloop_destroy(ad.loop);
 
 	/* standalone: nothing is sent, KEY_REMOTE is ignored */
 	memset(&ad, 0, sizeof(ad));
@@ -143,6 +145,7 @@ main(void)
 	remote(alice, 1, 600, 0);
 	CHECK(ad.limiter == NULL);
 	netlimit_free();
+	h2o_evloop_destroy(ad.loop);
 
 	if (failures > 0) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
