@@ -16,6 +16,9 @@
 #     refused on b (429 insufficient_quota) once its usage is written;
 #   - node a restarted (its agentd counts from zero, its key_load rows
 #     gone): the budget is still spent on a (seeded from usage_rollups).
+#
+# NETLIMIT_SECS=0 skips the load (the budgets only). Without the exchange
+# (int14 before it) the two nodes admit 1200 and b serves the spent key.
 . "$(dirname "$0")/fwd-lib.sh"
 LOG_LEVEL=${LOG_LEVEL:-info}
 fwd_setup
@@ -40,7 +43,9 @@ B=$(fwd_api b)
 M='{"model":"lab:qwen3:0.6b","messages":[{"role":"user","content":"hi"}]}'
 
 # --- rpm 600 through both nodes at once
+# NETLIMIT_SECS: how long the load lasts (0: no load, only the budgets)
 SECS=${NETLIMIT_SECS:-59}
+if [ "$SECS" != 0 ]; then
 log "loading key rpm (600/min) through a and b, 20 req/s each, for $SECS s"
 /usr/bin/python3 "$top_srcdir/tests/integration/netlimit_load.py" "$KEY_rpm" "$SECS" 20 "$A" "$B" \
     >"$T/load.out" 2>&1 || fail "load: $(cat "$T/load.out")"
@@ -54,8 +59,13 @@ log "rpm 600 over both nodes: $ok answered 200, $limited answered 429 (limit 600
 [ "$ok" -le $((600 + TOL)) ] || fail "the two nodes admitted $ok requests in $SECS s for a key of 600 a minute"
 [ "$ok" -ge 570 ] || fail "only $ok of 600 admitted: counted twice?"
 log "ok: the network admitted $ok for rpm 600 (tolerance $TOL)"
+fi
 
 # --- a daily budget spent through a is spent on b
+# (one request of key rpm on b, admitted or not, so that b has a key to
+# report even without the load)
+HTTP_PORT=${NODE_HTTP[b]}
+req POST /v1/chat/completions -H "Authorization: Bearer $KEY_rpm" --data-binary "$M"
 HTTP_PORT=${NODE_HTTP[a]}
 req POST /v1/chat/completions -H "Authorization: Bearer $KEY_budget" --data-binary "$M"
 [ "$CODE" = 200 ] || fail "budget's first request on a: $CODE $BODY"
@@ -66,7 +76,8 @@ wait_until 10 spent || fail "the budget's tokens never reached usage_rollups"
 # twice a second, and the statement that writes its row reads the rollups
 T0=$(pgq "SELECT now()")
 b_exchanged() { [ "$(pgq "SELECT count(*) FROM key_load WHERE node = 'b' AND updated_at > '$T0'")" != 0 ]; }
-wait_until 10 b_exchanged || fail "node b wrote no key_load row after the budget was spent"
+# (not fatal: without the exchange, the request below says what b does)
+wait_until 10 b_exchanged || log "node b wrote no key_load row after the budget was spent"
 sleep 0.3 # the answer on its way to agentd
 HTTP_PORT=${NODE_HTTP[b]}
 expect_oai 429 insufficient_quota POST /v1/chat/completions -H "Authorization: Bearer $KEY_budget" --data-binary "$M"
@@ -77,7 +88,8 @@ fwd_node_stop a
 fwd_node_start a
 wait_until 10 fwd_linked a "lab:qwen3:0.6b" || fail "node a does not see b's agent after its restart"
 exchanged() { [ "$(grep -c 'network limits: sharing key counts' "$T/node-a.log")" -ge 2 ]; }
-wait_until 15 exchanged || fail "node a did not exchange key counts after its restart (node name taken over after node.ttl)"
+wait_until 15 exchanged ||
+    log "node a did not exchange key counts after its restart (node name taken over after node.ttl)"
 sleep 0.3 # the answer on its way to agentd
 HTTP_PORT=${NODE_HTTP[a]}
 expect_oai 429 insufficient_quota POST /v1/chat/completions -H "Authorization: Bearer $KEY_budget" --data-binary "$M"
