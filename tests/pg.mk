@@ -81,3 +81,17 @@ TESTS += \
 EXTRA_DIST += \
 	tests/integration/ctl-key.sh \
 	tests/integration/pg-keys.sh
+
+# network-wide key limits (issue 14, helper "netlimits"): two nodes share
+# a key's counts through key_load (sql/005_key_load.sql).
+TESTS += \
+	tests/integration/netlimit-pg.sh
+EXTRA_DIST += \
+	tests/integration/netlimit-pg.sh \
+	tests/integration/netlimit_load.py
+# the master's exchange (src/master/pg_keyload.c) with the connection stubbed
+check_PROGRAMS += tests/unit/test_pg_keyload
+TESTS += tests/unit/test_pg_keyload
+tests_unit_test_pg_keyload_SOURCES = tests/unit/test_pg_keyload.c src/master/pg_keyload.c
+tests_unit_test_pg_keyload_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/master
+tests_unit_test_pg_keyload_LDADD = $(COMMON_LIBS)

@@ -27,6 +27,7 @@
 #include "link.h"
 #include "log.h"
 #include "network.h"
+#include "netlimit.h"
 #include "usage_batch.h"
 #include "xmalloc.h"
 
@@ -157,6 +158,7 @@ agentd_main(struct child_ctx *ctx)
 	network_init(&ad);
 	hold_init(&ad); /* the relink grace counts from the start */
 	usage_batch_init(&ad);
+	netlimit_init(&ad);
 
 	if (agentd_signals_init(&ad) == -1)
 		return 1;
@@ -187,6 +189,7 @@ agentd_main(struct child_ctx *ctx)
 	forward_shutdown();
 	worker_conns_close_all(&ad, 1, "agentd exiting");
 	hold_free();
+	netlimit_free();
 	usage_flush_at_exit(&ad);
 	agentd_master_close(&ad);
 	ipc_conns_dispose();

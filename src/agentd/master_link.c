@@ -15,6 +15,7 @@
 
 #include "agentd.h"
 #include "log.h"
+#include "netlimit.h"
 #include "network.h"
 
 static void
@@ -42,6 +43,9 @@ on_master_msg(struct ipc_conn *conn, const struct ipc_msg *msg)
 		break;
 	case IPC_REMOTE_AGENTS:
 		network_remote_agents(ad, msg);
+		break;
+	case IPC_KEY_REMOTE:
+		netlimit_remote(ad, msg);
 		break;
 	default:
 		log_warnx("master sent unexpected %s: this is a bug; stopping",

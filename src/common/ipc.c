@@ -31,7 +31,7 @@
 
 enum field_kind { F_U8, F_U16, F_U32, F_U64, F_STR, F_HEADERS, F_MODELS, F_NAMESPACES, F_TOKENS,
 	F_RAGENTS, F_RMODELS,
-	F_KEYS, F_KEY_ALLOW, F_USAGES };
+	F_KEYS, F_KEY_ALLOW, F_USAGES, F_KEY_LOADS };
 
 /*
  * List entries, described once: the wire width of each member in order
@@ -56,6 +56,7 @@ static const struct entry_spec spec_key = { "key", { S, S, S, 4, 4, 4, 8, 8, 8, 
 static const struct entry_spec spec_key_allow = { "key pattern", { S, S }, 2 };
 static const struct entry_spec spec_usage = { "usage", { S, S, S, S, S, S, 2, 1, 8, 8, 4, 4, 8 },
 	13 };
+static const struct entry_spec spec_key_load = { "key load", { S, 8, 8, 8, 8, 8 }, 6 };
 #undef S
 
 /* One entry's values in spec order: strings and integers in their own arrays. */
@@ -131,6 +132,10 @@ static const struct field f_KEYS[] = { FLD(keys.more), FLD(keys.keyed), LIST(F_K
 static const struct field f_USAGE[] = { LIST(F_USAGES, usage.records) };
 static const struct field f_USAGE_BATCH[] = { FLD(usage_batch.dropped),
 	LIST(F_USAGES, usage_batch.records) };
+static const struct field f_KEY_LOAD[] = { FLD(key_load.unix_ms),
+	LIST(F_KEY_LOADS, key_load.loads) };
+static const struct field f_KEY_REMOTE[] = { FLD(key_remote.more),
+	LIST(F_KEY_LOADS, key_remote.loads) };
 
 struct layout {
 	const char *name;
@@ -167,6 +172,8 @@ spec_of(enum field_kind kind)
 		return &spec_key_allow;
 	case F_USAGES:
 		return &spec_usage;
+	case F_KEY_LOADS:
+		return &spec_key_load;
 	default:
 		return NULL;
 	}
@@ -398,6 +405,7 @@ get_field(struct reader *r, const struct field *f, struct ipc_msg *msg, const ch
 	case F_KEYS:
 	case F_KEY_ALLOW:
 	case F_USAGES:
+	case F_KEY_LOADS:
 		return get_list(r, f->kind, member, tname);
 	}
 	return because("bad field table for %s", tname);
@@ -610,6 +618,22 @@ ipc_usage_next(struct ipc_list_iter *it, struct ipc_usage *u)
 	return 1;
 }
 
+int
+ipc_key_load_next(struct ipc_list_iter *it, struct ipc_key_load *k)
+{
+	struct entry_vals v;
+
+	if (!entry_next(it, &spec_key_load, &v))
+		return 0;
+	k->key = v.s[0];
+	k->requests = v.u[0];
+	k->tokens = v.u[1];
+	k->in_flight = v.u[2];
+	k->tokens_day = v.u[3];
+	k->tokens_month = v.u[4];
+	return 1;
+}
+
 /* The values of entry i of the caller's array for a list kind. */
 static void
 entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t i,
@@ -679,6 +703,14 @@ entry_from_lists(enum field_kind kind, const struct ipc_encode_lists *l, size_t 
 		v->u[4] = l->usages[i].ttfb_ms;
 		v->u[5] = l->usages[i].duration_ms;
 		v->u[6] = l->usages[i].unix_ms;
+		break;
+	case F_KEY_LOADS:
+		v->s[0] = l->key_loads[i].key;
+		v->u[0] = l->key_loads[i].requests;
+		v->u[1] = l->key_loads[i].tokens;
+		v->u[2] = l->key_loads[i].in_flight;
+		v->u[3] = l->key_loads[i].tokens_day;
+		v->u[4] = l->key_loads[i].tokens_month;
 		break;
 	default:
 		break;
@@ -750,6 +782,12 @@ ipc_usage_size(const struct ipc_usage *u)
 
 	entry_from_lists(F_USAGES, &l, 0, &v);
 	return entry_size(&spec_usage, &v);
+}
+
+size_t
+ipc_key_load_size(const struct ipc_key_load *k)
+{
+	return 4 + k->key.len + 5 * 8;
 }
 
 /* ---- encoding ---- */
@@ -866,6 +904,9 @@ put_list(struct writer *w, enum field_kind kind, const struct ipc_list *raw,
 	case F_USAGES:
 		array = lists->usages, count = lists->nusages;
 		break;
+	case F_KEY_LOADS:
+		array = lists->key_loads, count = lists->nkey_loads;
+		break;
 	default:
 		w->bad = 1;
 		return;
@@ -924,6 +965,7 @@ put_fields(struct writer *w, const struct layout *lay, const struct ipc_msg *msg
 		case F_KEYS:
 		case F_KEY_ALLOW:
 		case F_USAGES:
+		case F_KEY_LOADS:
 			put_list(w, f->kind, member, lists);
 			break;
 		}

@@ -69,7 +69,9 @@
 	X(NODE_STATE, 24)  /* master -> worker: database, snapshot, node.name */ \
 	X(KEYS, 25)        /* master -> worker: end-user API keys (PG) */        \
 	X(USAGE, 30)       /* worker -> agentd: what finished requests used */   \
-	X(USAGE_BATCH, 31) /* agentd -> master: usage records, about 1/s */
+	X(USAGE_BATCH, 31) /* agentd -> master: usage records, about 1/s */ \
+	X(KEY_LOAD, 32)    /* agentd -> master: this node's counts per key, 2/s */ \
+	X(KEY_REMOTE, 33)  /* master -> agentd: the other nodes' counts per key */
 
 enum ipc_type {
 #define IPC_ENUM(name, val) IPC_##name = val,
@@ -181,6 +183,20 @@ struct ipc_usage {
 #define IPC_USAGE_F_FORWARDED 0x04
 #define IPC_USAGE_NO_TTFB UINT32_MAX
 
+/*
+ * KEY_LOAD and KEY_REMOTE entries: what a key used, for the network-wide
+ * limits (src/agentd/netlimit.h). In KEY_LOAD, this node's own counts (the
+ * limiter's local part); in KEY_REMOTE, the sum of the other live nodes'
+ * (budgets: see src/master/pg_keyload.c). requests and tokens are those of
+ * the last 60 s; tokens_day and tokens_month those of the UTC day and
+ * month of the frame's unix_ms (KEY_LOAD) or of the master's clock.
+ */
+struct ipc_key_load {
+	struct ipc_str key;        /* the key's name */
+	uint64_t requests, tokens, in_flight;
+	uint64_t tokens_day, tokens_month;
+};
+
 struct ipc_msg {
 	enum ipc_type type;
 	union {
@@ -262,6 +278,12 @@ struct ipc_msg {
 		/* dropped: records agentd could not keep since the last batch
 		 * (its buffer was full); records: ipc_usage */
 		struct { uint64_t dropped; struct ipc_list records; } usage_batch;
+		/* loads: ipc_key_load; unix_ms: when agentd counted them */
+		struct { uint64_t unix_ms; struct ipc_list loads; } key_load;
+		/* loads: ipc_key_load, in frames like NAMESPACES (more = 1 on
+		 * every frame but the last; the last completes a full replace:
+		 * a key not in it has no remote counts any more) */
+		struct { uint8_t more; struct ipc_list loads; } key_remote;
 	} u;
 };
 
@@ -317,6 +339,8 @@ struct ipc_encode_lists {
 	size_t nkey_allow;
 	const struct ipc_usage *usages;         /* usage, usage_batch */
 	size_t nusages;
+	const struct ipc_key_load *key_loads;   /* key_load, key_remote */
+	size_t nkey_loads;
 };
 int ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_lists *lists);
 
@@ -336,6 +360,7 @@ int ipc_remote_model_next(struct ipc_list_iter *it, struct ipc_remote_model *mod
 int ipc_key_next(struct ipc_list_iter *it, struct ipc_key *key);
 int ipc_key_allow_next(struct ipc_list_iter *it, struct ipc_key_allow *allow);
 int ipc_usage_next(struct ipc_list_iter *it, struct ipc_usage *usage);
+int ipc_key_load_next(struct ipc_list_iter *it, struct ipc_key_load *load);
 
 /* Encoded size of one list entry (to fill frames up to IPC_MAX_PAYLOAD). */
 size_t ipc_model_size(const struct ipc_model *m);
@@ -346,6 +371,7 @@ size_t ipc_remote_model_size(const struct ipc_remote_model *m);
 size_t ipc_key_size(const struct ipc_key *k);
 size_t ipc_key_allow_size(const struct ipc_key_allow *a);
 size_t ipc_usage_size(const struct ipc_usage *u);
+size_t ipc_key_load_size(const struct ipc_key_load *k);
 
 /* Compare an ipc_str with a C string. */
 int ipc_str_eq(struct ipc_str s, const char *c);

@@ -35,7 +35,7 @@
 #include "usage.h"
 #include "xmalloc.h"
 
-#define PG_MAX_PARAMS 8
+#define PG_MAX_PARAMS 9 /* the key load exchange (pg_keyload.c) */
 /* After a reconnect, let the other nodes reconnect before expiring them. */
 #define PG_SWEEP_GRACE_MS (PG_BACKOFF_MAX_MS + 2000)
 
@@ -196,6 +196,7 @@ pg_lost(const char *fmt, ...)
 		since = pg.inflight_since;
 	queue_clear();
 	pg_usage_lost(); /* its statement in flight was just dropped */
+	pg_keyload_lost();
 	if (pg.conn != NULL)
 		PQfinish(pg.conn);
 	pg.conn = NULL;
@@ -672,6 +673,7 @@ pg_shutdown(void)
 	pg_agents_free();
 	pg_keys_free();
 	pg_usage_free();
+	pg_keyload_free();
 }
 
 /* ---- liveness ---- */

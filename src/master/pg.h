@@ -10,6 +10,8 @@
  *   pg_agents.c    this node's agents as agentd reports them, written to
  *                  the database (and written again after a reconnect)
  *   pg_keys.c      the end-user API keys, loaded and pushed to every worker
+ *   pg_keyload.c   per-key counts of every node (KEY_LOAD in, KEY_REMOTE
+ *                  out): network-wide limits
  *
  * Nothing here ever blocks the master's loop: the socket joins its
  * poll() set, and no request of a client waits on the database (agentd
@@ -72,6 +74,14 @@ int pg_snapshot_loaded(void);
 /* pg_keys.c */
 void pg_keys_load(void);
 void pg_keys_free(void);
+
+/* pg_keyload.c */
+struct ipc_msg;
+/* agentd's KEY_LOAD: written, and answered with the other nodes' counts. */
+void pg_keyload_report(struct master *m, const struct ipc_msg *msg);
+/* The connection was lost with the exchange's statement in flight. */
+void pg_keyload_lost(void);
+void pg_keyload_free(void);
 
 /* pg_agents.c */
 /* Connected again: rewrite this node's row and agents. */

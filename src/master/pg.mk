@@ -6,4 +6,5 @@ tokilake_SOURCES += \
 	src/master/pg_agents.c \
 	src/master/pg_keys.c \
 	src/master/pg_usage.c \
+	src/master/pg_keyload.c \
 	src/agentd/network.c src/agentd/network.h

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "pg.h"
 #include "usage.h"
 
 static void
@@ -132,6 +133,13 @@ master_status_message(struct master *m, struct child *c, const struct ipc_msg *m
 			break;
 		}
 		usage_batch_message(m, msg);
+		break;
+	case IPC_KEY_LOAD:
+		if (c->role != CHILD_AGENTD) {
+			protocol_error(c, "key load from a worker");
+			break;
+		}
+		pg_keyload_report(m, msg);
 		break;
 	default: {
 		char why[64];

@@ -172,6 +172,20 @@ require_usages(const struct ipc_list *l, const uint8_t *lo, const uint8_t *hi)
 }
 
 static void
+require_key_loads(const struct ipc_list *l, const uint8_t *lo, const uint8_t *hi)
+{
+	struct ipc_list_iter it;
+	struct ipc_key_load k;
+	uint32_t n;
+
+	ipc_list_begin(&it, l);
+	for (n = 0; ipc_key_load_next(&it, &k); n++)
+		require_inside(k.key, lo, hi);
+	REQUIRE(n == l->count);
+	REQUIRE(it.p == (l->len ? l->base + l->len : l->base));
+}
+
+static void
 require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 {
 	switch (m->type) {
@@ -240,6 +254,12 @@ require_views(const struct ipc_msg *m, const uint8_t *lo, const uint8_t *hi)
 		break;
 	case IPC_USAGE_BATCH:
 		require_usages(&m->u.usage_batch.records, lo, hi);
+		break;
+	case IPC_KEY_LOAD:
+		require_key_loads(&m->u.key_load.loads, lo, hi);
+		break;
+	case IPC_KEY_REMOTE:
+		require_key_loads(&m->u.key_remote.loads, lo, hi);
 		break;
 	default:
 		break;
@@ -366,6 +386,7 @@ static struct ipc_remote_model rmodels[8];
 static struct ipc_key keys[6];
 static struct ipc_key_allow key_allow[8];
 static struct ipc_usage usages[8];
+static struct ipc_key_load key_loads[8];
 
 static void
 rnd_lists(struct ipc_encode_lists *lists)
@@ -416,6 +437,11 @@ rnd_lists(struct ipc_encode_lists *lists)
 			rnd_str(), (uint16_t)rnd_int(16), (uint8_t)rnd_int(8), rnd_int(64), rnd_int(64),
 			(uint32_t)rnd_int(32), (uint32_t)rnd_int(32), rnd_int(64) };
 	lists->usages = usages;
+	lists->nkey_loads = rnd_below(nitems(key_loads) + 1);
+	for (size_t i = 0; i < lists->nkey_loads; i++)
+		key_loads[i] = (struct ipc_key_load){ rnd_str(), rnd_int(64), rnd_int(64),
+			rnd_int(64), rnd_int(64), rnd_int(64) };
+	lists->key_loads = key_loads;
 }
 
 /* A random but valid message of a random type. */
@@ -555,6 +581,12 @@ rnd_msg(struct ipc_msg *m, struct ipc_encode_lists *lists)
 		break;
 	case IPC_USAGE_BATCH:
 		m->u.usage_batch.dropped = rnd_int(64);
+		break;
+	case IPC_KEY_LOAD:
+		m->u.key_load.unix_ms = rnd_int(64);
+		break;
+	case IPC_KEY_REMOTE:
+		m->u.key_remote.more = (uint8_t)rnd_int(8);
 		break;
 	default:
 		REQUIRE(!"rnd_msg: a type without a generator");

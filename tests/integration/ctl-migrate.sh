@@ -29,7 +29,7 @@ must_contain "$OUT" '^up to date' "second migrate"
 [ "$(pgq 'SELECT version, name FROM schema_migrations ORDER BY version LIMIT 1')" = "1|001_initial" ] ||
     fail "schema_migrations row: $(pgq 'SELECT * FROM schema_migrations')"
 tables=$(pgq "SELECT string_agg(table_name, ' ' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'public'")
-[ "$tables" = "agent_models agents api_keys events namespace_tokens namespaces nodes schema_migrations usage_rollups" ] ||
+[ "$tables" = "agent_models agents api_keys events key_load namespace_tokens namespaces nodes schema_migrations usage_rollups" ] ||
     fail "tables: $tables"
 log "ok: migrate twice; tables: $tables"
 

@@ -156,6 +156,50 @@ check_usages(const struct ipc_list *l, const struct ipc_encode_lists *lists)
 	CHECK(i == lists->nusages && it.p == l->base + l->len);
 }
 
+static struct ipc_key_load key_loads_in[40];
+
+/* Per-key counts: two typical keys, or extremes. */
+static void
+fill_key_loads(int v, struct ipc_encode_lists *lists)
+{
+	size_t n = PICK(v, 2, nitems(key_loads_in));
+
+	for (size_t i = 0; i < n; i++) {
+		struct ipc_key_load *k = &key_loads_in[i];
+
+		k->key = v == 1 ? str_of(i ? "ci-bot" : "alice-laptop", i ? 6 : 12)
+		                : str_of(long_text + i, 64);
+		k->requests = v == 1 ? 599 - i : i % 2 ? UINT64_MAX : 0;
+		k->tokens = v == 1 ? 12000 : i % 2 ? 0 : UINT64_MAX;
+		k->in_flight = v == 1 ? 4 : i % 2 ? UINT64_MAX : 0;
+		k->tokens_day = v == 1 ? 250000 + i : i % 2 ? 0 : UINT64_MAX;
+		k->tokens_month = v == 1 ? 2000000 : i % 2 ? UINT64_MAX : 0;
+	}
+	lists->key_loads = key_loads_in;
+	lists->nkey_loads = n;
+}
+
+static void
+check_key_loads(const struct ipc_list *l, const struct ipc_encode_lists *lists)
+{
+	struct ipc_list_iter it;
+	struct ipc_key_load e;
+	size_t i;
+
+	CHECK(l->count == lists->nkey_loads);
+	ipc_list_begin(&it, l);
+	for (i = 0; ipc_key_load_next(&it, &e) && i < lists->nkey_loads; i++) {
+		const struct ipc_key_load *w = &lists->key_loads[i];
+
+		CHECK(str_same(e.key, w->key));
+		CHECK(e.requests == w->requests && e.tokens == w->tokens);
+		CHECK(e.in_flight == w->in_flight && e.tokens_day == w->tokens_day);
+		CHECK(e.tokens_month == w->tokens_month);
+		CHECK(ipc_key_load_size(&e) == ipc_key_load_size(w));
+	}
+	CHECK(i == lists->nkey_loads && it.p == l->base + l->len);
+}
+
 /* The PostgreSQL snapshot lists: typical names, or binary bytes and extremes. */
 static void
 fill_snapshot(int v, struct ipc_encode_lists *lists)
@@ -403,6 +447,14 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		lists->usages = usages_in;
 		lists->nusages = fill_usages(v);
 		break;
+	case IPC_KEY_LOAD:
+		m->u.key_load.unix_ms = PICK(v, 1796000000123ULL, UINT64_MAX);
+		fill_key_loads(v, lists);
+		break;
+	case IPC_KEY_REMOTE:
+		m->u.key_remote.more = PICK(v, 1, UINT8_MAX);
+		fill_key_loads(v, lists);
+		break;
 	default:
 		fprintf(stderr, "make_msg: type %d has no sample: add one\n", type);
 		failures++;
@@ -586,6 +638,10 @@ check_entry_sizes(const struct ipc_msg *in, const struct ipc_encode_lists *lists
 		want = IPC_HEADER_SIZE + 8 + 4;
 		for (size_t i = 0; i < lists->nusages; i++)
 			want += ipc_usage_size(&lists->usages[i]);
+	} else if (in->type == IPC_KEY_LOAD || in->type == IPC_KEY_REMOTE) {
+		want = IPC_HEADER_SIZE + (in->type == IPC_KEY_LOAD ? 8 : 1) + 4;
+		for (size_t i = 0; i < lists->nkey_loads; i++)
+			want += ipc_key_load_size(&lists->key_loads[i]);
 	} else
 		return;
 	CHECK(frame == want);
@@ -733,6 +789,14 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 	case IPC_USAGE_BATCH:
 		CHECK(a->u.usage_batch.dropped == b->u.usage_batch.dropped);
 		check_usages(&b->u.usage_batch.records, lists);
+		break;
+	case IPC_KEY_LOAD:
+		CHECK(a->u.key_load.unix_ms == b->u.key_load.unix_ms);
+		check_key_loads(&b->u.key_load.loads, lists);
+		break;
+	case IPC_KEY_REMOTE:
+		CHECK(a->u.key_remote.more == b->u.key_remote.more);
+		check_key_loads(&b->u.key_remote.loads, lists);
 		break;
 	default:
 		CHECK(!"type without a comparison");
@@ -996,6 +1060,53 @@ test_usage_wire(void)
 	snprintf(current, sizeof(current), "reject USAGE_BATCH count");
 	CHECK(ipc_decode(frame, flen, &out, &why) == -1);
 	CHECK(why != NULL && strstr(why, "usage list count") != NULL);
+}
+
+/* KEY_LOAD: one key's counts, byte by byte; an entry cut short is refused. */
+static void
+test_key_load_wire(void)
+{
+	struct ipc_key_load k = { str_of("alice", 5), 599, 12000, 3, 250000, 0x0102030405060708ULL };
+	struct ipc_encode_lists lists = { .key_loads = &k, .nkey_loads = 1 };
+	struct ipc_msg m = { .type = IPC_KEY_LOAD }, out;
+	struct raw p = { .n = 0 };
+	uint8_t frame[256];
+	const char *why = NULL;
+	size_t flen;
+	struct buf b;
+
+	snprintf(current, sizeof(current), "golden KEY_LOAD");
+	m.u.key_load.unix_ms = 1796000000123ULL;
+	raw_uint(&p, 8, 1796000000123ULL);
+	raw_uint(&p, 4, 1); /* one key */
+	raw_str(&p, "alice");
+	raw_uint(&p, 8, 599);
+	raw_uint(&p, 8, 12000);
+	raw_uint(&p, 8, 3);
+	raw_uint(&p, 8, 250000);
+	raw_uint(&p, 8, 0x0102030405060708ULL);
+	flen = raw_frame(frame, IPC_KEY_LOAD, 0, &p);
+	buf_init(&b, 0);
+	CHECK(ipc_encode(&b, &m, &lists) == 0);
+	CHECK(b.len == flen && memcmp(buf_head(&b), frame, flen) == 0);
+	buf_free(&b);
+	CHECK(ipc_decode(frame, flen, &out, &why) == (ssize_t)flen);
+	check_same(&m, &out, &lists);
+	CHECK(flen == IPC_HEADER_SIZE + 8 + 4 + ipc_key_load_size(&k));
+
+	p.n--;
+	flen = raw_frame(frame, IPC_KEY_LOAD, 0, &p);
+	snprintf(current, sizeof(current), "reject KEY_LOAD cut short");
+	CHECK(ipc_decode(frame, flen, &out, &why) == -1);
+	CHECK(why != NULL && strstr(why, "key load list entry") != NULL);
+	/* KEY_REMOTE: a count the bytes cannot hold */
+	p.n = 0;
+	raw_uint(&p, 1, 0);
+	raw_uint(&p, 4, 1000000);
+	flen = raw_frame(frame, IPC_KEY_REMOTE, 0, &p);
+	snprintf(current, sizeof(current), "reject KEY_REMOTE count");
+	CHECK(ipc_decode(frame, flen, &out, &why) == -1);
+	CHECK(why != NULL && strstr(why, "key load list count") != NULL);
 }
 
 /* ---- bad frames ---- */
@@ -1481,6 +1592,7 @@ main(void)
 	test_helpers();
 	test_golden();
 	test_usage_wire();
+	test_key_load_wire();
 	test_round_trips();
 	test_bad_frames();
 	test_back_to_back();
