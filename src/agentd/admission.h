@@ -27,7 +27,9 @@
  * Per worker connection the admitted ids live in an open-addressing table
  * that grows with the requests in flight and is freed with the connection;
  * the limiter is made at the first limited request and lives as long as
- * agentd (counts do not survive an agentd restart).
+ * agentd. Its rate counts start from zero when agentd restarts; in
+ * PostgreSQL mode the budgets do not (netlimit.c seeds them from the
+ * usage rollups).
  */
 #ifndef TL_ADMISSION_H
 #define TL_ADMISSION_H
