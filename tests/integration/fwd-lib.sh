@@ -85,6 +85,15 @@ fwd_write_config()
 
 fwd_api() { echo "http://127.0.0.1:${NODE_HTTP[$1]}"; }
 
+# newkey NAME [tokilakectl key new options]: an API key in the network's
+# database; KEY_NAME is its secret (tests may define their own newkey)
+newkey()
+{
+	local out
+	out=$("$CTL" -d "$(pg_url)" key new "$@" 2>&1) || fail "tokilakectl key new $*: $out"
+	printf -v "KEY_$1" '%s' "$(grep -o 'sk-tlk-[0-9a-f]\{64\}' <<<"$out" | head -n 1)"
+}
+
 # FWD_UP_CODE: the /healthz status of a node that is up (503 for one that
 # cannot reach its database)
 fwd_node_up() { alive "${NODE_PID[$1]}" && http_is "$(fwd_api "$1")/healthz" "${FWD_UP_CODE:-200}"; }

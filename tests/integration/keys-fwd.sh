@@ -9,13 +9,6 @@
 . "$(dirname "$0")/fwd-lib.sh"
 fwd_setup
 
-# newkey NAME [tokilakectl key new options]: KEY_NAME is the secret
-newkey()
-{
-	local out
-	out=$("$CTL" -d "$(pg_url)" key new "$@" 2>&1) || fail "tokilakectl key new $*: $out"
-	printf -v "KEY_$1" '%s' "$(grep -o 'sk-tlk-[0-9a-f]\{64\}' <<<"$out" | head -n 1)"
-}
 fwd_linked()
 {
 	curl -s --max-time 2 -H "Authorization: Bearer $KEY_ka" "$(fwd_api "$1")/v1/models" 2>/dev/null |
