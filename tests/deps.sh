@@ -3,15 +3,20 @@
 # one place. Only touches apt when something is actually missing.
 
 # tl_install_deps DEPS_FILE USE...: install every package of DEPS_FILE
-# whose USE column is one of USE... and that dpkg does not report installed.
+# whose USE column is one of USE... and that dpkg does not report
+# installed. A third column names a command that makes the package
+# unnecessary when it is on PATH already (node and npm installed another
+# way, whose packages would conflict with Debian's).
 tl_install_deps()
 {
-	local file=$1 pkg use want missing=()
+	local file=$1 pkg use cmd want missing=()
 	shift
-	while read -r pkg use _; do
+	while read -r pkg use cmd _; do
 		case $pkg in ''|'#'*) continue ;; esac
+		case $cmd in '#'*) cmd= ;; esac
 		for want in "$@"; do
 			[ "$use" = "$want" ] || continue
+			[ -n "$cmd" ] && command -v "$cmd" >/dev/null && continue
 			if [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" != installed ]; then
 				missing+=("$pkg")
 			fi
