@@ -858,6 +858,20 @@ put_count(struct writer *w, size_t n)
 	put_uint(w, 4, n);
 }
 
+static void
+put_entry(struct writer *w, const struct entry_spec *spec, const struct entry_vals *v)
+{
+	size_t ns = 0, nu = 0;
+
+	for (size_t f = 0; f < spec->n; f++) {
+		if (spec->widths[f] == 0) {
+			put_str(w, v->s[ns].base, v->s[ns].len, 0);
+			ns++;
+		} else
+			put_uint(w, spec->widths[f], v->u[nu++]);
+	}
+}
+
 /*
  * A list field. With lists the entries come from the caller's arrays; with
  * lists == NULL the message's own ipc_list is copied as it is, so a decoded
@@ -918,16 +932,9 @@ put_list(struct writer *w, enum field_kind kind, const struct ipc_list *raw,
 	put_count(w, count);
 	for (size_t i = 0; i < count && !w->bad; i++) {
 		struct entry_vals v;
-		size_t ns = 0, nu = 0;
 
 		entry_from_lists(kind, lists, i, &v);
-		for (size_t f = 0; f < spec->n; f++) {
-			if (spec->widths[f] == 0) {
-				put_str(w, v.s[ns].base, v.s[ns].len, 0);
-				ns++;
-			} else
-				put_uint(w, spec->widths[f], v.u[nu++]);
-		}
+		put_entry(w, spec, &v);
 	}
 }
 
@@ -996,6 +1003,24 @@ ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_l
 	/* the same walk over the same input: anything else is a bug here */
 	assert(!w.bad && w.size == size);
 	buf_commit(out, IPC_HEADER_SIZE + size);
+	return 0;
+}
+
+int
+ipc_usage_encode(struct buf *out, const struct ipc_usage *u)
+{
+	struct ipc_encode_lists l = { .usages = u, .nusages = 1 };
+	struct entry_vals v;
+	struct writer w = { NULL, 0, 0 };
+	uint8_t *p;
+
+	entry_from_lists(F_USAGES, &l, 0, &v);
+	put_entry(&w, &spec_usage, &v);
+	if (w.bad || (p = buf_reserve(out, w.size)) == NULL)
+		return -1;
+	w = (struct writer){ p, 0, 0 };
+	put_entry(&w, &spec_usage, &v);
+	buf_commit(out, w.size);
 	return 0;
 }
 
