@@ -27,6 +27,9 @@
 /* The largest entry held: six strings of USAGE_STR_MAX and their lengths,
  * and the numbers (2 + 1 + 8 + 8 + 4 + 4 + 8 bytes). */
 #define ENTRY_MAX (6 * (4 + USAGE_STR_MAX) + 35)
+/* The held buffer's room kept between batches: a second's records of a
+ * busy node; more, after a backlog, is given back. */
+#define HELD_KEEP (1024 * 1024)
 
 static struct {
 	struct agentd *ad;
@@ -187,6 +190,11 @@ usage_batch_flush(void)
 	}
 	memmove(B.sizes, B.sizes + sent, (B.n - sent) * sizeof(*B.sizes));
 	B.n -= sent;
+	/* a backlog (the master away) is not kept in memory once sent */
+	if (B.n == 0 && B.held.cap > HELD_KEEP) {
+		buf_free(&B.held);
+		buf_init(&B.held, (size_t)USAGE_BATCH_MAX * ENTRY_MAX);
+	}
 out:
 	if (B.n > 0 || B.dropped > 0)
 		arm();
