@@ -12,3 +12,12 @@ tests_unit_test_pg_usage_SOURCES = tests/unit/test_pg_usage.c src/master/pg_usag
 	src/worker/json_out.c
 tests_unit_test_pg_usage_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/master
 tests_unit_test_pg_usage_LDADD = libtlcommon.a
+
+# the usage log's lines byte for byte (src/master/usage_log.c formats them
+# by hand: golden lines from the snprintf writer it replaced)
+check_PROGRAMS += tests/unit/test_usage_log
+TESTS += tests/unit/test_usage_log
+tests_unit_test_usage_log_SOURCES = tests/unit/test_usage_log.c src/master/usage_log.c \
+	src/worker/json_out.c
+tests_unit_test_usage_log_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/master
+tests_unit_test_usage_log_LDADD = libtlcommon.a

@@ -158,7 +158,8 @@ has_rate_limits(const struct apikey_limits *lim)
 static int
 ours(const char *name, size_t len)
 {
-	return len >= 12 && strncasecmp(name, "x-ratelimit-", 12) == 0;
+	/* the first byte first: most of a backend's headers are not */
+	return len >= 12 && (name[0] | 0x20) == 'x' && strncasecmp(name, "x-ratelimit-", 12) == 0;
 }
 
 /* lists plus the limiter's headers h, in tmp (static storage: encoded
@@ -179,7 +180,7 @@ with_headers(const struct ipc_encode_lists *lists, const struct limiter_headers 
 		out[n++] = (struct ipc_header_in){ "retry-after", 11, retry_after,
 			strlen(retry_after) };
 	for (size_t i = 0; i < h->n; i++)
-		out[n++] = (struct ipc_header_in){ h->name[i], strlen(h->name[i]), h->value[i],
+		out[n++] = (struct ipc_header_in){ h->name[i], h->name_len[i], h->value[i],
 			h->value_len[i] };
 	if (lists != NULL)
 		*tmp = *lists;

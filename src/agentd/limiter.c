@@ -431,19 +431,34 @@ limiter_each(struct limiter *l, int64_t now_ms,
 	return n;
 }
 
+/* v in decimal, two digits a step from the right (the headers carry
+ * six numbers on every answer of a key with limits). */
 static size_t
 put_u64(char *out, uint64_t v)
 {
-	char tmp[24];
-	size_t n = 0;
+	static const char pairs[201] =
+	    "0001020304050607080910111213141516171819"
+	    "2021222324252627282930313233343536373839"
+	    "4041424344454647484950515253545556575859"
+	    "6061626364656667686970717273747576777879"
+	    "8081828384858687888990919293949596979899";
+	char tmp[20];
+	size_t i = sizeof(tmp);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
+	while (v >= 100) {
+		size_t d = (size_t)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--i] = pairs[d + 1];
+		tmp[--i] = pairs[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = pairs[v * 2 + 1];
+		tmp[--i] = pairs[v * 2];
+	} else
+		tmp[--i] = (char)('0' + v);
+	memcpy(out, tmp + i, sizeof(tmp) - i);
+	return sizeof(tmp) - i;
 }
 
 size_t
@@ -489,11 +504,13 @@ limiter_duration(char *out, size_t size, uint64_t ms)
 }
 
 static void
-add_header(struct limiter_headers *out, const char *name, uint64_t v, int duration)
+add_header(struct limiter_headers *out, const char *name, size_t name_len, uint64_t v,
+    int duration)
 {
 	size_t k = out->n++;
 
 	out->name[k] = name;
+	out->name_len[k] = name_len;
 	if (duration) {
 		out->value_len[k] = limiter_duration(out->value[k], sizeof(out->value[k]), v);
 	} else {
@@ -501,6 +518,9 @@ add_header(struct limiter_headers *out, const char *name, uint64_t v, int durati
 		out->value[k][out->value_len[k]] = '\0';
 	}
 }
+/* name: a string literal */
+#define ADD_HEADER(out, name, v, duration) \
+	add_header((out), (name), sizeof(name) - 1, (v), (duration))
 
 /* ms until the newest local entry of a window (counted in second last)
  * leaves it: the window is back to its initial state then (OpenAI's
@@ -527,16 +547,16 @@ limiter_headers(struct limiter *l, uint32_t ref, const struct apikey_limits *lim
 	touch(e, now_ms);
 	totals(e, now_ms, &c);
 	if (lim->rpm != 0) {
-		add_header(out, "x-ratelimit-limit-requests", lim->rpm, 0);
-		add_header(out, "x-ratelimit-remaining-requests",
+		ADD_HEADER(out, "x-ratelimit-limit-requests", lim->rpm, 0);
+		ADD_HEADER(out, "x-ratelimit-remaining-requests",
 		    c.requests >= lim->rpm ? 0 : lim->rpm - c.requests, 0);
-		add_header(out, "x-ratelimit-reset-requests", reset_ms(e->req_sum, e->req_last, now_ms), 1);
+		ADD_HEADER(out, "x-ratelimit-reset-requests", reset_ms(e->req_sum, e->req_last, now_ms), 1);
 	}
 	if (lim->tpm != 0) {
-		add_header(out, "x-ratelimit-limit-tokens", lim->tpm, 0);
-		add_header(out, "x-ratelimit-remaining-tokens",
+		ADD_HEADER(out, "x-ratelimit-limit-tokens", lim->tpm, 0);
+		ADD_HEADER(out, "x-ratelimit-remaining-tokens",
 		    c.tokens >= lim->tpm ? 0 : lim->tpm - c.tokens, 0);
-		add_header(out, "x-ratelimit-reset-tokens", reset_ms(e->tok_sum, e->tok_last, now_ms), 1);
+		ADD_HEADER(out, "x-ratelimit-reset-tokens", reset_ms(e->tok_sum, e->tok_last, now_ms), 1);
 	}
 }
 

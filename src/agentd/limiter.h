@@ -89,6 +89,7 @@ struct limiter_remote {
 struct limiter_headers {
 	size_t n;
 	const char *name[LIMITER_HEADERS_MAX];
+	size_t name_len[LIMITER_HEADERS_MAX];
 	char value[LIMITER_HEADERS_MAX][24];
 	size_t value_len[LIMITER_HEADERS_MAX];
 };

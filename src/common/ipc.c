@@ -56,6 +56,8 @@ static const struct entry_spec spec_key = { "key", { S, S, S, 4, 4, 4, 8, 8, 8, 
 static const struct entry_spec spec_key_allow = { "key pattern", { S, S }, 2 };
 static const struct entry_spec spec_usage = { "usage", { S, S, S, S, S, S, 2, 1, 8, 8, 4, 4, 8 },
 	13 };
+/* Its numbers' bytes, after the six strings (put_usage, ipc_usage_next). */
+#define USAGE_NUMS (2 + 1 + 8 + 8 + 4 + 4 + 8)
 static const struct entry_spec spec_key_load = { "key load", { S, 8, 8, 8, 8, 8 }, 6 };
 #undef S
 
@@ -322,6 +324,27 @@ get_entry(struct reader *r, const struct entry_spec *spec, struct entry_vals *v)
 	return 0;
 }
 
+/* Past one entry, its bounds checked but its values not read: the
+ * decoder's check of a list (the *_next iterators read them). */
+static int
+skip_entry(struct reader *r, const struct entry_spec *spec)
+{
+	for (size_t i = 0; i < spec->n; i++) {
+		size_t n = spec->widths[i];
+
+		if (n == 0) {
+			if ((size_t)(r->end - r->p) < 4)
+				return -1;
+			n = (size_t)be_load(r->p, 4);
+			r->p += 4;
+		}
+		if ((size_t)(r->end - r->p) < n)
+			return -1;
+		r->p += n;
+	}
+	return 0;
+}
+
 static _Thread_local char reason[160];
 
 static const char *
@@ -354,9 +377,7 @@ get_list(struct reader *r, enum field_kind kind, struct ipc_list *list, const ch
 		    (unsigned long long)count, tname);
 	list->base = r->p;
 	for (uint64_t i = 0; i < count; i++) {
-		struct entry_vals v;
-
-		if (get_entry(r, spec, &v) == -1)
+		if (skip_entry(r, spec) == -1)
 			return because("%s list entry %llu of %llu runs past the end of %s", what,
 			    (unsigned long long)i + 1, (unsigned long long)count, tname);
 	}
@@ -482,15 +503,17 @@ entry_next(struct ipc_list_iter *it, const struct entry_spec *spec, struct entry
 	return 1;
 }
 
+/* Headers are read on every request: two strings, not the generic walk. */
 int
 ipc_header_next(struct ipc_list_iter *it, struct ipc_str *name, struct ipc_str *value)
 {
-	struct entry_vals v;
+	struct reader r = { it->p, it->end };
 
-	if (!entry_next(it, &spec_header, &v))
+	/* cannot fail on a decoded list; the check only guards hand-made ones */
+	if (it->left == 0 || get_str(&r, name) == -1 || get_str(&r, value) == -1)
 		return 0;
-	*name = v.s[0];
-	*value = v.s[1];
+	it->p = r.p;
+	it->left--;
 	return 1;
 }
 
@@ -595,26 +618,33 @@ ipc_key_allow_next(struct ipc_list_iter *it, struct ipc_key_allow *a)
 	return 1;
 }
 
+/* Read on every request by agentd and the master: the members at once,
+ * not the generic walk (spec_usage's order). */
 int
 ipc_usage_next(struct ipc_list_iter *it, struct ipc_usage *u)
 {
-	struct entry_vals v;
+	struct reader r = { it->p, it->end };
+	struct ipc_str *s[6] = { &u->key, &u->ns, &u->model, &u->node, &u->request_id, &u->end };
+	const uint8_t *p;
 
-	if (!entry_next(it, &spec_usage, &v))
+	if (it->left == 0)
 		return 0;
-	u->key = v.s[0];
-	u->ns = v.s[1];
-	u->model = v.s[2];
-	u->node = v.s[3];
-	u->request_id = v.s[4];
-	u->end = v.s[5];
-	u->status = (uint16_t)v.u[0];
-	u->flags = (uint8_t)v.u[1];
-	u->prompt_tokens = v.u[2];
-	u->completion_tokens = v.u[3];
-	u->ttfb_ms = (uint32_t)v.u[4];
-	u->duration_ms = (uint32_t)v.u[5];
-	u->unix_ms = v.u[6];
+	for (size_t i = 0; i < 6; i++)
+		if (get_str(&r, s[i]) == -1)
+			return 0;
+	/* cannot fail on a decoded list; the check only guards hand-made ones */
+	if ((size_t)(r.end - r.p) < USAGE_NUMS)
+		return 0;
+	p = r.p;
+	u->status = (uint16_t)be_load(p, 2);
+	u->flags = p[2];
+	u->prompt_tokens = be_load(p + 3, 8);
+	u->completion_tokens = be_load(p + 11, 8);
+	u->ttfb_ms = (uint32_t)be_load(p + 19, 4);
+	u->duration_ms = (uint32_t)be_load(p + 23, 4);
+	u->unix_ms = be_load(p + 27, 8);
+	it->p = p + USAGE_NUMS;
+	it->left--;
 	return 1;
 }
 
@@ -858,6 +888,92 @@ put_count(struct writer *w, size_t n)
 	put_uint(w, 4, n);
 }
 
+static void
+put_entry(struct writer *w, const struct entry_spec *spec, const struct entry_vals *v)
+{
+	size_t ns = 0, nu = 0;
+
+	for (size_t f = 0; f < spec->n; f++) {
+		if (spec->widths[f] == 0) {
+			put_str(w, v->s[ns].base, v->s[ns].len, 0);
+			ns++;
+		} else
+			put_uint(w, spec->widths[f], v->u[nu++]);
+	}
+}
+
+/* A header entry: put_str of its name and of its value, checked and
+ * written at once (the bounds as put_str's: w->size + n stays within
+ * IPC_MAX_PAYLOAD, so nothing here overflows). */
+static void
+put_header(struct writer *w, const struct ipc_header_in *h)
+{
+	size_t n;
+
+	if (h->name_len > IPC_MAX_PAYLOAD || h->value_len > IPC_MAX_PAYLOAD ||
+	    (h->name == NULL && h->name_len != 0) || (h->value == NULL && h->value_len != 0) ||
+	    (n = 8 + h->name_len + h->value_len) > IPC_MAX_PAYLOAD - w->size) {
+		w->bad = 1;
+		return;
+	}
+	if (w->p != NULL) {
+		be_store(w->p, 4, h->name_len);
+		if (h->name_len != 0)
+			memcpy(w->p + 4, h->name, h->name_len);
+		be_store(w->p + 4 + h->name_len, 4, h->value_len);
+		if (h->value_len != 0)
+			memcpy(w->p + 8 + h->name_len, h->value, h->value_len);
+		w->p += n;
+	}
+	w->size += n;
+}
+
+/* A string of an entry written at p: its length, its bytes. */
+static uint8_t *
+store_str(uint8_t *p, struct ipc_str s)
+{
+	be_store(p, 4, s.len);
+	if (s.len != 0)
+		memcpy(p + 4, s.base, s.len);
+	return p + 4 + s.len;
+}
+
+/* A usage entry, as spec_usage says, checked as put_entry would (strings
+ * within IPC_MAX_PAYLOAD, no NULL with a length) and written at once. */
+static void
+put_usage(struct writer *w, const struct ipc_usage *u)
+{
+	const struct ipc_str *s[6] = { &u->key, &u->ns, &u->model, &u->node, &u->request_id,
+		&u->end };
+	size_t n = 6 * 4 + USAGE_NUMS;
+	uint8_t *p;
+
+	for (size_t i = 0; i < 6; i++) {
+		if (s[i]->len > IPC_MAX_PAYLOAD || (s[i]->base == NULL && s[i]->len != 0)) {
+			w->bad = 1;
+			return;
+		}
+		n += s[i]->len;
+	}
+	if (n > IPC_MAX_PAYLOAD - w->size) {
+		w->bad = 1;
+		return;
+	}
+	if ((p = w->p) != NULL) {
+		for (size_t i = 0; i < 6; i++)
+			p = store_str(p, *s[i]);
+		be_store(p, 2, u->status);
+		p[2] = u->flags;
+		be_store(p + 3, 8, u->prompt_tokens);
+		be_store(p + 11, 8, u->completion_tokens);
+		be_store(p + 19, 4, u->ttfb_ms);
+		be_store(p + 23, 4, u->duration_ms);
+		be_store(p + 27, 8, u->unix_ms);
+		w->p = p + USAGE_NUMS;
+	}
+	w->size += n;
+}
+
 /*
  * A list field. With lists the entries come from the caller's arrays; with
  * lists == NULL the message's own ipc_list is copied as it is, so a decoded
@@ -916,18 +1032,25 @@ put_list(struct writer *w, enum field_kind kind, const struct ipc_list *raw,
 		return;
 	}
 	put_count(w, count);
+	if (kind == F_USAGES) {
+		/* one per request (the worker's USAGE), a frame of them per
+		 * batch: thirteen members written at once */
+		for (size_t i = 0; i < count && !w->bad; i++)
+			put_usage(w, &lists->usages[i]);
+		return;
+	}
+	if (kind == F_HEADERS) {
+		/* in most frames (RESP_HEAD, REQ_START; six more with a key's
+		 * limits): two strings an entry, without the generic walk */
+		for (size_t i = 0; i < count && !w->bad; i++)
+			put_header(w, &lists->headers[i]);
+		return;
+	}
 	for (size_t i = 0; i < count && !w->bad; i++) {
 		struct entry_vals v;
-		size_t ns = 0, nu = 0;
 
 		entry_from_lists(kind, lists, i, &v);
-		for (size_t f = 0; f < spec->n; f++) {
-			if (spec->widths[f] == 0) {
-				put_str(w, v.s[ns].base, v.s[ns].len, 0);
-				ns++;
-			} else
-				put_uint(w, spec->widths[f], v.u[nu++]);
-		}
+		put_entry(w, spec, &v);
 	}
 }
 
@@ -996,6 +1119,21 @@ ipc_encode(struct buf *out, const struct ipc_msg *msg, const struct ipc_encode_l
 	/* the same walk over the same input: anything else is a bug here */
 	assert(!w.bad && w.size == size);
 	buf_commit(out, IPC_HEADER_SIZE + size);
+	return 0;
+}
+
+int
+ipc_usage_encode(struct buf *out, const struct ipc_usage *u)
+{
+	struct writer w = { NULL, 0, 0 };
+	uint8_t *p;
+
+	put_usage(&w, u);
+	if (w.bad || (p = buf_reserve(out, w.size)) == NULL)
+		return -1;
+	w = (struct writer){ p, 0, 0 };
+	put_usage(&w, u);
+	buf_commit(out, w.size);
 	return 0;
 }
 

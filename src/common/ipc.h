@@ -362,6 +362,10 @@ int ipc_key_allow_next(struct ipc_list_iter *it, struct ipc_key_allow *allow);
 int ipc_usage_next(struct ipc_list_iter *it, struct ipc_usage *usage);
 int ipc_key_load_next(struct ipc_list_iter *it, struct ipc_key_load *load);
 
+/* One usage record appended to out as an entry of a USAGE or USAGE_BATCH
+ * list (agentd keeps records encoded and sends them on as a raw list: an
+ * ipc_list and lists == NULL). -1: too large, or out's bound. */
+int ipc_usage_encode(struct buf *out, const struct ipc_usage *u);
 /* Encoded size of one list entry (to fill frames up to IPC_MAX_PAYLOAD). */
 size_t ipc_model_size(const struct ipc_model *m);
 size_t ipc_namespace_size(const struct ipc_namespace *ns);

@@ -146,12 +146,12 @@ put_back(struct row *r)
 	P.nrows++;
 }
 
-/* A string for a key column: cut, control characters made visible. */
+/* A string for a key column into c (STR_MAX + 1 bytes): cut, control
+ * characters made visible. */
 static char *
-clean(struct ipc_str s)
+clean(char *c, struct ipc_str s)
 {
 	size_t n = s.len < STR_MAX ? s.len : STR_MAX;
-	char *c = xmalloc(n + 1);
 
 	for (size_t i = 0; i < n; i++)
 		c[i] = (unsigned char)s.base[i] < 0x20 || s.base[i] == 0x7f ? '?' : s.base[i];
@@ -162,15 +162,18 @@ clean(struct ipc_str s)
 void
 pg_usage_add(const struct ipc_usage *u)
 {
+	/* the key columns on the stack: most records add to a row that
+	 * exists, only a new row gets copies of its own */
+	char keys[4][STR_MAX + 1];
 	struct row one, *r;
 	unsigned b;
 	int known = (u->flags & IPC_USAGE_F_KNOWN) != 0;
 
 	memset(&one, 0, sizeof(one));
-	one.k[0] = clean(u->key);
-	one.k[1] = clean(u->ns);
-	one.k[2] = clean(u->model);
-	one.k[3] = clean(u->node);
+	one.k[0] = clean(keys[0], u->key);
+	one.k[1] = clean(keys[1], u->ns);
+	one.k[2] = clean(keys[2], u->model);
+	one.k[3] = clean(keys[3], u->node);
 	one.minute = (int64_t)(u->unix_ms / 60000) * 60;
 	one.requests = 1;
 	one.errors = u->status >= 400 || !ipc_str_eq(u->end, "ok");
@@ -198,13 +201,12 @@ pg_usage_add(const struct ipc_usage *u)
 	} else {
 		r = xmalloc(sizeof(*r));
 		*r = one;
-		memset(one.k, 0, sizeof(one.k));
+		for (int i = 0; i < 4; i++)
+			r->k[i] = xstrdup(keys[i]);
 		r->next = P.buckets[b];
 		P.buckets[b] = r;
 		P.nrows++;
 	}
-	for (int i = 0; i < 4; i++)
-		free(one.k[i]);
 	if (P.next_at == 0)
 		P.next_at = master_now_ms() + PG_USAGE_INTERVAL_MS;
 }

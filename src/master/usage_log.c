@@ -103,55 +103,198 @@ open_log(void)
 	return U.fd == -1 ? -1 : 0;
 }
 
-static int
-put_str(struct buf *b, const char *name, struct ipc_str s)
+/* The fixed text of a line (names, punctuation, time, numbers): the
+ * longest is under 400 bytes. */
+#define LINE_FIXED 512
+/* An escaped byte takes at most 6 (\u00XX, \ufffd). */
+#define ESC_MAX 6
+
+/* The cursor of a line written straight into b's reserved room. */
+struct line {
+	struct buf *b;
+	uint8_t *p;     /* where the next byte goes */
+	size_t room;    /* what was reserved at the last buf_reserve */
+	uint8_t *start; /* where that room began */
+};
+
+static void
+lit(struct line *l, const char *s, size_t n)
 {
-	return wk_json_out_raw(b, name) | wk_json_out_str(b, s.base, s.len);
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+#define LIT(l, s) lit((l), (s), sizeof(s) - 1)
+
+/* v in decimal: the digits from the right, then copied in order. */
+static void
+num(struct line *l, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	lit(l, d + i, sizeof(d) - i);
 }
 
-static int
-put_u64(struct buf *b, const char *name, uint64_t v)
+/* n as exactly w digits (the parts of the time). */
+static void
+fixed(struct line *l, unsigned n, int w)
 {
-	return wk_json_out_raw(b, name) | wk_json_out_u64(b, v);
+	for (int i = w - 1; i >= 0; i--) {
+		l->p[i] = (char)('0' + n % 10);
+		n /= 10;
+	}
+	l->p += w;
 }
 
-/* One record as a line: {"time":...,"request_id":...,...}\n */
+/* Bytes that go into a JSON string as they are: printable ASCII but the
+ * quote and the backslash. Anything else takes the JSON writer. Eight
+ * bytes a step: a word has such a byte if one is below 0x20, above 0x7e,
+ * or equal to '"' or '\\' (a zero byte after the xor); the subtractions'
+ * borrows only start at a byte that is itself such a byte, so the answer
+ * is exact. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static int
+plain(struct ipc_str s)
+{
+	const unsigned char *c = (const unsigned char *)s.base;
+	size_t i = 0;
+
+	for (; i + 8 <= s.len; i += 8) {
+		uint64_t x, q, b;
+
+		memcpy(&x, c + i, 8);
+		q = x ^ (ONES * '"');
+		b = x ^ (ONES * '\\');
+		if ((((x - ONES * 0x20) | (x + ONES) | x | ((q - ONES) & ~q) | ((b - ONES) & ~b)) &
+		    HIGHS) != 0)
+			return 0;
+	}
+	for (; i < s.len; i++)
+		if (c[i] < 0x20 || c[i] >= 0x7f || c[i] == '"' || c[i] == '\\')
+			return 0;
+	return 1;
+}
+
+/* A string as a JSON literal. Most are plain and copied; the others are
+ * escaped by the JSON writer, which appends to b: the cursor is committed
+ * first and the room reserved again after (the buffer may have moved). */
+static int
+str(struct line *l, struct ipc_str s)
+{
+	*l->p++ = '"';
+	if (plain(s)) {
+		if (s.len > 0)
+			lit(l, s.base, s.len);
+	} else {
+		size_t left = l->room - (size_t)(l->p - l->start);
+
+		buf_commit(l->b, (size_t)(l->p - l->start));
+		if (wk_json_out_esc(l->b, s.base, s.len) != 0 ||
+		    (l->start = buf_reserve(l->b, left)) == NULL)
+			return -1;
+		l->p = l->start;
+		l->room = left;
+	}
+	*l->p++ = '"';
+	return 0;
+}
+/* A member: its name (with the comma and colon), then the string. */
+#define STR(l, name, s) (LIT((l), name), str((l), (s)))
+
+/* "YYYY-MM-DDTHH:MM:SS" of sec, kept for the next line: a batch's lines
+ * mostly share their second (gmtime_r is most of a line's cost else). */
+static void
+stamp(struct line *l, time_t sec)
+{
+	static time_t last = -1;
+	static char text[32];
+	static size_t len;
+
+	if (sec != last) {
+		struct line t = { .p = (uint8_t *)text };
+		struct tm tm;
+		unsigned year;
+
+		if (gmtime_r(&sec, &tm) == NULL)
+			memset(&tm, 0, sizeof(tm));
+		year = (unsigned)tm.tm_year + 1900;
+		if (year > 9999) /* as %04d: all its digits */
+			num(&t, year);
+		else
+			fixed(&t, year, 4);
+		*t.p++ = '-';
+		fixed(&t, (unsigned)tm.tm_mon + 1, 2);
+		*t.p++ = '-';
+		fixed(&t, (unsigned)tm.tm_mday, 2);
+		*t.p++ = 'T';
+		fixed(&t, (unsigned)tm.tm_hour, 2);
+		*t.p++ = ':';
+		fixed(&t, (unsigned)tm.tm_min, 2);
+		*t.p++ = ':';
+		fixed(&t, (unsigned)tm.tm_sec, 2);
+		len = (size_t)(t.p - (uint8_t *)text);
+		last = sec;
+	}
+	lit(l, text, len);
+}
+
+/*
+ * One record as a line: {"time":...,"request_id":...,...}\n, written by
+ * hand into room reserved for the worst case (snprintf and one append per
+ * field cost more than the rest of the master's work on a request).
+ */
 static int
 put_line(struct buf *b, const struct ipc_usage *u)
 {
-	int known = (u->flags & IPC_USAGE_F_KNOWN) != 0, r = 0;
-	time_t sec = (time_t)(u->unix_ms / 1000);
-	char when[64];
-	struct tm tm;
+	size_t need = LINE_FIXED + ESC_MAX * (u->request_id.len + u->key.len + u->ns.len +
+	    u->model.len + u->node.len + u->end.len);
+	struct line l = { .b = b };
 
-	if (gmtime_r(&sec, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	snprintf(when, sizeof(when), "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\"",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (unsigned)(u->unix_ms % 1000));
-	r |= wk_json_out_raw(b, when);
-	r |= put_str(b, ",\"request_id\":", u->request_id);
-	r |= put_str(b, ",\"key\":", u->key);
-	r |= put_str(b, ",\"namespace\":", u->ns);
-	r |= put_str(b, ",\"model\":", u->model);
-	r |= put_str(b, ",\"node\":", u->node);
-	r |= put_u64(b, ",\"status\":", u->status);
-	r |= put_str(b, ",\"end\":", u->end);
-	r |= wk_json_out_raw(b, (u->flags & IPC_USAGE_F_STREAM) ? ",\"stream\":true"
-	                                                        : ",\"stream\":false");
-	r |= wk_json_out_raw(b, known ? ",\"usage\":\"known\"" : ",\"usage\":\"unknown\"");
-	if (known) {
-		r |= put_u64(b, ",\"prompt_tokens\":", u->prompt_tokens);
-		r |= put_u64(b, ",\"completion_tokens\":", u->completion_tokens);
-	} else
-		r |= wk_json_out_raw(b, ",\"prompt_tokens\":null,\"completion_tokens\":null");
-	if (u->ttfb_ms == IPC_USAGE_NO_TTFB)
-		r |= wk_json_out_raw(b, ",\"ttfb_ms\":null");
+	if ((l.start = buf_reserve(b, need)) == NULL)
+		return -1;
+	l.p = l.start;
+	l.room = need;
+	LIT(&l, "{\"time\":\"");
+	stamp(&l, (time_t)(u->unix_ms / 1000));
+	*l.p++ = '.';
+	fixed(&l, (unsigned)(u->unix_ms % 1000), 3);
+	LIT(&l, "Z\"");
+	if (STR(&l, ",\"request_id\":", u->request_id) != 0 ||
+	    STR(&l, ",\"key\":", u->key) != 0 ||
+	    STR(&l, ",\"namespace\":", u->ns) != 0 ||
+	    STR(&l, ",\"model\":", u->model) != 0 ||
+	    STR(&l, ",\"node\":", u->node) != 0)
+		return -1;
+	LIT(&l, ",\"status\":");
+	num(&l, u->status);
+	if (STR(&l, ",\"end\":", u->end) != 0)
+		return -1;
+	if (u->flags & IPC_USAGE_F_STREAM)
+		LIT(&l, ",\"stream\":true");
 	else
-		r |= put_u64(b, ",\"ttfb_ms\":", u->ttfb_ms);
-	r |= put_u64(b, ",\"duration_ms\":", u->duration_ms);
-	r |= wk_json_out_raw(b, "}\n");
-	return r != 0 ? -1 : 0;
+		LIT(&l, ",\"stream\":false");
+	if (u->flags & IPC_USAGE_F_KNOWN) {
+		LIT(&l, ",\"usage\":\"known\",\"prompt_tokens\":");
+		num(&l, u->prompt_tokens);
+		LIT(&l, ",\"completion_tokens\":");
+		num(&l, u->completion_tokens);
+	} else
+		LIT(&l, ",\"usage\":\"unknown\",\"prompt_tokens\":null,\"completion_tokens\":null");
+	if (u->ttfb_ms == IPC_USAGE_NO_TTFB)
+		LIT(&l, ",\"ttfb_ms\":null");
+	else {
+		LIT(&l, ",\"ttfb_ms\":");
+		num(&l, u->ttfb_ms);
+	}
+	LIT(&l, ",\"duration_ms\":");
+	num(&l, u->duration_ms);
+	LIT(&l, "}\n");
+	buf_commit(b, (size_t)(l.p - l.start));
+	return 0;
 }
 
 static void

@@ -1046,6 +1046,37 @@ test_usage_wire(void)
 	check_same(&m, &out, &lists);
 	CHECK(flen == IPC_HEADER_SIZE + 4 + ipc_usage_size(&u));
 
+	/* one entry alone (agentd keeps them so): the list's bytes, and two
+	 * of them sent on as a raw USAGE_BATCH list decode as the records */
+	snprintf(current, sizeof(current), "ipc_usage_encode");
+	buf_init(&b, 0);
+	CHECK(ipc_usage_encode(&b, &u) == 0 && ipc_usage_encode(&b, &u) == 0);
+	CHECK(b.len == 2 * ipc_usage_size(&u));
+	CHECK(memcmp(buf_head(&b), frame + IPC_HEADER_SIZE + 4, ipc_usage_size(&u)) == 0);
+	CHECK(memcmp(buf_head(&b) + ipc_usage_size(&u), buf_head(&b), ipc_usage_size(&u)) == 0);
+	{
+		struct ipc_usage two[2] = { u, u };
+		struct ipc_encode_lists l2 = { .usages = two, .nusages = 2 };
+		struct ipc_msg batch = { .type = IPC_USAGE_BATCH };
+		struct buf fb;
+
+		batch.u.usage_batch.dropped = 3;
+		batch.u.usage_batch.records = (struct ipc_list){ 2, buf_head(&b), b.len };
+		buf_init(&fb, 0);
+		CHECK(ipc_encode(&fb, &batch, NULL) == 0);
+		CHECK(ipc_decode(buf_head(&fb), fb.len, &out, &why) == (ssize_t)fb.len);
+		check_same(&batch, &out, &l2);
+		buf_free(&fb);
+	}
+	buf_free(&b);
+	/* past out's bound: -1, nothing appended */
+	buf_init(&b, 100);
+	CHECK(ipc_usage_encode(&b, &u) == 0);
+	flen = b.len;
+	CHECK(ipc_usage_encode(&b, &u) == -1 && b.len == flen);
+	buf_free(&b);
+	flen = raw_frame(frame, IPC_USAGE, 0, &p);
+
 	/* the record loses its last byte: the list runs past the payload */
 	p.n--;
 	flen = raw_frame(frame, IPC_USAGE, 0, &p);

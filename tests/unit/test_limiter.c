@@ -334,6 +334,23 @@ test_headers(void)
 	limiter_done(l, ref);
 	limiter_headers(l, ref, &only_rpm, t0 + S(100), &h);
 	CHECK(h.n == 3 && strcmp(h.value[1], "5") == 0 && strcmp(h.value[2], "0s") == 0);
+	for (size_t i = 0; i < h.n; i++)
+		CHECK(h.name_len[i] == strlen(h.name[i]));
+	/* numbers of every width, as printf writes them */
+	static const uint32_t limits[] = { 1, 9, 10, 99, 100, 101, 12345, 100000000, UINT32_MAX };
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		struct apikey_limits big = { .rpm = limits[i], .tpm = limits[i] };
+		char want[24], name[8];
+
+		snprintf(name, sizeof(name), "n%zu", i);
+		CHECK(admit(l, name, &big, t0) == 0);
+		limiter_headers(l, ref, &big, t0, &h);
+		snprintf(want, sizeof(want), "%u", limits[i]);
+		CHECK(h.n == 6 && strcmp(h.value[0], want) == 0 && h.value_len[0] == strlen(want));
+		snprintf(want, sizeof(want), "%u", limits[i] - 1);
+		CHECK(strcmp(h.value[1], want) == 0 && h.value_len[1] == strlen(want));
+		limiter_done(l, ref);
+	}
 	limiter_free(l);
 }
 
