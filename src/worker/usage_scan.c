@@ -468,6 +468,49 @@ skip_deep(struct usage_scan *s, const char *p, size_t i, size_t n)
 	return i;
 }
 
+/*
+ * A member of the top-level object whose key nobody reads ("id",
+ * "object", "model", "created", ...), from its key's opening quote at
+ * p[i]: "key":"text" or "key":bare, with no escape and no blank, the key
+ * and the value's start in p. Done in one step, leaving what json_byte()
+ * would (the key as on_key() saw it, pend and expect_key spent, a bare
+ * value open as a scalar nobody reads). Returns where the generic loop
+ * goes on, or i when the member is not of that shape.
+ */
+static size_t
+plain_member(struct usage_scan *s, const char *p, size_t i, size_t n)
+{
+	size_t k = skip_str(p, i + 1, n), len = k - (i + 1), e;
+	const char *key = p + i + 1;
+	char c;
+
+	if (k + 2 >= n || p[k] != '"' || p[k + 1] != ':' || len > sizeof(s->key))
+		return i;
+	if ((len == 5 && memcmp(key, "usage", 5) == 0) ||
+	    (len == 7 && memcmp(key, "choices", 7) == 0) ||
+	    (len == 8 && memcmp(key, "response", 8) == 0))
+		return i; /* on_key() has more to do */
+	c = p[k + 2];
+	if (c == '"') {
+		if ((e = skip_str(p, k + 3, n)) >= n || p[e] != '"')
+			return i;
+		e++;
+	} else if (!stop_scalar[(uint8_t)c]) {
+		for (e = k + 3; e < n && !stop_scalar[(uint8_t)p[e]]; e++)
+			;
+		s->scalar = 1;
+	} else
+		return i;
+	memcpy(s->key, key, len);
+	s->key_len = (uint8_t)len;
+	s->key_from = s->pos;
+	s->cap_over = 0;
+	s->pend = KEY_NONE;
+	s->expect_key = 0;
+	s->pos += e - i;
+	return e;
+}
+
 /* A run of document bytes (for SSE: of one data line, no line break). */
 static void
 json_run(struct usage_scan *s, const char *p, size_t n)
@@ -482,6 +525,14 @@ json_run(struct usage_scan *s, const char *p, size_t n)
 			/* then the byte it stopped at, if any, the generic way */
 			if ((i = skip_deep(s, p, i, n)) == n)
 				break;
+		} else if (!s->in_str && s->depth == 1 && s->top_obj && s->expect_key &&
+		    !s->scalar && !s->choices_open && p[i] == '"') {
+			size_t e = plain_member(s, p, i, n);
+
+			if (e != i) {
+				i = e;
+				continue;
+			}
 		}
 		if (s->in_str && !s->esc)
 			stop = stop_str;
