@@ -511,6 +511,29 @@ plain_member(struct usage_scan *s, const char *p, size_t i, size_t n)
 	return e;
 }
 
+/*
+ * A key where keys are read, from its opening quote at p[i]: "key": with
+ * no escape and the colon right after it, in p. Read in one step, with
+ * on_key() as the byte-by-byte way would, up to the value, which goes the
+ * generic way. Returns the value's index, or i when not of that shape.
+ */
+static size_t
+key_member(struct usage_scan *s, const char *p, size_t i, size_t n)
+{
+	size_t k = skip_str(p, i + 1, n), len = k - (i + 1);
+
+	if (k + 1 >= n || p[k] != '"' || p[k + 1] != ':' || len > sizeof(s->key))
+		return i;
+	memcpy(s->key, p + i + 1, len);
+	s->key_len = (uint8_t)len;
+	s->key_from = s->pos;
+	s->cap = s->cap_over = 0;
+	on_key(s);
+	s->expect_key = 0; /* the colon */
+	s->pos += k + 2 - i;
+	return k + 2;
+}
+
 /* A run of document bytes (for SSE: of one data line, no line break). */
 static void
 json_run(struct usage_scan *s, const char *p, size_t n)
@@ -525,10 +548,12 @@ json_run(struct usage_scan *s, const char *p, size_t n)
 			/* then the byte it stopped at, if any, the generic way */
 			if ((i = skip_deep(s, p, i, n)) == n)
 				break;
-		} else if (!s->in_str && s->depth == 1 && s->top_obj && s->expect_key &&
-		    !s->scalar && !s->choices_open && p[i] == '"') {
-			size_t e = plain_member(s, p, i, n);
+		} else if (!s->in_str && s->expect_key && !s->scalar && !s->choices_open &&
+		    p[i] == '"' && key_level(s)) {
+			size_t e = s->depth == 1 ? plain_member(s, p, i, n) : i;
 
+			if (e == i)
+				e = key_member(s, p, i, n);
 			if (e != i) {
 				i = e;
 				continue;
