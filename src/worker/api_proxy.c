@@ -306,32 +306,93 @@ proxy_fail(struct proxy_req *pr, int status, const char *code, const char *messa
 
 /* ---- messages from agentd ---- */
 
+/* RFC 9110 tchar, lower case only (h2o and HTTP/2 want lower-case names):
+ * a table, as every relayed header's every byte is looked up. */
+static uint8_t tchar_lc[256];
+
 static int
 header_name_ok(const char *s, size_t len)
 {
-	static const char tchar[] = "!#$%&'*+-.^_`|~";
-
+	if (!tchar_lc['a']) {
+		for (int c = 'a'; c <= 'z'; c++)
+			tchar_lc[c] = 1;
+		for (int c = '0'; c <= '9'; c++)
+			tchar_lc[c] = 1;
+		for (const char *t = "!#$%&'*+-.^_`|~"; *t != '\0'; t++)
+			tchar_lc[(unsigned char)*t] = 1;
+	}
 	if (len == 0)
 		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr(tchar, c) != NULL) ||
-		    c == '\0')
+	for (size_t i = 0; i < len; i++)
+		if (!tchar_lc[(unsigned char)s[i]])
 			return 0;
-	}
 	return 1;
 }
 
+/* No control byte but HTAB, no DEL. Eight bytes at a time first (most
+ * values have none: one test a word), then byte by byte from the first
+ * word that may have one. */
 static int
 header_value_ok(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v, del;
+
+		memcpy(&v, s + i, sizeof(v));
+		del = v ^ (0x7f * ones);
+		/* nonzero iff a byte is below 0x20, or a byte is 0x7f */
+		if (((v - 0x20 * ones) & ~v & highs) != 0 || ((del - ones) & ~del & highs) != 0)
+			break;
+	}
+	for (; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return 0;
 	}
+	return 1;
+}
+
+/*
+ * The x-ratelimit headers agentd's limiter sends (src/agentd/limiter.c)
+ * on every answer of a key with limits: their names are known, so they
+ * are relayed from these static strings, without the per-byte name
+ * check, the copy, or h2o's token lookup (none is an h2o token). Only the
+ * (short) value is checked and copied.
+ */
+#define RL_PREFIX "x-ratelimit-"
+#define RL_PREFIX_LEN (sizeof(RL_PREFIX) - 1)
+static const struct hname ratelimit_names[] = {
+	HN("x-ratelimit-limit-requests"), HN("x-ratelimit-remaining-requests"),
+	HN("x-ratelimit-reset-requests"), HN("x-ratelimit-limit-tokens"),
+	HN("x-ratelimit-remaining-tokens"), HN("x-ratelimit-reset-tokens"),
+};
+
+/* 1 if name is one of ratelimit_names: added (or dropped, a bad value). */
+static int
+add_ratelimit_header(h2o_req_t *req, const struct ipc_str *name, const struct ipc_str *value)
+{
+	const struct hname *k = NULL;
+	h2o_iovec_t v;
+
+	if (name->len <= RL_PREFIX_LEN || memcmp(name->base, RL_PREFIX, RL_PREFIX_LEN) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(ratelimit_names) / sizeof(ratelimit_names[0]); i++)
+		if (name->len == ratelimit_names[i].len &&
+		    memcmp(name->base + RL_PREFIX_LEN, ratelimit_names[i].s + RL_PREFIX_LEN,
+		    name->len - RL_PREFIX_LEN) == 0) {
+			k = &ratelimit_names[i];
+			break;
+		}
+	if (k == NULL)
+		return 0;
+	if (!header_value_ok(value->base, value->len))
+		return 1;
+	v = h2o_strdup(&req->pool, value->base, value->len);
+	h2o_add_header_by_str(&req->pool, &req->res.headers, k->s, k->len, 0, NULL, v.base, v.len);
 	return 1;
 }
 
@@ -371,6 +432,8 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	while (ipc_header_next(&it, &name, &value)) {
 		h2o_iovec_t n, v;
 
+		if (add_ratelimit_header(req, &name, &value))
+			continue;
 		if (!header_name_ok(name.base, name.len) || !header_value_ok(value.base, value.len)) {
 			log_debug("req %s: dropping a malformed response header from the agent", pr->rid);
 			continue;
@@ -425,6 +488,8 @@ add_error_headers(struct proxy_req *pr, const struct ipc_msg *msg)
 	while (ipc_header_next(&it, &name, &value)) {
 		h2o_iovec_t n, v;
 
+		if (add_ratelimit_header(req, &name, &value))
+			continue;
 		if (!header_name_ok(name.base, name.len) || !header_value_ok(value.base, value.len) ||
 		    IN_LIST(drop_response_headers, name.base, name.len))
 			continue;

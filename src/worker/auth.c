@@ -8,6 +8,7 @@
 #include <h2o.h>
 
 #include "apikey.h"
+#include "apikey_cache.h"
 #include "auth.h"
 #include "log.h"
 #include "master_link.h"
@@ -50,6 +51,8 @@ static struct {
 	int keyed;         /* keys exist even if the table is empty (auth.h) */
 	int standalone;
 	struct req_key *reqs[REQ_BUCKETS];
+	/* secrets that matched a key of cur->t: cleared with every swap */
+	struct apikey_cache cache;
 } au;
 
 static void
@@ -70,6 +73,9 @@ wk_auth_set_keys(struct apikey_table *t)
 	ks->refs = 1;
 	keyset_unref(au.cur);
 	au.cur = ks;
+	/* a key revoked, disabled or changed must stop at once: nothing the
+	 * old table matched may answer for the new one */
+	apikey_cache_clear(&au.cache);
 	au.loaded = 1;
 	log_info("%zu API key(s) loaded", apikey_table_count(t));
 }
@@ -122,6 +128,7 @@ wk_auth_free(void)
 {
 	keyset_unref(au.cur);
 	au.cur = NULL;
+	apikey_cache_clear(&au.cache);
 }
 
 static size_t
@@ -242,7 +249,7 @@ wk_auth_refused(h2o_req_t *req)
 	if (!nkeys && (au.anonymous || au.loopback_only))
 		return 0; /* no keys at all: credentials are not ours to judge */
 	if (secret.len > PRESENTED_MAX ||
-	    (k = apikey_table_find(au.cur->t, secret.base, secret.len)) == NULL) {
+	    (k = apikey_cache_find(&au.cache, au.cur->t, secret.base, secret.len)) == NULL) {
 		invalid_key(req, "unknown key");
 		return 1;
 	}

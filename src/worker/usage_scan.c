@@ -29,6 +29,8 @@ enum { LS_BOL, LS_NAME, LS_SKIP1, LS_DATA, LS_IGNORE };
  * a container (commas, colons, numbers and blanks change nothing there).
  */
 static uint8_t stop_str[256], stop_deep[256];
+/* Bytes that end a number or literal nobody reads ("created":1733...). */
+static uint8_t stop_scalar[256];
 
 static void
 tables_init(void)
@@ -37,6 +39,40 @@ tables_init(void)
 		return;
 	stop_str['"'] = stop_str['\\'] = 1;
 	stop_deep['"'] = stop_deep['{'] = stop_deep['}'] = stop_deep['['] = stop_deep[']'] = 1;
+	for (const char *c = " \t\n\r\"{}[],:"; *c != '\0'; c++)
+		stop_scalar[(uint8_t)*c] = 1;
+}
+
+/*
+ * The first i in [from, n) where p[i] is '"' or '\\', or n: a string's
+ * contents, eight bytes a test (the words with neither are most of an
+ * answer's text).
+ */
+static size_t
+skip_str(const char *p, size_t from, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = from;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v, q, b, m;
+
+		memcpy(&v, p + i, sizeof(v));
+		q = v ^ ('"' * ones);
+		b = v ^ ('\\' * ones);
+		/* nonzero iff a byte of q or of b is zero; the lowest bit set
+		 * is that of the first such byte (a borrow only runs upwards) */
+		if ((m = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+#else
+			break;
+#endif
+		}
+	}
+	while (i < n && !stop_str[(uint8_t)p[i]])
+		i++;
+	return i;
 }
 
 static void
@@ -373,6 +409,131 @@ skippable(const struct usage_scan *s)
 	    !(s->in_resp && s->depth == 2);
 }
 
+/*
+ * Deep in a part nobody reads (skippable()), whole strings and nested
+ * containers are skipped here without leaving the loop: what json_byte()
+ * would do for them comes down to the depth, expect_key and pend (see
+ * value_start() and container_close() with usage_depth 0 and no key
+ * level). Returns where the generic loop takes over: the end of p (a
+ * string cut there is left open, as it would be), or a byte that may
+ * matter (a close that brings the depth to 1 or into the Responses
+ * API's "response" object).
+ */
+static size_t
+skip_deep(struct usage_scan *s, const char *p, size_t i, size_t n)
+{
+	size_t from = i;
+
+	while (i < n) {
+		char c;
+
+		while (i < n && !stop_deep[(uint8_t)p[i]])
+			i++;
+		if (i == n)
+			break;
+		c = p[i];
+		if (c == '"') {
+			s->pend = KEY_NONE;
+			/* an escape takes the byte after it, whatever it is */
+			for (i = skip_str(p, i + 1, n); i + 1 < n && p[i] == '\\';
+			    i = skip_str(p, i + 2, n))
+				;
+			if (i + 1 == n && p[i] == '\\') {
+				s->esc = 1;
+				i = n;
+			}
+			if (i >= n) {
+				s->in_str = 1;
+				i = n;
+				break;
+			}
+			i++; /* the closing quote */
+		} else if (c == '{' || c == '[') {
+			s->pend = KEY_NONE;
+			s->depth++;
+			s->expect_key = 0;
+			i++;
+		} else {
+			if (s->depth == 2)
+				break; /* container_close() has more to do there */
+			s->depth--;
+			s->expect_key = 0;
+			s->pend = KEY_NONE;
+			i++;
+			if (!skippable(s))
+				break;
+		}
+	}
+	s->pos += i - from;
+	return i;
+}
+
+/*
+ * A member of the top-level object whose key nobody reads ("id",
+ * "object", "model", "created", ...), from its key's opening quote at
+ * p[i]: "key":"text" or "key":bare, with no escape and no blank, the key
+ * and the value's start in p. Done in one step, leaving what json_byte()
+ * would (the key as on_key() saw it, pend and expect_key spent, a bare
+ * value open as a scalar nobody reads). Returns where the generic loop
+ * goes on, or i when the member is not of that shape.
+ */
+static size_t
+plain_member(struct usage_scan *s, const char *p, size_t i, size_t n)
+{
+	size_t k = skip_str(p, i + 1, n), len = k - (i + 1), e;
+	const char *key = p + i + 1;
+	char c;
+
+	if (k + 2 >= n || p[k] != '"' || p[k + 1] != ':' || len > sizeof(s->key))
+		return i;
+	if ((len == 5 && memcmp(key, "usage", 5) == 0) ||
+	    (len == 7 && memcmp(key, "choices", 7) == 0) ||
+	    (len == 8 && memcmp(key, "response", 8) == 0))
+		return i; /* on_key() has more to do */
+	c = p[k + 2];
+	if (c == '"') {
+		if ((e = skip_str(p, k + 3, n)) >= n || p[e] != '"')
+			return i;
+		e++;
+	} else if (!stop_scalar[(uint8_t)c]) {
+		for (e = k + 3; e < n && !stop_scalar[(uint8_t)p[e]]; e++)
+			;
+		s->scalar = 1;
+	} else
+		return i;
+	memcpy(s->key, key, len);
+	s->key_len = (uint8_t)len;
+	s->key_from = s->pos;
+	s->cap_over = 0;
+	s->pend = KEY_NONE;
+	s->expect_key = 0;
+	s->pos += e - i;
+	return e;
+}
+
+/*
+ * A key where keys are read, from its opening quote at p[i]: "key": with
+ * no escape and the colon right after it, in p. Read in one step, with
+ * on_key() as the byte-by-byte way would, up to the value, which goes the
+ * generic way. Returns the value's index, or i when not of that shape.
+ */
+static size_t
+key_member(struct usage_scan *s, const char *p, size_t i, size_t n)
+{
+	size_t k = skip_str(p, i + 1, n), len = k - (i + 1);
+
+	if (k + 1 >= n || p[k] != '"' || p[k + 1] != ':' || len > sizeof(s->key))
+		return i;
+	memcpy(s->key, p + i + 1, len);
+	s->key_len = (uint8_t)len;
+	s->key_from = s->pos;
+	s->cap = s->cap_over = 0;
+	on_key(s);
+	s->expect_key = 0; /* the colon */
+	s->pos += k + 2 - i;
+	return k + 2;
+}
+
 /* A run of document bytes (for SSE: of one data line, no line break). */
 static void
 json_run(struct usage_scan *s, const char *p, size_t n)
@@ -383,15 +544,35 @@ json_run(struct usage_scan *s, const char *p, size_t n)
 		const uint8_t *stop = NULL;
 		char c;
 
-		if (s->in_str ? !s->esc : skippable(s))
-			stop = s->in_str ? stop_str : stop_deep;
+		if (!s->in_str && skippable(s)) {
+			/* then the byte it stopped at, if any, the generic way */
+			if ((i = skip_deep(s, p, i, n)) == n)
+				break;
+		} else if (!s->in_str && s->expect_key && !s->scalar && !s->choices_open &&
+		    p[i] == '"' && key_level(s)) {
+			size_t e = s->depth == 1 ? plain_member(s, p, i, n) : i;
+
+			if (e == i)
+				e = key_member(s, p, i, n);
+			if (e != i) {
+				i = e;
+				continue;
+			}
+		}
+		if (s->in_str && !s->esc)
+			stop = stop_str;
+		else if (s->scalar && s->num_field == KEY_NONE && !s->lit_null)
+			stop = stop_scalar; /* no byte of it changes anything */
 		if (stop != NULL) {
 			/* most bytes are inside strings or arrays nobody needs;
 			 * a key being read is taken in one copy */
 			size_t j = i;
 
-			while (j < n && !stop[(uint8_t)p[j]])
-				j++;
+			if (stop == stop_str)
+				j = skip_str(p, i, n);
+			else
+				while (j < n && !stop[(uint8_t)p[j]])
+					j++;
 			if (s->in_str && s->cap && j > i) {
 				if (j - i > sizeof(s->key) - s->key_len)
 					s->cap_over = 1;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "apikey.h"
+#include "apikey_cache.h"
 #include "check.h"
 
 static int
@@ -177,10 +178,78 @@ test_table(void)
 	CHECK(apikey_table_find(NULL, "x", 1) == NULL);
 }
 
+/* One key "k" + secret added to a new table (disabled if asked). */
+static struct apikey_table *
+table_of(const char *secret, int disabled)
+{
+	struct apikey_table *t = apikey_table_new();
+	struct apikey k;
+	char err[256];
+
+	memset(&k, 0, sizeof(k));
+	k.name = (char *)"k";
+	k.disabled = disabled;
+	token_hash(secret, strlen(secret), k.hash);
+	CHECK(apikey_table_add(t, &k, err, sizeof(err)) == 0);
+	return t;
+}
+
+/* The cache answers as the table, and nothing survives a clear: a key
+ * removed or disabled (a new table) stops at once. */
+static void
+test_cache(void)
+{
+	static struct apikey_cache c;
+	char a[APIKEY_LEN + 1], b[APIKEY_LEN + 1], near[APIKEY_LEN + 1];
+	char big[APIKEY_CACHE_SECRET_MAX + 2];
+	struct apikey_table *t, *t2;
+	const struct apikey *f;
+
+	CHECK(apikey_generate(a) == 0 && apikey_generate(b) == 0);
+	t = table_of(a, 0);
+	apikey_cache_clear(&c);
+	f = apikey_cache_find(&c, t, a, APIKEY_LEN);
+	CHECK(f != NULL && strcmp(f->name, "k") == 0 && !f->disabled);
+	CHECK(apikey_cache_find(&c, t, a, APIKEY_LEN) == f); /* a hit */
+	CHECK(apikey_cache_find(&c, t, b, APIKEY_LEN) == NULL);
+	memcpy(near, a, sizeof(near));
+	near[APIKEY_LEN - 1] ^= 1;
+	CHECK(apikey_cache_find(&c, t, near, APIKEY_LEN) == NULL);
+	CHECK(apikey_cache_find(&c, t, a, APIKEY_LEN - 1) == NULL);
+	CHECK(apikey_cache_find(&c, t, "", 0) == NULL);
+	CHECK(apikey_cache_find(&c, t, a, APIKEY_LEN) == f);
+	/* revoked: the new table does not have it */
+	t2 = table_of(b, 0);
+	apikey_cache_clear(&c);
+	apikey_table_free(t);
+	CHECK(apikey_cache_find(&c, t2, a, APIKEY_LEN) == NULL);
+	CHECK(apikey_cache_find(&c, t2, b, APIKEY_LEN) != NULL);
+	/* disabled: the new table's key says so */
+	t = table_of(b, 1);
+	apikey_cache_clear(&c);
+	apikey_table_free(t2);
+	f = apikey_cache_find(&c, t, b, APIKEY_LEN);
+	CHECK(f != NULL && f->disabled);
+	/* cleared means wiped: no secret left in memory */
+	apikey_cache_clear(&c);
+	for (size_t i = 0; i < APIKEY_CACHE_SLOTS; i++)
+		CHECK(c.e[i].len == 0 && c.e[i].key == NULL && c.e[i].secret[0] == '\0');
+	apikey_table_free(t);
+	/* a secret too long to cache is still looked up */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	t = table_of(big, 0);
+	CHECK(apikey_cache_find(&c, t, big, strlen(big)) != NULL);
+	CHECK(apikey_cache_find(&c, t, big, strlen(big)) != NULL);
+	apikey_table_free(t);
+	apikey_cache_clear(&c);
+}
+
 int
 main(void)
 {
 	test_match();
+	test_cache();
 	test_match_hostile();
 	test_rules();
 	test_table();
