@@ -4,6 +4,8 @@
 libtlcommon_a_SOURCES += src/common/apikey.c src/common/apikey.h
 # a worker's cache of secrets that matched (no SHA-256 per request)
 libtlcommon_a_SOURCES += src/common/apikey_cache.c src/common/apikey_cache.h
+# the x-ratelimit-* values from agentd to the worker
+libtlcommon_a_SOURCES += src/common/ratelimit.c src/common/ratelimit.h
 # the worker's side: who may call, which models (src/worker/auth.h)
 tokilake_SOURCES += src/worker/auth.c src/worker/auth.h
 

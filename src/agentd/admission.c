@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "admission.h"
@@ -15,10 +14,6 @@
 #include "limiter.h"
 #include "log.h"
 #include "xmalloc.h"
-
-/* Room for a head's own headers plus ours; a head with more (an agent's
- * is cut at 64, a peer node's at its own bound) goes out without ours. */
-#define MAX_OUT_HEADERS 256
 
 struct admitted {
 	uint64_t id;
@@ -154,53 +149,26 @@ has_rate_limits(const struct apikey_limits *lim)
 	return lim->rpm != 0 || lim->tpm != 0;
 }
 
-/* 1 if name is one of the headers we set (a backend's are replaced). */
-static int
-ours(const char *name, size_t len)
-{
-	/* the first byte first: most of a backend's headers are not */
-	return len >= 12 && (name[0] | 0x20) == 'x' && strncasecmp(name, "x-ratelimit-", 12) == 0;
-}
-
-/* lists plus the limiter's headers h, in tmp (static storage: encoded
+/* The packed x-ratelimit values of an answer (static storage: encoded
  * before the next call). */
-static const struct ipc_encode_lists *
-with_headers(const struct ipc_encode_lists *lists, const struct limiter_headers *h,
-    const char *retry_after, struct ipc_encode_lists *tmp)
+static struct ipc_str
+packed_ratelimit(struct limiter *l, uint32_t ref, const struct apikey_limits *lim, int64_t now)
 {
-	static struct ipc_header_in out[MAX_OUT_HEADERS];
-	size_t n = 0, have = lists != NULL ? lists->nheaders : 0;
+	static uint8_t packed[RATELIMIT_PACKED_LEN];
+	struct ratelimit rl;
 
-	if (have + h->n + 1 > MAX_OUT_HEADERS)
-		return lists;
-	for (size_t i = 0; i < have; i++)
-		if (!ours(lists->headers[i].name, lists->headers[i].name_len))
-			out[n++] = lists->headers[i];
-	if (retry_after != NULL)
-		out[n++] = (struct ipc_header_in){ "retry-after", 11, retry_after,
-			strlen(retry_after) };
-	for (size_t i = 0; i < h->n; i++)
-		out[n++] = (struct ipc_header_in){ h->name[i], h->name_len[i], h->value[i],
-			h->value_len[i] };
-	if (lists != NULL)
-		*tmp = *lists;
-	else
-		memset(tmp, 0, sizeof(*tmp));
-	tmp->headers = out;
-	tmp->nheaders = n;
-	return tmp;
+	limiter_ratelimit(l, ref, lim, now, &rl);
+	return (struct ipc_str){ (const char *)packed, ratelimit_pack(&rl, packed) };
 }
 
-const struct ipc_encode_lists *
-admission_outgoing(struct worker_conn *wc, const struct ipc_msg *msg,
-    const struct ipc_encode_lists *lists, struct ipc_encode_lists *tmp)
+const struct ipc_msg *
+admission_outgoing(struct worker_conn *wc, const struct ipc_msg *msg, struct ipc_msg *tmp)
 {
-	static struct limiter_headers h;
 	struct admitted *a;
 	uint64_t id;
 
 	if (wc->nadmitted == 0)
-		return lists;
+		return msg;
 	switch (msg->type) {
 	case IPC_RESP_HEAD:
 		id = msg->u.resp_head.id;
@@ -212,18 +180,23 @@ admission_outgoing(struct worker_conn *wc, const struct ipc_msg *msg,
 		id = msg->u.resp_end.id;
 		break;
 	default:
-		return lists;
+		return msg;
 	}
 	if ((a = table_find(wc, id)) == NULL)
-		return lists;
-	h.n = 0;
+		return msg;
 	if (msg->type != IPC_RESP_END && has_rate_limits(&a->lim)) {
-		limiter_headers(wc->ad->limiter, a->ref, &a->lim, now_ms(), &h);
-		lists = with_headers(lists, &h, NULL, tmp);
+		struct ipc_str rl = packed_ratelimit(wc->ad->limiter, a->ref, &a->lim, now_ms());
+
+		*tmp = *msg;
+		if (msg->type == IPC_RESP_HEAD)
+			tmp->u.resp_head.ratelimit = rl;
+		else
+			tmp->u.resp_error.ratelimit = rl;
+		msg = tmp;
 	}
 	if (msg->type != IPC_RESP_HEAD)
 		release(wc, a);
-	return lists;
+	return msg;
 }
 
 void
@@ -252,14 +225,14 @@ refuse(struct worker_conn *wc, const struct ipc_msg *req, const struct limiter_r
     const struct apikey_limits *lim, uint32_t ref, int64_t now)
 {
 	struct ipc_str key = req->u.req_start.key;
-	struct limiter_headers h;
-	struct ipc_encode_lists tmp;
-	const struct ipc_encode_lists *lists;
+	struct ipc_header_in retry_after = { "retry-after", 11, NULL, 0 };
+	struct ipc_encode_lists lists;
+	struct ipc_str rl = { NULL, 0 };
 	char text[512], retry[16], wait[24];
 	const char *type = "requests", *code = "rate_limit_exceeded";
 
 	snprintf(retry, sizeof(retry), "%u", why->retry_after_s);
-	limiter_duration(wait, sizeof(wait), (uint64_t)why->retry_after_s * 1000);
+	ratelimit_duration(wait, sizeof(wait), (uint64_t)why->retry_after_s * 1000);
 	switch (why->which) {
 	case LIMITER_DAY:
 	case LIMITER_MONTH:
@@ -292,15 +265,18 @@ refuse(struct worker_conn *wc, const struct ipc_msg *req, const struct limiter_r
 		    limiter_size(wc->ad->limiter));
 		break;
 	}
-	h.n = 0;
 	if (ref != LIMITER_NO_REF && has_rate_limits(lim))
-		limiter_headers(wc->ad->limiter, ref, lim, now, &h);
-	lists = with_headers(NULL, &h, retry, &tmp);
+		rl = packed_ratelimit(wc->ad->limiter, ref, lim, now);
+	retry_after.value = retry;
+	retry_after.value_len = strlen(retry);
+	memset(&lists, 0, sizeof(lists));
+	lists.headers = &retry_after;
+	lists.nheaders = 1;
 	log_debug("%s: request %.*s: key %.*s over its %s (%llu of %llu), retry after %s s",
 	    wc->ipc.name, (int)req->u.req_start.request_id.len, req->u.req_start.request_id.base,
 	    (int)key.len, key.base, limiter_which_name(why->which), (unsigned long long)why->used,
 	    (unsigned long long)why->limit, retry);
-	agentd_request_fail_lists(wc, req, 429, type, code, text, lists);
+	agentd_request_fail_lists(wc, req, 429, type, code, text, &lists, rl);
 }
 
 int

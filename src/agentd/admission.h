@@ -21,8 +21,8 @@
  * admission_outgoing() (from worker_conn_send, the one way out), a CANCEL
  * from the worker ends it, and so does the worker's connection closing.
  * RESP_HEAD and RESP_ERROR of an admitted request of a key with rpm or
- * tpm get the six headers (those of the backend with the same names are
- * replaced).
+ * tpm carry the values of the six headers (packed, ratelimit.h); the
+ * worker writes them and drops the backend's of the same names.
  *
  * Per worker connection the admitted ids live in an open-addressing table
  * that grows with the requests in flight and is freed with the connection;
@@ -45,10 +45,10 @@ struct limiter;
 /* 1 if req was refused (a 429 is on its way), 0 to serve it. */
 int admission_start(struct worker_conn *wc, const struct ipc_msg *req);
 /* Every message to a worker: may end an admitted request and returns the
- * lists to encode (lists itself, or tmp filled with the headers added). */
-const struct ipc_encode_lists *admission_outgoing(struct worker_conn *wc,
-    const struct ipc_msg *msg, const struct ipc_encode_lists *lists,
-    struct ipc_encode_lists *tmp);
+ * message to encode (msg itself, or tmp: a copy with the x-ratelimit
+ * values, valid until the next call). */
+const struct ipc_msg *admission_outgoing(struct worker_conn *wc, const struct ipc_msg *msg,
+    struct ipc_msg *tmp);
 /* The worker cancelled id. */
 void admission_cancel(struct worker_conn *wc, uint64_t id);
 /* The worker's connection is gone: its admitted requests end. */

@@ -121,10 +121,11 @@ void agentd_request_window(struct worker_conn *wc, const struct ipc_msg *msg);
 /* Answer a REQ_START with an OpenAI error; its body chunks are then dropped. */
 void agentd_request_fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status,
     const char *type, const char *code, const char *message);
-/* The same with headers for the answer (lists->headers). */
+/* The same with headers for the answer (lists->headers) and, when not
+ * empty, the packed x-ratelimit values (ratelimit.h). */
 void agentd_request_fail_lists(struct worker_conn *wc, const struct ipc_msg *req,
     uint16_t status, const char *type, const char *code, const char *message,
-    const struct ipc_encode_lists *lists);
+    const struct ipc_encode_lists *lists, struct ipc_str ratelimit);
 /* No request of this worker is in flight (graceful stop may close it). */
 int agentd_requests_idle(const struct worker_conn *wc);
 void agentd_requests_conn_closed(struct worker_conn *wc);

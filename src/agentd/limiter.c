@@ -431,97 +431,6 @@ limiter_each(struct limiter *l, int64_t now_ms,
 	return n;
 }
 
-/* v in decimal, two digits a step from the right (the headers carry
- * six numbers on every answer of a key with limits). */
-static size_t
-put_u64(char *out, uint64_t v)
-{
-	static const char pairs[201] =
-	    "0001020304050607080910111213141516171819"
-	    "2021222324252627282930313233343536373839"
-	    "4041424344454647484950515253545556575859"
-	    "6061626364656667686970717273747576777879"
-	    "8081828384858687888990919293949596979899";
-	char tmp[20];
-	size_t i = sizeof(tmp);
-
-	while (v >= 100) {
-		size_t d = (size_t)(v % 100) * 2;
-
-		v /= 100;
-		tmp[--i] = pairs[d + 1];
-		tmp[--i] = pairs[d];
-	}
-	if (v >= 10) {
-		tmp[--i] = pairs[v * 2 + 1];
-		tmp[--i] = pairs[v * 2];
-	} else
-		tmp[--i] = (char)('0' + v);
-	memcpy(out, tmp + i, sizeof(tmp) - i);
-	return sizeof(tmp) - i;
-}
-
-size_t
-limiter_duration(char *out, size_t size, uint64_t ms)
-{
-	uint64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
-	size_t n = 0;
-
-	if (size < 24)
-		return 0;
-	if (ms == 0) {
-		memcpy(out, "0s", 3);
-		return 2;
-	}
-	if (ms < 1000) {
-		n = put_u64(out, ms);
-		memcpy(out + n, "ms", 3);
-		return n + 2;
-	}
-	if (h > 999999)
-		h = 999999; /* keeps the longest form inside 24 bytes */
-	if (h > 0) {
-		n += put_u64(out + n, h);
-		out[n++] = 'h';
-	}
-	if (h > 0 || m > 0) {
-		n += put_u64(out + n, m);
-		out[n++] = 'm';
-	}
-	n += put_u64(out + n, s);
-	if (frac != 0) {
-		out[n++] = '.';
-		out[n++] = (char)('0' + frac / 100);
-		if (frac % 100 != 0) {
-			out[n++] = (char)('0' + frac / 10 % 10);
-			if (frac % 10 != 0)
-				out[n++] = (char)('0' + frac % 10);
-		}
-	}
-	out[n++] = 's';
-	out[n] = '\0';
-	return n;
-}
-
-static void
-add_header(struct limiter_headers *out, const char *name, size_t name_len, uint64_t v,
-    int duration)
-{
-	size_t k = out->n++;
-
-	out->name[k] = name;
-	out->name_len[k] = name_len;
-	if (duration) {
-		out->value_len[k] = limiter_duration(out->value[k], sizeof(out->value[k]), v);
-	} else {
-		out->value_len[k] = put_u64(out->value[k], v);
-		out->value[k][out->value_len[k]] = '\0';
-	}
-}
-/* name: a string literal */
-#define ADD_HEADER(out, name, v, duration) \
-	add_header((out), (name), sizeof(name) - 1, (v), (duration))
-
 /* ms until the newest local entry of a window (counted in second last)
  * leaves it: the window is back to its initial state then (OpenAI's
  * "reset"). sum: what the window holds. */
@@ -534,29 +443,29 @@ reset_ms(uint64_t sum, int64_t last, int64_t now_ms)
 }
 
 void
-limiter_headers(struct limiter *l, uint32_t ref, const struct apikey_limits *lim, int64_t now_ms,
-    struct limiter_headers *out)
+limiter_ratelimit(struct limiter *l, uint32_t ref, const struct apikey_limits *lim, int64_t now_ms,
+    struct ratelimit *out)
 {
 	struct limiter_counts c;
 	struct entry *e;
 
-	out->n = 0;
+	out->have = 0;
 	if (ref >= l->n)
 		return;
 	e = &l->e[ref];
 	touch(e, now_ms);
 	totals(e, now_ms, &c);
 	if (lim->rpm != 0) {
-		ADD_HEADER(out, "x-ratelimit-limit-requests", lim->rpm, 0);
-		ADD_HEADER(out, "x-ratelimit-remaining-requests",
-		    c.requests >= lim->rpm ? 0 : lim->rpm - c.requests, 0);
-		ADD_HEADER(out, "x-ratelimit-reset-requests", reset_ms(e->req_sum, e->req_last, now_ms), 1);
+		out->have |= RATELIMIT_REQUESTS;
+		out->limit_req = lim->rpm;
+		out->remaining_req = c.requests >= lim->rpm ? 0 : lim->rpm - (uint32_t)c.requests;
+		out->reset_req_ms = (uint32_t)reset_ms(e->req_sum, e->req_last, now_ms);
 	}
 	if (lim->tpm != 0) {
-		ADD_HEADER(out, "x-ratelimit-limit-tokens", lim->tpm, 0);
-		ADD_HEADER(out, "x-ratelimit-remaining-tokens",
-		    c.tokens >= lim->tpm ? 0 : lim->tpm - c.tokens, 0);
-		ADD_HEADER(out, "x-ratelimit-reset-tokens", reset_ms(e->tok_sum, e->tok_last, now_ms), 1);
+		out->have |= RATELIMIT_TOKENS;
+		out->limit_tok = lim->tpm;
+		out->remaining_tok = c.tokens >= lim->tpm ? 0 : lim->tpm - (uint32_t)c.tokens;
+		out->reset_tok_ms = (uint32_t)reset_ms(e->tok_sum, e->tok_last, now_ms);
 	}
 }
 

@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "apikey.h"
+#include "ratelimit.h"
 
 #define LIMITER_WINDOW_S 60
 #define LIMITER_MAX_KEYS 4096
@@ -81,19 +82,6 @@ struct limiter_remote {
 	uint64_t tokens_month;  /* this UTC month */
 };
 
-/* The x-ratelimit-* headers of an answer: n pairs, names static, values
- * in the struct. Requests' three when rpm is set, tokens' three when tpm
- * is: a limit of 0 means none, and "limit 0, remaining 0" would tell a
- * client to stop. */
-#define LIMITER_HEADERS_MAX 6
-struct limiter_headers {
-	size_t n;
-	const char *name[LIMITER_HEADERS_MAX];
-	size_t name_len[LIMITER_HEADERS_MAX];
-	char value[LIMITER_HEADERS_MAX][24];
-	size_t value_len[LIMITER_HEADERS_MAX];
-};
-
 struct limiter;
 
 struct limiter *limiter_new(size_t max_keys);
@@ -102,13 +90,13 @@ void limiter_free(struct limiter *l);
 /*
  * Admit one request of key name[0..len) (1..APIKEY_NAME_MAX bytes) with
  * limits lim. Admitted: returns 0 and *ref names the key for done() and
- * headers() (valid until done(), which must come exactly once).
+ * ratelimit() (valid until done(), which must come exactly once).
  * Refused: returns -1 with *why filled; nothing is counted.
  */
 int limiter_admit(struct limiter *l, const char *name, size_t len,
     const struct apikey_limits *lim, int64_t now_ms, uint32_t *ref,
     struct limiter_refusal *why);
-/* The ref of a tracked name (for headers() of a refused request), or
+/* The ref of a tracked name (for ratelimit() of a refused request), or
  * LIMITER_NO_REF. */
 uint32_t limiter_ref(struct limiter *l, const char *name, size_t len);
 /* The admitted request ended (any way). */
@@ -120,9 +108,10 @@ void limiter_charge(struct limiter *l, const char *name, size_t len, uint64_t to
 /* The other nodes' counts for name, replacing what was set before. */
 void limiter_set_remote(struct limiter *l, const char *name, size_t len,
     const struct limiter_remote *remote, int64_t now_ms);
-/* The headers for an answer to an admitted request (ref from admit). */
-void limiter_headers(struct limiter *l, uint32_t ref, const struct apikey_limits *lim,
-    int64_t now_ms, struct limiter_headers *out);
+/* The x-ratelimit-* values for an answer to an admitted request (ref
+ * from admit); the worker writes them as headers (ratelimit.h). */
+void limiter_ratelimit(struct limiter *l, uint32_t ref, const struct apikey_limits *lim,
+    int64_t now_ms, struct ratelimit *out);
 /* Local counts of a key, for tests and the later network report: 0 if
  * the name is not tracked. */
 struct limiter_counts {
@@ -139,9 +128,6 @@ size_t limiter_each(struct limiter *l, int64_t now_ms,
 /* Names tracked now (the eviction bound). */
 size_t limiter_size(const struct limiter *l);
 
-/* OpenAI's duration form of ms: "17ms", "1s", "1.5s", "6m0s", "1h0m0s".
- * Returns the length written to out (size >= 24). */
-size_t limiter_duration(char *out, size_t size, uint64_t ms);
 /* Short name of a limit for logs ("rpm", "tokens_per_day"...). */
 const char *limiter_which_name(enum limiter_which which);
 

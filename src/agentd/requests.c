@@ -32,12 +32,14 @@ void
 agentd_request_fail(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status, const char *type,
     const char *code, const char *message)
 {
-	agentd_request_fail_lists(wc, req, status, type, code, message, NULL);
+	agentd_request_fail_lists(wc, req, status, type, code, message, NULL,
+	    (struct ipc_str){ NULL, 0 });
 }
 
 void
 agentd_request_fail_lists(struct worker_conn *wc, const struct ipc_msg *req, uint16_t status,
-    const char *type, const char *code, const char *message, const struct ipc_encode_lists *lists)
+    const char *type, const char *code, const char *message, const struct ipc_encode_lists *lists,
+    struct ipc_str ratelimit)
 {
 	struct ipc_msg msg;
 	uint64_t id = req->u.req_start.id;
@@ -52,6 +54,7 @@ agentd_request_fail_lists(struct worker_conn *wc, const struct ipc_msg *req, uin
 	msg.u.resp_error.code.len = strlen(code);
 	msg.u.resp_error.message.base = message;
 	msg.u.resp_error.message.len = strlen(message);
+	msg.u.resp_error.ratelimit = ratelimit;
 	if (worker_conn_send(wc, &msg, lists) == -1)
 		return;
 	log_debug("%s: request %llu (%.*s): %u %s", wc->ipc.name, (unsigned long long)id,

@@ -35,11 +35,11 @@ int
 worker_conn_send(struct worker_conn *wc, const struct ipc_msg *msg,
     const struct ipc_encode_lists *lists)
 {
-	struct ipc_encode_lists with_limits;
+	struct ipc_msg with_limits;
 
 	/* the one way out: where an admitted request ends (and gets its
-	 * rate-limit headers), whether or not the worker is still there */
-	lists = admission_outgoing(wc, msg, lists, &with_limits);
+	 * rate-limit values), whether or not the worker is still there */
+	msg = admission_outgoing(wc, msg, &with_limits);
 	if (wc->ipc.closed || wc->ipc.closing)
 		return -1;
 	if (ipc_conn_send(&wc->ipc, msg, lists) == -1) {

@@ -109,12 +109,12 @@ static const struct field f_REQ_START[] = { FLD(req_start.id), FLD(req_start.met
 static const struct field f_REQ_BODY[] = { FLD(req_body.id), FLD(req_body.last),
 	CHUNK(req_body.data) };
 static const struct field f_RESP_HEAD[] = { FLD(resp_head.id), FLD(resp_head.status),
-	HEADERS(resp_head.headers) };
+	HEADERS(resp_head.headers), FLD(resp_head.ratelimit) };
 static const struct field f_RESP_DATA[] = { FLD(resp_data.id), CHUNK(resp_data.data) };
 static const struct field f_RESP_END[] = { FLD(resp_end.id) };
 static const struct field f_RESP_ERROR[] = { FLD(resp_error.id), FLD(resp_error.status),
 	FLD(resp_error.type), FLD(resp_error.code), FLD(resp_error.message),
-	HEADERS(resp_error.headers) };
+	HEADERS(resp_error.headers), FLD(resp_error.ratelimit) };
 static const struct field f_CANCEL[] = { FLD(cancel.id) };
 static const struct field f_WINDOW[] = { FLD(window.id), FLD(window.credit) };
 static const struct field f_STATUS[] = { FLD(status.served), FLD(status.active) };

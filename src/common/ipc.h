@@ -225,16 +225,24 @@ struct ipc_msg {
 			struct apikey_limits limits;
 		} req_start;
 		struct { uint64_t id; uint8_t last; struct ipc_str data; } req_body;
-		struct { uint64_t id; uint16_t status; struct ipc_list headers; } resp_head;
+		/* ratelimit: a packed struct ratelimit (ratelimit.h), or empty:
+		 * the x-ratelimit-* headers the worker adds for a limited key */
+		struct {
+			uint64_t id;
+			uint16_t status;
+			struct ipc_list headers;
+			struct ipc_str ratelimit;
+		} resp_head;
 		struct { uint64_t id; struct ipc_str data; } resp_data;
 		struct { uint64_t id; } resp_end;
-		/* headers: pairs as resp_head's, for the error answer (Retry-After,
-		 * x-ratelimit-*) */
+		/* headers: pairs as resp_head's, for the error answer
+		 * (Retry-After); ratelimit as resp_head's */
 		struct {
 			uint64_t id;
 			uint16_t status;
 			struct ipc_str type, code, message;
 			struct ipc_list headers;
+			struct ipc_str ratelimit;
 		} resp_error;
 		struct { uint64_t id; } cancel;
 		/* credit: how many more body bytes the receiver accepts for id */

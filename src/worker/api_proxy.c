@@ -54,6 +54,7 @@
 #include "node_listener.h"
 #include "master_link.h"
 #include "oai_error.h"
+#include "ratelimit.h"
 #include "request_id.h"
 #include "request_json.h"
 #include "request_rewrite.h"
@@ -357,43 +358,34 @@ header_value_ok(const char *s, size_t len)
 }
 
 /*
- * The x-ratelimit headers agentd's limiter sends (src/agentd/limiter.c)
- * on every answer of a key with limits: their names are known, so they
- * are relayed from these static strings, without the per-byte name
- * check, the copy, or h2o's token lookup (none is an h2o token). Only the
- * (short) value is checked and copied.
+ * The x-ratelimit-* headers of a key with limits: agentd sends their
+ * values packed (src/common/ratelimit.h), written here into one pool
+ * buffer under static names, none an h2o token (so no lookup), with no
+ * per-byte check: they are our own numbers.
  */
-#define RL_PREFIX "x-ratelimit-"
-#define RL_PREFIX_LEN (sizeof(RL_PREFIX) - 1)
-static const struct hname ratelimit_names[] = {
-	HN("x-ratelimit-limit-requests"), HN("x-ratelimit-remaining-requests"),
-	HN("x-ratelimit-reset-requests"), HN("x-ratelimit-limit-tokens"),
-	HN("x-ratelimit-remaining-tokens"), HN("x-ratelimit-reset-tokens"),
-};
-
-/* 1 if name is one of ratelimit_names: added (or dropped, a bad value). */
-static int
-add_ratelimit_header(h2o_req_t *req, const struct ipc_str *name, const struct ipc_str *value)
+static void
+add_ratelimit_headers(h2o_req_t *req, const struct ratelimit *rl)
 {
-	const struct hname *k = NULL;
-	h2o_iovec_t v;
+	struct ratelimit_headers h;
+	char *buf;
 
-	if (name->len <= RL_PREFIX_LEN || memcmp(name->base, RL_PREFIX, RL_PREFIX_LEN) != 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(ratelimit_names) / sizeof(ratelimit_names[0]); i++)
-		if (name->len == ratelimit_names[i].len &&
-		    memcmp(name->base + RL_PREFIX_LEN, ratelimit_names[i].s + RL_PREFIX_LEN,
-		    name->len - RL_PREFIX_LEN) == 0) {
-			k = &ratelimit_names[i];
-			break;
-		}
-	if (k == NULL)
-		return 0;
-	if (!header_value_ok(value->base, value->len))
-		return 1;
-	v = h2o_strdup(&req->pool, value->base, value->len);
-	h2o_add_header_by_str(&req->pool, &req->res.headers, k->s, k->len, 0, NULL, v.base, v.len);
-	return 1;
+	ratelimit_headers(rl, &h);
+	buf = h2o_mem_alloc_pool(&req->pool, sizeof(h.value));
+	for (size_t i = 0; i < h.n; i++) {
+		memcpy(buf, h.value[i], h.value_len[i]);
+		h2o_add_header_by_str(&req->pool, &req->res.headers, h.name[i], h.name_len[i], 0,
+		    NULL, buf, h.value_len[i]);
+		buf += h.value_len[i];
+	}
+}
+
+/* The packed values of a message, have = 0 when there are none (or they
+ * are not well formed: agentd is ours, but a frame is not trusted). */
+static void
+ratelimit_of(const struct ipc_str *packed, struct ratelimit *rl)
+{
+	if (packed->len == 0 || ratelimit_unpack(packed->base, packed->len, rl) == -1)
+		rl->have = 0;
 }
 
 /* Content-Length's digits, or SIZE_MAX when absent or not a plain number */
@@ -421,6 +413,7 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	int status = msg->u.resp_head.status;
 	size_t clen = SIZE_MAX;
 	int is_json = 0;
+	struct ratelimit rl;
 
 	if (status < 200 || status > 599) {
 		proxy_fail(pr, 502, "agent_protocol_error", "the agent answered with an invalid status");
@@ -428,12 +421,13 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	}
 	req->res.status = status;
 	req->res.reason = wk_http_reason(status);
+	ratelimit_of(&msg->u.resp_head.ratelimit, &rl);
 	ipc_list_begin(&it, &msg->u.resp_head.headers);
 	while (ipc_header_next(&it, &name, &value)) {
 		h2o_iovec_t n, v;
 
-		if (add_ratelimit_header(req, &name, &value))
-			continue;
+		if (rl.have && ratelimit_header_name(name.base, name.len))
+			continue; /* ours replace the backend's */
 		if (!header_name_ok(name.base, name.len) || !header_value_ok(value.base, value.len)) {
 			log_debug("req %s: dropping a malformed response header from the agent", pr->rid);
 			continue;
@@ -453,6 +447,8 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 		    h2o_strstr(v.base, v.len, H2O_STRLIT("json")) != SIZE_MAX)
 			is_json = 1;
 	}
+	if (rl.have)
+		add_ratelimit_headers(req, &rl);
 	usage_relay_init(&pr->usage, pr->is_sse ? USCAN_SSE : is_json ? USCAN_JSON : USCAN_OFF,
 	    pr->ask_usage);
 	pr->t_head = h2o_now(wk.loop);
@@ -476,20 +472,22 @@ on_resp_head(struct proxy_req *pr, const struct ipc_msg *msg)
 	h2o_start_response(req, &pr->gen);
 }
 
-/* agentd's headers for an error answer (Retry-After, x-ratelimit-*). */
+/* agentd's headers for an error answer (x-ratelimit-*, Retry-After). */
 static void
 add_error_headers(struct proxy_req *pr, const struct ipc_msg *msg)
 {
 	h2o_req_t *req = pr->req;
 	struct ipc_list_iter it;
 	struct ipc_str name, value;
+	struct ratelimit rl;
 
+	ratelimit_of(&msg->u.resp_error.ratelimit, &rl);
+	if (rl.have)
+		add_ratelimit_headers(req, &rl);
 	ipc_list_begin(&it, &msg->u.resp_error.headers);
 	while (ipc_header_next(&it, &name, &value)) {
 		h2o_iovec_t n, v;
 
-		if (add_ratelimit_header(req, &name, &value))
-			continue;
 		if (!header_name_ok(name.base, name.len) || !header_value_ok(value.base, value.len) ||
 		    IN_LIST(drop_response_headers, name.base, name.len))
 			continue;

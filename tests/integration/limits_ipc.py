@@ -68,6 +68,25 @@ class Reader:
     def headers(self):
         return {self.str().lower(): self.str() for _ in range(self.u("I"))}
 
+    def ratelimit(self):
+        """The packed x-ratelimit values (src/common/ratelimit.h) as the
+        headers the worker writes from them."""
+        n = self.u("I")
+        b = self.b[self.o:self.o + n]
+        self.o += n
+        if n == 0:
+            return {}
+        if n != 25:
+            raise SystemExit("ratelimit of %d bytes" % n)
+        have, *v = struct.unpack(">B6I", b)
+        out = {}
+        for bit, kind, (lim, rem, ms) in ((1, "requests", v[0:3]), (2, "tokens", v[3:6])):
+            if have & bit:
+                out["x-ratelimit-limit-" + kind] = str(lim)
+                out["x-ratelimit-remaining-" + kind] = str(rem)
+                out["x-ratelimit-reset-" + kind] = "%dms" % ms
+        return out
+
 
 class Worker:
     """One connection to agentd.sock, with the answers per request id."""
@@ -116,6 +135,7 @@ class Worker:
         if t == RESP_HEAD:
             a["status"] = r.u("H")
             a["headers"] = r.headers()
+            a["headers"].update(r.ratelimit())
         elif t == RESP_DATA:
             n = r.u("I")
             a["body"] += p[r.o:r.o + n]
@@ -127,6 +147,7 @@ class Worker:
             a["status"] = r.u("H")
             a["error"] = {"type": r.str(), "code": r.str(), "message": r.str()}
             a["headers"] = r.headers()
+            a["headers"].update(r.ratelimit())
             a["end"] = True
         return True
 

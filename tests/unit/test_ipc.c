@@ -363,6 +363,7 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 	case IPC_RESP_HEAD:
 		m->u.resp_head.id = PICK(v, 10, UINT64_MAX);
 		m->u.resp_head.status = PICK(v, 200, UINT16_MAX);
+		m->u.resp_head.ratelimit = pick_str(v, "25 bytes of packed values");
 		lists->headers = headers_in;
 		lists->nheaders = fill_headers(v);
 		break;
@@ -380,6 +381,7 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		m->u.resp_error.type = pick_str(v, "server_error");
 		m->u.resp_error.code = pick_str(v, "no_agent");
 		m->u.resp_error.message = pick_str(v, "no agent serves model llama-3-8b");
+		m->u.resp_error.ratelimit = pick_str(v, "25 bytes of packed values");
 		lists->headers = headers_in;
 		lists->nheaders = fill_headers(v);
 		break;
@@ -719,6 +721,7 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 	case IPC_RESP_HEAD:
 		CHECK(a->u.resp_head.id == b->u.resp_head.id);
 		CHECK(a->u.resp_head.status == b->u.resp_head.status);
+		CHECK(str_same(a->u.resp_head.ratelimit, b->u.resp_head.ratelimit));
 		check_headers(&b->u.resp_head.headers, lists);
 		break;
 	case IPC_RESP_DATA:
@@ -734,6 +737,7 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 		CHECK(str_same(a->u.resp_error.type, b->u.resp_error.type));
 		CHECK(str_same(a->u.resp_error.code, b->u.resp_error.code));
 		CHECK(str_same(a->u.resp_error.message, b->u.resp_error.message));
+		CHECK(str_same(a->u.resp_error.ratelimit, b->u.resp_error.ratelimit));
 		check_headers(&b->u.resp_error.headers, lists);
 		break;
 	case IPC_CANCEL:
@@ -1521,10 +1525,12 @@ test_encode_limits(void)
 		struct ipc_header_in *hs = xcalloc(nh, sizeof(*hs));
 
 		make_msg(IPC_RESP_HEAD, 1, &m, &lists);
+		m.u.resp_head.ratelimit = str_of(NULL, 0);
 		lists.headers = hs;
 		lists.nheaders = nh;
 		CHECK(ipc_encode(&b, &m, &lists) == -1);
-		lists.nheaders = (IPC_MAX_PAYLOAD - 8 - 2 - 4) / 8;
+		/* id, status, the count, the empty ratelimit string */
+		lists.nheaders = (IPC_MAX_PAYLOAD - 8 - 2 - 4 - 4) / 8;
 		CHECK(ipc_encode(&b, &m, &lists) == 0);
 		buf_reset(&b);
 		free(hs);
