@@ -127,17 +127,26 @@ ratelimit_unpack(const char *p, size_t len, struct ratelimit *rl)
 	return 0;
 }
 
+/* The three headers of one kind: "x-ratelimit-limit-" kind and so on. */
+static const struct {
+	const char *name[3];
+	size_t len[3];
+} kinds[2] = {
+	{ { "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
+	    "x-ratelimit-reset-requests" }, { 26, 30, 26 } },
+	{ { "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
+	    "x-ratelimit-reset-tokens" }, { 24, 28, 24 } },
+};
+
 static void
-three(struct ratelimit_headers *out, const char *limit, const char *remaining,
-    const char *reset, uint32_t l, uint32_t r, uint32_t ms)
+three(struct ratelimit_headers *out, int kind, uint32_t l, uint32_t r, uint32_t ms)
 {
 	size_t k = out->n;
 
-	out->name[k] = limit;
-	out->name[k + 1] = remaining;
-	out->name[k + 2] = reset;
-	for (size_t i = k; i < k + 3; i++)
-		out->name_len[i] = strlen(out->name[i]);
+	for (size_t i = 0; i < 3; i++) {
+		out->name[k + i] = kinds[kind].name[i];
+		out->name_len[k + i] = kinds[kind].len[i];
+	}
 	out->value_len[k] = ratelimit_put_u64(out->value[k], l);
 	out->value_len[k + 1] = ratelimit_put_u64(out->value[k + 1], r);
 	out->value_len[k + 2] = ratelimit_duration(out->value[k + 2], sizeof(out->value[k + 2]), ms);
@@ -149,18 +158,15 @@ ratelimit_headers(const struct ratelimit *rl, struct ratelimit_headers *out)
 {
 	out->n = 0;
 	if (rl->have & RATELIMIT_REQUESTS)
-		three(out, "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
-		    "x-ratelimit-reset-requests", rl->limit_req, rl->remaining_req,
-		    rl->reset_req_ms);
+		three(out, 0, rl->limit_req, rl->remaining_req, rl->reset_req_ms);
 	if (rl->have & RATELIMIT_TOKENS)
-		three(out, "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
-		    "x-ratelimit-reset-tokens", rl->limit_tok, rl->remaining_tok,
-		    rl->reset_tok_ms);
+		three(out, 1, rl->limit_tok, rl->remaining_tok, rl->reset_tok_ms);
 }
 
 int
 ratelimit_header_name(const char *name, size_t len)
 {
-	/* the first byte first: most of a backend's headers are not */
-	return len >= 12 && (name[0] | 0x20) == 'x' && strncasecmp(name, "x-ratelimit-", 12) == 0;
+	/* the first bytes first: most of a backend's headers are not */
+	return len >= 12 && (name[0] | 0x20) == 'x' && name[1] == '-' && (name[2] | 0x20) == 'r' &&
+	    strncasecmp(name, "x-ratelimit-", 12) == 0;
 }

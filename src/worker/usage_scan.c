@@ -100,15 +100,18 @@ usage_scan_init(struct usage_scan *s, enum uscan_mode mode)
 	doc_reset(s);
 }
 
-/* The first "\n\n" in p[0..n), or NULL (memmem is slow on short needles). */
+/* The first "\n\n" in p[0..n), or NULL (memmem is slow on short needles);
+ * *one_line: no other line break before it. */
 static const char *
-find_blank(const char *p, size_t n)
+find_blank(const char *p, size_t n, int *one_line)
 {
 	const char *q = p, *end = p + n;
 
+	*one_line = 1;
 	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL && q + 1 < end) {
 		if (q[1] == '\n')
 			return q;
+		*one_line = 0;
 		q += 2;
 	}
 	return NULL;
@@ -141,14 +144,17 @@ event_frame(struct usage_scan *s, const char *p, size_t n)
 {
 	const char *end;
 	size_t len;
+	int one_line;
 
 	if (!s->defer || s->line != LS_BOL || s->pos != 0 || s->after_cr || n < 2 ||
-	    p[0] == '\n' || p[0] == '\r' || (end = find_blank(p, n)) == NULL)
+	    p[0] == '\n' || p[0] == '\r' || (end = find_blank(p, n, &one_line)) == NULL)
 		return 0;
 	len = (size_t)(end - p) + 2;
 	if (memchr(p, '\r', len) != NULL)
 		return 0;
 	s->pos = len;
+	if (one_line)
+		s->framed_len = len;
 	return len;
 }
 
@@ -629,6 +635,7 @@ usage_scan_feed(struct usage_scan *s, const char *p, size_t n)
 {
 	size_t i = 0;
 
+	s->framed_len = 0;
 	if (s->ev_done && s->defer) {
 		/* only the framing moves on: nothing else was read */
 		s->ev_done = 0;
@@ -740,15 +747,16 @@ scan_flush(struct usage_scan *s)
  * when nothing in the event says "usage" at all.
  */
 static int
-openai_null_member(const char *p, size_t len, size_t *from)
+openai_null_member(const struct usage_scan *s, const char *p, size_t len, size_t *from)
 {
 	static const char tail[] = ",\"usage\":null}\n\n";
 	size_t tl = sizeof(tail) - 1;
 
 	if (len < 6 + tl || memcmp(p + len - tl, tail, tl) != 0)
 		return has_usage(p, len) ? -1 : 0;
-	if (memcmp(p, "data: ", 6) != 0 || memchr(p, '\n', len - 2) != NULL ||
-	    memchr(p, '\r', len) != NULL || has_usage(p, len - tl + 2))
+	if (memcmp(p, "data: ", 6) != 0 ||
+	    (s->framed_len != len && (memchr(p, '\n', len - 2) != NULL ||
+	    memchr(p, '\r', len) != NULL)) || has_usage(p, len - tl + 2))
 		return -1;
 	*from = len - tl;
 	return 1;
@@ -762,7 +770,7 @@ usage_scan_event(struct usage_scan *s, const char *p, size_t len, size_t *from, 
 
 	if (len > USAGE_EVENT_MAX)
 		return UA_PASS;
-	switch (openai_null_member(p, len, from)) {
+	switch (openai_null_member(s, p, len, from)) {
 	case 0:
 		return UA_PASS;
 	case 1:

@@ -81,6 +81,10 @@ enum uscan_action {
 struct usage_scan {
 	enum uscan_mode mode;
 	int defer;     /* SSE: only find events' ends; usage_scan_event reads them */
+	/* the event the last feed ended is framed_len bytes of one data
+	 * line with no CR (found whole by memchr): usage_scan_event need
+	 * not look for line breaks again; 0 = not known */
+	size_t framed_len;
 	/* the result: the last complete usage object seen */
 	int known;
 	struct usage_counts found;

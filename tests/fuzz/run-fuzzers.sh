@@ -61,6 +61,8 @@ out=$build/fuzz
 mkdir -p "$out/crashes"
 CC=${CC:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DTL_LIBFUZZER"
+# the paths Makefile.am defines (tl_config.c's defaults name them)
+CFLAGS="$CFLAGS -DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\""
 CPPFLAGS="-I$build -I$srcdir/src/common -I$build/proto -I$srcdir/tests/fuzz \
 	$(mkvar H2O_CFLAGS) $(mkvar YAJL_CFLAGS) $(mkvar CURL_CFLAGS)"
 LIBS="$(mkvar PROTOBUFC_LIBS) $(mkvar YAML_LIBS) $(mkvar YAJL_LIBS) $(mkvar OPENSSL_LIBS)"
