@@ -62,6 +62,11 @@ w("# tokilake bench: %s, commit %s%s" % (meta["date"], meta["commit"],
 w("")
 w("- machine: %s CPUs, %s, kernel %s" % (meta["nproc"], meta["cpu"], meta["kernel"]))
 w("- nginx %s, %s" % (meta["nginx"], meta["wrk"]))
+w("- API key: %s" % {"": "none (tokilake with no keys configured, no Authorization header)",
+                     "1": "one on every request of every target (BENCH_KEY=1: tokilake checks it)",
+                     "limits": "one on every request, with rpm, tpm and in-flight limits too high "
+                               "to refuse (BENCH_KEY=limits: checked, limited, usage charged)"}
+  .get(meta.get("key", ""), meta.get("key", "")))
 if meta.get("parts", "load streams cancel agents") != "load streams cancel agents":
     w("- parts run: %s (BENCH_PARTS)" % meta["parts"])
 w("- load average at start %s, at the end %s%s" % (

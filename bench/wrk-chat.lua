@@ -1,5 +1,6 @@
 -- wrk-chat.lua: POST a small chat body to /v1/chat/completions.
--- Environment: BENCH_MODEL (the model name for this target), BENCH_STREAM
+-- Environment: BENCH_MODEL (the model name for this target), BENCH_AUTH
+-- (an API key to send), BENCH_STREAM
 -- (1: "stream":true and the header x-bench-stream: 1, which the bench's
 -- nginx backend uses to pick its fixed SSE answer: nginx cannot look into
 -- the body). done() prints one machine-readable line for bench/run.
@@ -11,6 +12,11 @@ wrk.path = "/v1/chat/completions"
 wrk.headers["Content-Type"] = "application/json"
 if stream then
 	wrk.headers["x-bench-stream"] = "1"
+end
+-- BENCH_AUTH: an API key for every request (bench/run's BENCH_KEY)
+local auth = os.getenv("BENCH_AUTH")
+if auth and auth ~= "" then
+	wrk.headers["Authorization"] = "Bearer " .. auth
 end
 wrk.body = '{"model":"' .. model .. '","messages":[{"role":"user",' ..
     '"content":"Say hello in one word."}],"max_tokens":8' ..
