@@ -41,10 +41,18 @@ put_event(struct usage_relay *r, const char *ev, size_t len, struct buf *out)
 	switch (a) {
 	case UA_DROP:
 		return 0;
-	case UA_CUT:
-		if (put(out, ev, from) != 0)
+	case UA_CUT: {
+		/* one reservation for both sides of the cut: every chunk of a
+		 * stream that did not ask comes this way */
+		uint8_t *d = buf_reserve(out, from + (len - to));
+
+		if (d == NULL)
 			return -1;
-		return put(out, ev + to, len - to);
+		memcpy(d, ev, from);
+		memcpy(d + from, ev + to, len - to);
+		buf_commit(out, from + (len - to));
+		return 0;
+	}
 	default:
 		return put(out, ev, len);
 	}

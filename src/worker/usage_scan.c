@@ -742,9 +742,14 @@ scan_flush(struct usage_scan *s)
 }
 
 /*
- * OpenAI's chunk when asked: one data line that ends in ,"usage":null}
- * and has no other "usage". -1: not that shape; else 1 when it is, 0
- * when nothing in the event says "usage" at all.
+ * OpenAI's chunk when asked: one data line that ends in ,"usage":null}.
+ * That member is the last of the object the line closes, the top level,
+ * and it is all that asking added: it goes, unread, without a search
+ * of the rest for another "usage" (every chunk of a stream pays for
+ * this; no backend writes two, and one that did would only keep the
+ * other from being counted, as leaving out its usage chunk would).
+ * -1: not that shape; else 1 when it is, 0 when nothing in the event
+ * says "usage" at all.
  */
 static int
 openai_null_member(const struct usage_scan *s, const char *p, size_t len, size_t *from)
@@ -756,7 +761,7 @@ openai_null_member(const struct usage_scan *s, const char *p, size_t len, size_t
 		return has_usage(p, len) ? -1 : 0;
 	if (memcmp(p, "data: ", 6) != 0 ||
 	    (s->framed_len != len && (memchr(p, '\n', len - 2) != NULL ||
-	    memchr(p, '\r', len) != NULL)) || has_usage(p, len - tl + 2))
+	    memchr(p, '\r', len) != NULL)))
 		return -1;
 	*from = len - tl;
 	return 1;
@@ -780,11 +785,24 @@ usage_scan_event(struct usage_scan *s, const char *p, size_t len, size_t *from, 
 		break;
 	}
 	/* read it whole, with the counts so far */
-	usage_scan_init(&t, USCAN_SSE);
-	t.known = s->known;
-	t.found = s->found;
-	usage_scan_feed_all(&t, p, len);
-	scan_flush(&t);
+	if (s->framed_len == len && len >= 8 && memcmp(p, "data: ", 6) == 0) {
+		/* one data line found whole (the usage chunk, mostly): its
+		 * JSON is read as the line machinery would, without it */
+		usage_scan_init(&t, USCAN_JSON);
+		t.known = s->known;
+		t.found = s->found;
+		t.pos = 6;
+		json_run(&t, p + 6, len - 8);
+		json_byte(&t, '\n'); /* the line's end */
+		t.pos += 2;
+		event_end(&t);
+	} else {
+		usage_scan_init(&t, USCAN_SSE);
+		t.known = s->known;
+		t.found = s->found;
+		usage_scan_feed_all(&t, p, len);
+		scan_flush(&t);
+	}
 	s->known = t.known;
 	s->found = t.found;
 	if (!t.ev_done || ev->odd || ev->usage_to == 0 || ev->len != len)
