@@ -19,7 +19,7 @@
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd -P)
-all="ipc grpc pb task_up request_json multipart config discover token read_guard apikey usage_scan"
+all="ipc grpc pb task_up request_json multipart config discover token read_guard apikey usage_scan load"
 build=
 merge=0
 runs=-1
@@ -82,6 +82,9 @@ build_target() {
 		extra="-I$srcdir/src/tokiame" ;;
 	discover)
 		src="$src $srcdir/src/tokiame/discover_parse.c"
+		extra="-I$srcdir/src/tokiame" ;;
+	load)
+		src="$src $srcdir/src/tokiame/load_parse.c"
 		extra="-I$srcdir/src/tokiame" ;;
 	usage_scan)
 		src="$src $srcdir/src/worker/usage_scan.c $srcdir/src/worker/usage_relay.c"
