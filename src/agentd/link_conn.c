@@ -505,9 +505,11 @@ rtt_ack(struct link_conn *c, const uint8_t *opaque)
 		sample = UINT32_MAX;
 	if (c->agent == NULL)
 		return;
-	if (c->agent->rtt_us == 0)
+	if (c->agent->rtt_us == 0) {
 		c->agent->rtt_us = sample ? (uint32_t)sample : 1;
-	else {
+		log_debug("agent %s: link round trip %u us (first PING)", c->agent->agent_id,
+		    c->agent->rtt_us);
+	} else {
 		uint64_t s = ((uint64_t)c->agent->rtt_us * 7 + sample) / 8;
 		c->agent->rtt_us = s ? (uint32_t)s : 1;
 	}

@@ -1,7 +1,8 @@
 # Issue 15, slice A: tokiame reads its backends' own load (load_probe.c,
 # load_parse.c) and reports it per model in its heartbeats.
 tokiame_SOURCES += \
-	src/tokiame/load_parse.c src/tokiame/load_parse.h
+	src/tokiame/load_parse.c src/tokiame/load_parse.h \
+	src/tokiame/load_probe.c src/tokiame/load_probe.h
 
 check_PROGRAMS += tests/unit/test_load_parse
 TESTS += tests/unit/test_load_parse
