@@ -9,6 +9,8 @@
 #    waiting 7 running 3 kv 420" from tokiame's heartbeat; agentd measured
 #    the link's round trip (its debug line);
 #  - under traffic the figures follow the backend (waiting 0 running 1);
+#  - /metrics that never answers: each probe is given up (500 ms), the
+#    load is unknown meanwhile, chats all answer 200; then it is back;
 #  - the same as llama.cpp's /metrics (no model label: the whole backend);
 #  - /metrics gone (404): auto finds Ollama's /api/ps (waiting 0; running
 #    is what tokiame runs there); everything gone: the load is unknown
@@ -62,6 +64,19 @@ log_mark
 mock_load '{"waiting":0,"running":1,"kv":0.05}'
 wait_until 20 load_seen 'waiting 0 running 1 kv 50$' || fail "the new figures never reached agentd"
 log "ok: the figures follow the backend under traffic"
+
+# ---- /metrics hangs: 500 ms, unknown, chats unharmed -------------------------
+log_mark
+mock_load '{"hang":true}'
+wait_until 20 load_seen 'waiting - running - kv -$' || fail "a hung /metrics did not make the load unknown"
+wait_until 5 grep -Eq 'reading its load fails: GET /metrics: .*(timed out|Timeout)' "$T/tm-a.log" ||
+    fail "tokiame did not say the probe timed out: $(grep load "$T/tm-a.log" | tail -3)"
+aborts=$(curl -s --max-time 2 "$MOCK_URL/mock/aborts" | grep -o '"/metrics"' | wc -l)
+[ "$aborts" -ge 1 ] || fail "the mock saw no probe given up"
+log_mark
+mock_load '{"hang":false,"waiting":7,"running":3,"kv":0.42}'
+wait_until 20 load_seen 'waiting 7 running 3 kv 420$' || fail "the load did not come back after the hang"
+log "ok: a hung /metrics (given up $aborts times) made the load unknown, chats still 200, then back"
 
 # ---- llama.cpp /metrics: no model label -------------------------------------
 log_mark

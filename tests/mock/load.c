@@ -10,7 +10,8 @@
  *   GET  /api/ps      Ollama: every listed model as loaded (404 off)
  *   GET  /mock/load   the settings and how often each endpoint was asked
  *   POST /mock/load   {"waiting":N,"running":N,"kv":F,"metrics":"vllm|sglang|
- *                     llamacpp|off","slots":N,"slots_on":B,"ps_on":B}
+ *                     llamacpp|off","slots":N,"slots_on":B,"ps_on":B,
+ *                     "hang":B} (hang: the three never answer)
  *                     (any subset) changes them; /mock/reset zeroes the
  *                     counts only
  *
@@ -43,6 +44,7 @@ static struct {
 	enum style style;
 	uint64_t slots;
 	int slots_on, ps_on;
+	int hang;                 /* the three endpoints never answer */
 	uint64_t n_metrics, n_slots, n_ps;
 } ld = { .mu = PTHREAD_MUTEX_INITIALIZER, .slots = 4, .slots_on = 1, .ps_on = 1 };
 
@@ -62,6 +64,21 @@ off(h2o_req_t *req)
 	    "\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"not_found\"}}";
 
 	reply_now(req, 404, "application/json", body, sizeof(body) - 1);
+}
+
+/* "hang": hold the request unanswered (reply.c's hang knob: the client
+ * leaving is recorded in /mock/aborts) */
+static int
+hung(h2o_req_t *req, int hang)
+{
+	struct mreq *m;
+
+	if (!hang)
+		return 0;
+	m = mreq_new(req, req->path_normalized, 0);
+	m->fail.hang = 1;
+	reply_run(m);
+	return 1;
 }
 
 struct prom {
@@ -109,16 +126,20 @@ load_metrics(h2o_req_t *req)
 {
 	char wv[32], rv[32], kv[32];
 	enum style style;
+	int hang;
 	struct buf b;
 	struct jw w;
 
 	pthread_mutex_lock(&ld.mu);
 	ld.n_metrics++;
 	style = ld.style;
+	hang = ld.hang;
 	snprintf(wv, sizeof(wv), "%llu.0", (unsigned long long)ld.waiting);
 	snprintf(rv, sizeof(rv), "%llu.0", (unsigned long long)ld.running);
 	snprintf(kv, sizeof(kv), "%.4f", ld.kv);
 	pthread_mutex_unlock(&ld.mu);
+	if (hung(req, hang))
+		return;
 	if (style == STYLE_OFF) {
 		off(req);
 		return;
@@ -156,7 +177,7 @@ void
 load_slots(h2o_req_t *req)
 {
 	uint64_t slots, running;
-	int on;
+	int on, hang;
 	struct buf b;
 	struct jw w;
 
@@ -165,7 +186,10 @@ load_slots(h2o_req_t *req)
 	slots = ld.slots;
 	running = ld.running;
 	on = ld.slots_on;
+	hang = ld.hang;
 	pthread_mutex_unlock(&ld.mu);
+	if (hung(req, hang))
+		return;
 	if (!on) {
 		off(req);
 		return;
@@ -199,14 +223,17 @@ ps_model(const char *id, void *arg)
 void
 load_ps(h2o_req_t *req)
 {
-	int on;
+	int on, hang;
 	struct buf b;
 	struct jw w;
 
 	pthread_mutex_lock(&ld.mu);
 	ld.n_ps++;
 	on = ld.ps_on;
+	hang = ld.hang;
 	pthread_mutex_unlock(&ld.mu);
+	if (hung(req, hang))
+		return;
 	if (!on) {
 		off(req);
 		return;
@@ -224,11 +251,12 @@ load_json(struct jw *w)
 {
 	pthread_mutex_lock(&ld.mu);
 	jw_fmt(w, "{\"waiting\":%llu,\"running\":%llu,\"kv\":%.4f,\"metrics\":\"%s\","
-	    "\"slots\":%llu,\"slots_on\":%s,\"ps_on\":%s,"
+	    "\"slots\":%llu,\"slots_on\":%s,\"ps_on\":%s,\"hang\":%s,"
 	    "\"asked\":{\"metrics\":%llu,\"slots\":%llu,\"ps\":%llu}}",
 	    (unsigned long long)ld.waiting, (unsigned long long)ld.running, ld.kv,
 	    style_names[ld.style], (unsigned long long)ld.slots, ld.slots_on ? "true" : "false",
-	    ld.ps_on ? "true" : "false", (unsigned long long)ld.n_metrics,
+	    ld.ps_on ? "true" : "false", ld.hang ? "true" : "false",
+	    (unsigned long long)ld.n_metrics,
 	    (unsigned long long)ld.n_slots, (unsigned long long)ld.n_ps);
 	pthread_mutex_unlock(&ld.mu);
 }
@@ -280,7 +308,7 @@ load_set(h2o_req_t *req)
 {
 	const char *kv_path[] = { "kv", NULL }, *style_path[] = { "metrics", NULL };
 	uint64_t waiting = 0, running = 0, slots = 0;
-	int hw, hr, hs, hso, hpo, slots_on = 0, ps_on = 0, style = -1;
+	int hw, hr, hs, hso, hpo, hh, slots_on = 0, ps_on = 0, hang = 0, style = -1;
 	double kv = -1;
 	char err[256] = "", *copy;
 	yajl_val root, v;
@@ -305,6 +333,7 @@ load_set(h2o_req_t *req)
 	hs = get_count(root, "slots", MAX_SLOTS, &slots);
 	hso = get_bool(root, "slots_on", &slots_on);
 	hpo = get_bool(root, "ps_on", &ps_on);
+	hh = get_bool(root, "hang", &hang);
 	if ((v = yajl_tree_get(root, kv_path, yajl_t_any)) != NULL) {
 		if (!YAJL_IS_NUMBER(v) || YAJL_GET_DOUBLE(v) < 0 || YAJL_GET_DOUBLE(v) > 1)
 			hw = -1;
@@ -320,9 +349,10 @@ load_set(h2o_req_t *req)
 			hw = -1;
 	}
 	yajl_tree_free(root);
-	if (hw < 0 || hr < 0 || hs < 0 || hso < 0 || hpo < 0) {
+	if (hw < 0 || hr < 0 || hs < 0 || hso < 0 || hpo < 0 || hh < 0) {
 		admin_error(req, 400, "waiting, running: integers >= 0; kv: 0..1; slots: "
-		    "0..1024; metrics: vllm, sglang, llamacpp or off; slots_on, ps_on: booleans");
+		    "0..1024; metrics: vllm, sglang, llamacpp or off; slots_on, ps_on, hang: "
+		    "booleans");
 		return;
 	}
 	pthread_mutex_lock(&ld.mu);
@@ -336,6 +366,8 @@ load_set(h2o_req_t *req)
 		ld.slots_on = slots_on;
 	if (hpo)
 		ld.ps_on = ps_on;
+	if (hh)
+		ld.hang = hang;
 	if (kv >= 0)
 		ld.kv = kv;
 	if (style >= 0)
