@@ -357,3 +357,26 @@ load_probe_fill(struct agent *ag, Tokilake__V1__ModelLoad *store,
 		ptrs[i] = m;
 	}
 }
+
+void
+load_probe_view(const struct backend *b, uint64_t now, struct load_view *v)
+{
+	const struct load_state *st = b->probe;
+
+	memset(v, 0, sizeof(*v));
+	if (st == NULL || !st->found)
+		return;
+	v->from = ep_path[cur_ep(st)];
+	v->kind = load_kind_name(st->report.kind);
+	if (st->report_ms == 0 || now - st->report_ms > LOAD_FRESH_MS)
+		return;
+	v->known = 1;
+	for (size_t i = 0; i < st->report.n; i++) {
+		v->waiting = sat_add(v->waiting, st->report.s[i].waiting);
+		v->running = sat_add(v->running, st->report.s[i].running);
+		if (st->report.s[i].kv_permille > v->kv_permille)
+			v->kv_permille = st->report.s[i].kv_permille;
+	}
+	if (st->report.kind == LOAD_KIND_OLLAMA)
+		v->running = b->running; /* no queue metric: what tokiame runs there */
+}

@@ -54,6 +54,7 @@
 #define LOAD_MISSING_RETRY_MS 60000
 
 struct agent;
+struct backend;
 struct load_state;
 
 /* Start the probes that are due; returns the next time one is. */
@@ -66,5 +67,14 @@ void load_probe_free(struct agent *ag);
  * ag->nmodels published models (strings point into ag's own). */
 void load_probe_fill(struct agent *ag, Tokilake__V1__ModelLoad *store,
     Tokilake__V1__ModelLoad **ptrs, uint64_t now);
+
+/* What /status shows of a backend's probe (api.c). */
+struct load_view {
+	const char *from;       /* the endpoint read, or NULL (none found yet, off) */
+	const char *kind;       /* "vllm", "sglang", "llamacpp", "ollama" */
+	int known;              /* fresh figures below */
+	uint32_t waiting, running, kv_permille;  /* whole backend: summed, KV largest */
+};
+void load_probe_view(const struct backend *b, uint64_t now, struct load_view *v);
 
 #endif

@@ -7,7 +7,8 @@
 #  - the mock's vLLM /metrics says waiting 7, running 3, KV 0.42: agentd
 #    logs (debug) "load agent A model lab's qwen3:0.6b: in_flight 0/4
 #    waiting 7 running 3 kv 420" from tokiame's heartbeat; agentd measured
-#    the link's round trip (its debug line);
+#    the link's round trip (its debug line); tokiame's /status shows the
+#    backend's load;
 #  - under traffic the figures follow the backend (waiting 0 running 1);
 #  - /metrics that never answers: each probe is given up (500 ms), the
 #    load is unknown meanwhile, chats all answer 200; then it is back;
@@ -59,6 +60,19 @@ log "ok: agentd knows the vLLM backend's load: $(grep -m1 'load agent' "$T/tokil
 grep -q 'reading its load from /metrics (vllm)' "$T/tm-a.log" || fail "tokiame did not say where it reads the load"
 grep -Eq 'agent [^ ]+: link round trip [0-9]+ us' "$T/tokilake.log" || fail "agentd measured no round trip"
 log "ok: $(grep -Eo 'link round trip [0-9]+ us' "$T/tokilake.log" | head -1)"
+
+# tokiame's /status shows it too
+status_load()
+{
+	chat lab:qwen3:0.6b
+	tm_api a /status | "$PY" -c '
+import json, sys
+l = json.load(sys.stdin)["backends"][0]["load"]
+sys.exit(0 if (l["from"], l["kind"], l["known"], l.get("waiting"), l.get("running"),
+               l.get("kv_permille")) == ("/metrics", "vllm", True, 7, 3, 420) else 1)'
+}
+wait_until 20 status_load || fail "tokiame /status does not show the load: $(tm_api a /status)"
+log "ok: tokiame /status shows the backend's load"
 
 log_mark
 mock_load '{"waiting":0,"running":1,"kv":0.05}'
