@@ -61,7 +61,10 @@ out=$build/fuzz
 mkdir -p "$out/crashes"
 CC=${CC:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DTL_LIBFUZZER"
-CPPFLAGS="-I$build -I$srcdir/src/common -I$build/proto -I$srcdir/tests/fuzz \
+# the path macros the Makefile passes (tl_config.c's defaults use them)
+CPPFLAGS="-DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\" \
+	-DDATADIR=\"/usr/share/tokilake\" \
+	-I$build -I$srcdir/src/common -I$build/proto -I$srcdir/tests/fuzz \
 	$(mkvar H2O_CFLAGS) $(mkvar YAJL_CFLAGS) $(mkvar CURL_CFLAGS)"
 LIBS="$(mkvar PROTOBUFC_LIBS) $(mkvar YAML_LIBS) $(mkvar YAJL_LIBS) $(mkvar OPENSSL_LIBS)"
 COMMON="log xmalloc buf grpc_wire task_up_wire pb_arena token ipc yaml_tree cfg_value \
