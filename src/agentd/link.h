@@ -47,6 +47,12 @@ struct agent_link {
 	uint64_t unresponsive_since_ms;
 	void *registry_data;  /* for the registry's own use */
 	struct link_conn *conn;
+	/* per model load from the agent's heartbeats (agent_load.h); NULL
+	 * until one carries models. Freed with the link. */
+	struct agent_load *load;
+	/* the link's round-trip time, smoothed over HTTP/2 PING -> ACK
+	 * (link_conn.c); 0 = not measured yet */
+	uint32_t rtt_us;
 };
 
 struct link_hooks {

@@ -156,6 +156,7 @@ link_conn_close_gracefully(struct link_conn *c)
 
 static void flush_now(struct link_conn *c);
 static void on_lazy_timer(h2o_timeout_entry_t *entry);
+static void rtt_ack(struct link_conn *c, const uint8_t *opaque);
 
 static void
 on_flush_soon(h2o_timeout_entry_t *entry)
@@ -364,8 +365,10 @@ on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 			link_stream_peer_closed(s);
 		break;
 	case NGHTTP2_PING:
-		if (frame->hd.flags & NGHTTP2_FLAG_ACK)
+		if (frame->hd.flags & NGHTTP2_FLAG_ACK) {
 			c->ping_outstanding = 0;
+			rtt_ack(c, frame->ping.opaque_data);
+		}
 		break;
 	case NGHTTP2_RST_STREAM: {
 		uint64_t now = link_now_ms();
@@ -443,6 +446,75 @@ init_callbacks(void)
 	nghttp2_option_set_max_outbound_ack(srv.opt, 1000);
 }
 
+/*
+ * Round-trip time. Our PINGs carry their send time (monotonic us) as
+ * opaque data, kept on the connection too: an ACK echoing exactly that
+ * value is a sample (an agent can only delay it, not forge a shorter
+ * one), smoothed as TCP does (7/8 old + 1/8 new). A busy link is never
+ * silent, so besides the liveness PING one goes every ping_interval
+ * while no timed PING awaits its ACK; one unanswered for as long is
+ * given up (liveness is the other PING's job).
+ */
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+ping_timed(struct link_conn *c)
+{
+	uint64_t t = now_us();
+	uint8_t opaque[8];
+
+	for (int i = 0; i < 8; i++)
+		opaque[i] = (uint8_t)(t >> (56 - 8 * i));
+	if (nghttp2_submit_ping(c->h2, NGHTTP2_FLAG_NONE, opaque) == 0)
+		c->rtt_ping_us = t;
+}
+
+static int
+rtt_due(struct link_conn *c, uint32_t interval_ms)
+{
+	uint64_t t = now_us();
+
+	if (c->rtt_ping_us == 0)
+		return t - c->rtt_last_us >= (uint64_t)interval_ms * 1000;
+	if (t - c->rtt_ping_us >= (uint64_t)interval_ms * 1000)
+		c->rtt_ping_us = 0; /* unanswered: next tick tries again */
+	return 0;
+}
+
+static void
+rtt_ack(struct link_conn *c, const uint8_t *opaque)
+{
+	uint64_t sent = 0, t, sample;
+
+	for (int i = 0; i < 8; i++)
+		sent = sent << 8 | opaque[i];
+	if (c->rtt_ping_us == 0 || sent != c->rtt_ping_us)
+		return; /* not the timed PING we wait for */
+	t = now_us();
+	c->rtt_ping_us = 0;
+	c->rtt_last_us = t;
+	sample = t - sent;
+	if (sample > UINT32_MAX)
+		sample = UINT32_MAX;
+	if (c->agent == NULL)
+		return;
+	if (c->agent->rtt_us == 0) {
+		c->agent->rtt_us = sample ? (uint32_t)sample : 1;
+		log_debug("agent %s: link round trip %u us (first PING)", c->agent->agent_id,
+		    c->agent->rtt_us);
+	} else {
+		uint64_t s = ((uint64_t)c->agent->rtt_us * 7 + sample) / 8;
+		c->agent->rtt_us = s ? (uint32_t)s : 1;
+	}
+}
+
 /* connection lifecycle */
 
 static void
@@ -483,9 +555,15 @@ on_tick(h2o_timeout_entry_t *entry)
 		return;
 	}
 	if (!c->ping_outstanding && silent >= conf->agents.ping_interval_ms) {
-		nghttp2_submit_ping(c->h2, NGHTTP2_FLAG_NONE, NULL);
+		ping_timed(c);
 		c->ping_outstanding = 1;
 		c->ping_sent_ms = now;
+		link_conn_flush(c);
+		if (c->failed)
+			return;
+	} else if (c->agent != NULL && rtt_due(c, conf->agents.ping_interval_ms)) {
+		/* a busy link is never silent: measure its RTT anyway */
+		ping_timed(c);
 		link_conn_flush(c);
 		if (c->failed)
 			return;

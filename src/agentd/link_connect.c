@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_load.h"
 #include "link_internal.h"
 #include "link_refused.h"
 #include "log.h"
@@ -41,6 +42,7 @@ link_agent_free(struct agent_link *a)
 	free(a->agent_id);
 	free(a->version);
 	agent_models_free(a->models, a->nmodels);
+	agent_load_free(a->load);
 	free(a);
 }
 
@@ -242,6 +244,8 @@ link_connect_message(struct link_stream *s, const uint8_t *msg, size_t len)
 	case TOKILAKE__V1__AGENT_MESSAGE__MSG_HEARTBEAT:
 		c->agent->in_flight = m->heartbeat->in_flight;
 		c->agent->capacity = m->heartbeat->capacity;
+		agent_load_update(c->agent, m->heartbeat->models, m->heartbeat->n_models,
+		    (int64_t)link_now_ms());
 		break;
 	case TOKILAKE__V1__AGENT_MESSAGE__MSG_GOODBYE:
 		c->agent->draining = 1;

@@ -70,6 +70,10 @@ struct link_conn {
 	int handshake_done;   /* TLS done (if any) and the HTTP/2 preface read */
 	uint64_t handshake_done_ms; /* the register deadline counts from here */
 	int ping_outstanding;
+	/* RTT (agent_link.rtt_us): the send time (monotonic us) a PING of
+	 * ours carries as its opaque data, 0 = none awaiting its ACK */
+	uint64_t rtt_ping_us;
+	uint64_t rtt_last_us;   /* when the last sample came */
 	unsigned resets_in_window;
 	uint64_t reset_window_start_ms;
 	h2o_timeout_entry_t tick;

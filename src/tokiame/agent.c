@@ -34,6 +34,7 @@
 #include "discover.h"
 #include "hostport.h"
 #include "link.h"
+#include "load_probe.h"
 #include "log.h"
 #include "task.h"
 #include "xmalloc.h"
@@ -178,6 +179,8 @@ curl_done(struct agent *ag)
 			continue;
 		if (owner->kind == OWNER_TASK)
 			task_curl_done((struct task *)owner, rc);
+		else if (owner->kind == OWNER_LOAD_PROBE)
+			load_probe_done((struct load_state *)owner, rc);
 		else
 			discover_done((struct discovery *)owner, rc);
 	}
@@ -239,6 +242,7 @@ loop(struct agent *ag)
 		int timeout;
 
 		next = min64(next, discover_tick(ag, now));
+		next = min64(next, load_probe_tick(ag, now));
 		next = min64(next, link_tick(&ag->link, now));
 		link_flush(&ag->link);
 		next = min64(next, task_tick(ag, now));
@@ -335,8 +339,10 @@ tokiame_run(struct tm_config *conf)
 	}
 	if ((ag->multi = curl_multi_init()) == NULL)
 		fatalx("curl_multi_init failed");
-	/* the keep-alive pool: one idle connection per slot, no more */
-	curl_multi_setopt(ag->multi, CURLMOPT_MAXCONNECTS, (long)(ag->capacity + ag->nbackends));
+	/* the keep-alive pool: one idle connection per slot, no more, plus
+	 * one per backend for discovery and one for its load probe */
+	curl_multi_setopt(ag->multi, CURLMOPT_MAXCONNECTS,
+	    (long)(ag->capacity + 2 * ag->nbackends));
 	curl_socks_init(&ag->cs, ag->multi);
 	if (setup_signals() == -1) {
 		log_warn("signal pipe");
@@ -356,6 +362,8 @@ out:
 	link_abort(&ag->link);
 	if (ag->multi != NULL)
 		discover_cancel_all(ag);
+	if (ag->multi != NULL)
+		load_probe_free(ag);
 	api_close(&ag->api);
 	link_free(&ag->link);
 	backends_free(ag);

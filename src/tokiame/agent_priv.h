@@ -30,7 +30,7 @@ struct task;
 struct backend;
 
 /* What a curl easy handle's CURLOPT_PRIVATE points to. */
-enum curl_owner_kind { OWNER_TASK, OWNER_DISCOVERY };
+enum curl_owner_kind { OWNER_TASK, OWNER_DISCOVERY, OWNER_LOAD_PROBE };
 struct curl_owner {
 	enum curl_owner_kind kind;
 };

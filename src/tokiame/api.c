@@ -15,6 +15,7 @@
 #include "api.h"
 #include "backend.h"
 #include "hostport.h"
+#include "load_probe.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -175,6 +176,26 @@ discovery_word(const struct backend *b)
 	return "?";
 }
 
+/* "load": the backend's own figures as the probe last read them (issue 15) */
+static void
+gen_load(yajl_gen g, const struct backend *b)
+{
+	struct load_view v;
+
+	load_probe_view(b, now_ms(), &v);
+	GS(g, "load");
+	yajl_gen_map_open(g);
+	gen_kv_str(g, "from", v.from);
+	gen_kv_str(g, "kind", v.kind);
+	gen_kv_bool(g, "known", v.known);
+	if (v.known) {
+		gen_kv_int(g, "waiting", v.waiting);
+		gen_kv_int(g, "running", v.running);
+		gen_kv_int(g, "kv_permille", v.kv_permille);
+	}
+	yajl_gen_map_close(g);
+}
+
 static void
 gen_status(yajl_gen g, const struct agent *ag)
 {
@@ -211,6 +232,7 @@ gen_status(yajl_gen g, const struct agent *ag)
 		gen_kv_int(g, "queued", b->nqueued);
 		gen_kv_str(g, "discovery", discovery_word(b));
 		gen_kv_str(g, "discovery_error", b->dstate == DISC_FAILING ? b->derror : NULL);
+		gen_load(g, b);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);

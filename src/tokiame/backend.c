@@ -1,6 +1,7 @@
 /* backend: see backend.h. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -8,6 +9,7 @@
 #include "agent_priv.h"
 #include "backend.h"
 #include "discover.h"
+#include "log.h"
 #include "task.h"
 #include "tokilake.pb-c.h"
 #include "xmalloc.h"
@@ -169,4 +171,36 @@ models_rebuild(struct agent *ag)
 	ag->models = m;
 	ag->nmodels = n;
 	ag->models_gen++;
+}
+
+CURL *
+backend_side_get(const struct backend *b, const char *url, const char *header,
+    curl_write_callback on_body, void *body_arg, void *owner, char *errbuf,
+    long timeout_ms, long connect_timeout_ms, struct curl_slist **hdrs)
+{
+	CURL *easy;
+
+	if ((easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init failed");
+	*hdrs = header != NULL ? curl_slist_append(NULL, header) : NULL;
+	if (b->conf->api_key != NULL && b->conf->api_key[0] != '\0') {
+		size_t len = strlen(b->conf->api_key) + 32;
+		char *h = xmalloc(len);
+		snprintf(h, len, "Authorization: Bearer %s", b->conf->api_key);
+		*hdrs = curl_slist_append(*hdrs, h);
+		secure_wipe(h, len);
+		free(h);
+	}
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, *hdrs);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, body_arg);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, owner);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	return easy;
 }

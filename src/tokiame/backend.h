@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <curl/curl.h>
+
 #include "backoff.h"
 #include "tm_config.h"
 #include "url_cache.h"
@@ -52,6 +54,7 @@ struct backend {
 	TAILQ_HEAD(, task) queue;   /* tasks waiting for a slot */
 	uint32_t nqueued;
 	struct url_cache urls;       /* parsed URLs for curl */
+	struct load_state *probe;    /* its own load (load_probe.c), NULL until asked */
 };
 
 void backends_init(struct agent *ag);
@@ -64,5 +67,13 @@ int model_kind_guess(const char *id);
 const char *model_kind_name(int kind);
 /* Recompute the published set; bumps ag->models_gen when it changed. */
 void models_rebuild(struct agent *ag);
+/* A GET of the backend's own (discovery, load probe), ready for the
+ * agent's multi: url, an extra header line (or NULL), the backend's
+ * api_key as a bearer, the write callback, owner as CURLOPT_PRIVATE,
+ * errbuf, the bounds. *hdrs gets the header list, freed by the caller
+ * after the transfer. */
+CURL *backend_side_get(const struct backend *b, const char *url, const char *header,
+    curl_write_callback on_body, void *body_arg, void *owner, char *errbuf,
+    long timeout_ms, long connect_timeout_ms, struct curl_slist **hdrs);
 
 #endif

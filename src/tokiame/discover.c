@@ -50,28 +50,8 @@ start(struct agent *ag, struct backend *b)
 	d->ag = ag;
 	d->b = b;
 	buf_init(&d->body, DISCOVER_MAX_BODY);
-	if ((d->easy = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init failed");
-	d->hdrs = curl_slist_append(NULL, "Accept: application/json");
-	if (b->conf->api_key != NULL && b->conf->api_key[0] != '\0') {
-		size_t len = strlen(b->conf->api_key) + 32;
-		char *h = xmalloc(len);
-		snprintf(h, len, "Authorization: Bearer %s", b->conf->api_key);
-		d->hdrs = curl_slist_append(d->hdrs, h);
-		secure_wipe(h, len);
-		free(h);
-	}
-	curl_easy_setopt(d->easy, CURLOPT_URL, url);
-	curl_easy_setopt(d->easy, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(d->easy, CURLOPT_HTTPHEADER, d->hdrs);
-	curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(d->easy, CURLOPT_WRITEDATA, d);
-	curl_easy_setopt(d->easy, CURLOPT_PRIVATE, &d->owner);
-	curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, d->errbuf);
-	curl_easy_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, (long)DISCOVER_TIMEOUT_MS);
-	curl_easy_setopt(d->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)DISCOVER_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(d->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	d->easy = backend_side_get(b, url, "Accept: application/json", on_body, d, &d->owner,
+	    d->errbuf, DISCOVER_TIMEOUT_MS, DISCOVER_CONNECT_TIMEOUT_MS, &d->hdrs);
 	free(url);
 	if (curl_multi_add_handle(ag->multi, d->easy) != CURLM_OK)
 		fatalx("curl_multi_add_handle failed");

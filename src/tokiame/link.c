@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "hostport.h"
 #include "link.h"
+#include "load_probe.h"
 #include "log.h"
 #include "pb_arena.h"
 #include "task.h"
@@ -240,14 +241,23 @@ send_models(struct link *l)
 static void
 send_heartbeat(struct link *l)
 {
+	struct agent *ag = l->ag;
 	Tokilake__V1__AgentMessage m = TOKILAKE__V1__AGENT_MESSAGE__INIT;
 	Tokilake__V1__Heartbeat hb = TOKILAKE__V1__HEARTBEAT__INIT;
+	/* per model load (load_probe.h), freed once packed */
+	Tokilake__V1__ModelLoad *store = xcalloc(ag->nmodels ? ag->nmodels : 1, sizeof(*store));
+	Tokilake__V1__ModelLoad **ptrs = xcalloc(ag->nmodels ? ag->nmodels : 1, sizeof(*ptrs));
 
-	hb.in_flight = l->ag->in_flight;
-	hb.capacity = l->ag->capacity;
+	load_probe_fill(ag, store, ptrs, now_ms());
+	hb.in_flight = ag->in_flight;
+	hb.capacity = ag->capacity;
+	hb.n_models = ag->nmodels;
+	hb.models = ptrs;
 	m.msg_case = TOKILAKE__V1__AGENT_MESSAGE__MSG_HEARTBEAT;
 	m.heartbeat = &hb;
 	send_agent_message(l, &m);
+	free(ptrs);
+	free(store);
 }
 
 /* TCP and TLS are up: start HTTP/2 and the Connect call. */

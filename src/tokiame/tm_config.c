@@ -29,6 +29,9 @@
 #define HOUR(n) ((uint64_t)(n) * 3600 * 1000)
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+/* enum tm_load_probe */
+static const char *const load_probes[] = { "auto", "off", "vllm", "sglang", "llamacpp",
+	"ollama", NULL };
 
 static int
 check_address(struct cfg_ctx *ctx, const char *dotted, const struct ynode *node, char *value)
@@ -140,6 +143,8 @@ static const struct cfg_key backend_keys[] = {
 	{ .name = "discover_interval", .type = CFG_DURATION,
 	    CFG_FIELD(struct tm_backend, discover_interval_ms), .min = SEC(1), .max = HOUR(24),
 	    .def = "60s" },
+	{ .name = "load_probe", .type = CFG_ENUM, CFG_FIELD(struct tm_backend, load_probe),
+	    .def = "auto", .words = load_probes },
 	{ 0 }
 };
 

@@ -18,6 +18,10 @@
 #define TM_DEFAULT_CONFIG_PATH SYSCONFDIR "/tokiame/tokiame.yaml"
 #define TM_DEFAULT_API_ADDR "localhost:7749"
 
+/* backends[].load_probe, in the order of the words tm_config.c accepts */
+enum tm_load_probe { TM_PROBE_AUTO, TM_PROBE_OFF, TM_PROBE_VLLM, TM_PROBE_SGLANG,
+	TM_PROBE_LLAMACPP, TM_PROBE_OLLAMA };
+
 struct tm_backend {
 	char *name;             /* for logs and errors; defaults to the URL's host */
 	char *url;              /* OpenAI-compatible base, e.g. http://192.168.1.101:11434/v1 */
@@ -27,6 +31,7 @@ struct tm_backend {
 	size_t nmodels;
 	int discover;           /* also GET {url}/models */
 	uint32_t discover_interval_ms;
+	int load_probe;         /* enum tm_load_probe: how its own load is read */
 	int line;
 };
 

@@ -19,7 +19,7 @@
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd -P)
-all="ipc grpc pb task_up request_json multipart config discover token read_guard apikey usage_scan"
+all="ipc grpc pb task_up request_json multipart config discover token read_guard apikey usage_scan load"
 build=
 merge=0
 runs=-1
@@ -61,9 +61,10 @@ out=$build/fuzz
 mkdir -p "$out/crashes"
 CC=${CC:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DTL_LIBFUZZER"
-# the paths Makefile.am defines (tl_config.c's defaults name them)
-CFLAGS="$CFLAGS -DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\""
-CPPFLAGS="-I$build -I$srcdir/src/common -I$build/proto -I$srcdir/tests/fuzz \
+# the path macros the Makefile passes (tl_config.c's defaults use them)
+CPPFLAGS="-DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\" \
+	-DDATADIR=\"/usr/share/tokilake\" \
+	-I$build -I$srcdir/src/common -I$build/proto -I$srcdir/tests/fuzz \
 	$(mkvar H2O_CFLAGS) $(mkvar YAJL_CFLAGS) $(mkvar CURL_CFLAGS)"
 LIBS="$(mkvar PROTOBUFC_LIBS) $(mkvar YAML_LIBS) $(mkvar YAJL_LIBS) $(mkvar OPENSSL_LIBS)"
 COMMON="log xmalloc buf grpc_wire task_up_wire pb_arena token ipc yaml_tree cfg_value \
@@ -84,6 +85,9 @@ build_target() {
 		extra="-I$srcdir/src/tokiame" ;;
 	discover)
 		src="$src $srcdir/src/tokiame/discover_parse.c"
+		extra="-I$srcdir/src/tokiame" ;;
+	load)
+		src="$src $srcdir/src/tokiame/load_parse.c"
 		extra="-I$srcdir/src/tokiame" ;;
 	usage_scan)
 		src="$src $srcdir/src/worker/usage_scan.c $srcdir/src/worker/usage_relay.c"

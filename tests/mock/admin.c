@@ -35,8 +35,8 @@ send_built(h2o_req_t *req, int status, void (*build)(struct jw *))
 	buf_free(&b);
 }
 
-static void
-send_error(h2o_req_t *req, int status, const char *msg)
+void
+admin_error(h2o_req_t *req, int status, const char *msg)
 {
 	struct buf b;
 	struct jw w;
@@ -78,6 +78,7 @@ void
 admin_reset(h2o_req_t *req)
 {
 	state_reset();
+	load_reset();
 	reply_now(req, 200, "application/json", H2O_STRLIT("{\"reset\":true}"));
 }
 
@@ -89,11 +90,11 @@ admin_models_set(h2o_req_t *req)
 	yajl_val root, list;
 
 	if (req->entity.base == NULL || req->entity.len == 0 || req->entity.len > 1 << 20) {
-		send_error(req, 400, "want a JSON body {\"models\":[...]} of at most 1 MiB");
+		admin_error(req, 400, "want a JSON body {\"models\":[...]} of at most 1 MiB");
 		return;
 	}
 	if (!mreq_json_depth_ok(req->entity.base, req->entity.len)) {
-		send_error(req, 400, "JSON nested too deep");
+		admin_error(req, 400, "JSON nested too deep");
 		return;
 	}
 	copy = xstrndup(req->entity.base, req->entity.len);
@@ -101,14 +102,14 @@ admin_models_set(h2o_req_t *req)
 	free(copy);
 	if (root == NULL) {
 		err[strcspn(err, "\r\n")] = '\0';
-		send_error(req, 400, err[0] != '\0' ? err : "invalid JSON");
+		admin_error(req, 400, err[0] != '\0' ? err : "invalid JSON");
 		return;
 	}
 	list = yajl_tree_get(root, path, yajl_t_array);
 	if (list == NULL)
-		send_error(req, 400, "want {\"models\":[\"name\",...]}");
+		admin_error(req, 400, "want {\"models\":[\"name\",...]}");
 	else if (state_models_set(list, err, sizeof(err)) == -1)
-		send_error(req, 400, err);
+		admin_error(req, 400, err);
 	else
 		send_built(req, 200, state_models_json);
 	yajl_tree_free(root);

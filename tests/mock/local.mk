@@ -17,7 +17,8 @@ tests_mock_tl_mock_openai_SOURCES = \
 	tests/mock/chat.c \
 	tests/mock/embed.c \
 	tests/mock/audio.c \
-	tests/mock/echo.c
+	tests/mock/echo.c \
+	tests/mock/load.c
 tests_mock_tl_mock_openai_LDADD = libtlcommon.a $(H2O_LIBS) $(YAJL_LIBS) $(OPENSSL_LIBS) -lpthread
 
 TESTS += tests/mock/t-mock.sh

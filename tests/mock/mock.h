@@ -94,5 +94,14 @@ void admin_aborts(h2o_req_t *req);
 void admin_reset(h2o_req_t *req);
 void admin_models_get(h2o_req_t *req);
 void admin_models_set(h2o_req_t *req);
+/* an OpenAI-shaped invalid_request_error with msg */
+void admin_error(h2o_req_t *req, int status, const char *msg);
+/* load.c: the backend's own load endpoints and their knob */
+void load_metrics(h2o_req_t *req);     /* GET /metrics */
+void load_slots(h2o_req_t *req);       /* GET /slots */
+void load_ps(h2o_req_t *req);          /* GET /api/ps */
+void load_get(h2o_req_t *req);         /* GET /mock/load */
+void load_set(h2o_req_t *req);         /* POST /mock/load */
+void load_reset(void);
 
 #endif

@@ -48,8 +48,13 @@ admin(h2o_req_t *req, h2o_iovec_t path, int get, int post)
 		admin_models_set(req);
 	else if (PATH_IS(path, "/mock/reset") && post)
 		admin_reset(req);
+	else if (PATH_IS(path, "/mock/load") && get)
+		load_get(req);
+	else if (PATH_IS(path, "/mock/load") && post)
+		load_set(req);
 	else if (PATH_IS(path, "/mock/requests") || PATH_IS(path, "/mock/aborts") ||
-	    PATH_IS(path, "/mock/models") || PATH_IS(path, "/mock/reset"))
+	    PATH_IS(path, "/mock/models") || PATH_IS(path, "/mock/reset") ||
+	    PATH_IS(path, "/mock/load"))
 		bad_method(req);
 	else
 		not_found(req);
@@ -143,6 +148,18 @@ mock_route(h2o_handler_t *self, h2o_req_t *req)
 		path.len = (size_t)(q - path.base);
 	if (HAS_PREFIX(path, "/mock/")) {
 		admin(req, path, get, post);
+		return 0;
+	}
+	/* the backend's load endpoints (load.c): tokiame's probes, not counted */
+	if (PATH_IS(path, "/metrics") || PATH_IS(path, "/slots") || PATH_IS(path, "/api/ps")) {
+		if (!get)
+			bad_method(req);
+		else if (PATH_IS(path, "/metrics"))
+			load_metrics(req);
+		else if (PATH_IS(path, "/slots"))
+			load_slots(req);
+		else
+			load_ps(req);
 		return 0;
 	}
 	state_count(path.base, path.len);

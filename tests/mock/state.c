@@ -124,6 +124,15 @@ state_models_json(struct jw *w)
 	pthread_mutex_unlock(&st.mu);
 }
 
+void
+state_models_each(void (*fn)(const char *id, void *arg), void *arg)
+{
+	pthread_mutex_lock(&st.mu);
+	for (size_t i = 0; i < st.nmodels; i++)
+		fn(st.models[i], arg);
+	pthread_mutex_unlock(&st.mu);
+}
+
 static ssize_t
 find_model_locked(const char *id, size_t len)
 {

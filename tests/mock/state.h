@@ -31,6 +31,9 @@ void state_models_json(struct jw *w);
 /* One model object; -1 when the model is not listed. */
 int state_model_json(struct jw *w, const char *id, size_t len);
 int state_model_known(const char *id, size_t len);
+/* fn for each listed model, in order, under the lock (fn must not call
+ * back into state). */
+void state_models_each(void (*fn)(const char *id, void *arg), void *arg);
 /* Replace the list from a JSON array of strings; -1 and a reason. */
 int state_models_set(yajl_val list, char *err, size_t errlen);
 

@@ -1008,6 +1008,7 @@ test_tm_full(void)
 			CHECK_STR(b->models[1], "qwen3:0.6b");
 		}
 		CHECK(b->discover == 0 && b->discover_interval_ms == 300000);
+		CHECK(b->load_probe == TM_PROBE_VLLM && c->backends[0].load_probe == TM_PROBE_AUTO);
 	}
 	CHECK(tm_config_finish(c, err, sizeof(err)) == 0);
 
@@ -1096,6 +1097,9 @@ test_tm_errors(void)
 	    "t.yaml:3: backends[0].models: must be a list, not a scalar");
 	TM_ERR("backends:\n  - url: http://a/v1\n    discover_interval: 500ms\n",
 	    "t.yaml:3: backends[0].discover_interval: must be between 1s and 24h");
+	TM_ERR("backends:\n  - url: http://a/v1\n    load_probe: tgi\n",
+	    "t.yaml:3: backends[0].load_probe: must be one of auto, off, vllm, sglang, llamacpp, "
+	    "ollama");
 	TM_ERR("backends:\n  - url: http://a/v1\n    url: http://b/v1\n",
 	    "t.yaml:3: backends[0].url: duplicate key (first on line 2)");
 }
@@ -1305,7 +1309,7 @@ test_keys(void)
 	    + 2 /* usage, usage.log_file */);
 	count = 0;
 	tm_config_keys(count_key, &count);
-	CHECK(count == 27);
+	CHECK(count == 27 + 1 /* issue 15: backends.load_probe */);
 	for (size_t i = 0; i < sizeof(spot_keys) / sizeof(spot_keys[0]); i++)
 		CHECK(spot_seen[i] == 1);
 }
