@@ -10,6 +10,7 @@ tokilake_SOURCES += \
 	src/agentd/model_pages.c src/agentd/model_pages.h \
 	src/agentd/registry.c src/agentd/registry.h \
 	src/agentd/route.c src/agentd/route.h src/agentd/route_policy.c \
+	src/agentd/route_state.c src/agentd/route_state.h \
 	src/agentd/breaker.c src/agentd/breaker.h \
 	src/agentd/agent_listener.c \
 	src/agentd/ipc_conn.c src/agentd/ipc_conn.h

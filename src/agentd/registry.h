@@ -59,6 +59,11 @@ struct reg_agent {
 	size_t nmodels;
 	uint64_t picked;         /* router: last time it got a task (sequence) */
 	struct breaker breaker;  /* router: taken out of rotation while failing */
+	/* what the master was last told of it (route_state.c) */
+	struct {
+		uint32_t in_flight, capacity, waiting, rtt_us;
+		uint8_t breaker, valid;
+	} shown;
 	void *link;              /* the link code's object; NULL for a remote agent */
 	char *gid;               /* network-wide id "<node>/<boot nonce>/<id>"; NULL standalone */
 	char *node;              /* remote: the node it is linked to; NULL = local */
