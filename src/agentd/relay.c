@@ -162,7 +162,7 @@ send_or_log(struct relay *r, const struct ipc_msg *msg, const struct ipc_encode_
 	(void)worker_conn_send(r->wc, msg, lists);
 }
 
-static int retry_elsewhere(struct relay *r, int drop_task, const char *why);
+static int retry_elsewhere(struct relay *r, int drop_task, int verdict, const char *why);
 
 /* What a status from the agent's side says of the replica (route.h). */
 static int
@@ -183,7 +183,8 @@ on_head(void *ctx, unsigned status, const struct link_task_header *h, size_t n)
 	if (status == 503 || status == 429) {
 		/* the backend refused before starting: another replica may not */
 		snprintf(why, sizeof(why), "the backend answered %u", status);
-		if (retry_elsewhere(r, 1, why))
+		/* a 429 is load, not a broken replica */
+		if (retry_elsewhere(r, 1, status == 429 ? -1 : 0, why))
 			return;
 	}
 	r->verdict = status_verdict(status);
@@ -281,14 +282,14 @@ on_error(void *ctx, unsigned status, const char *type, const char *code, const c
 
 	/* the link freed the task */
 	r->task = NULL;
-	if (!r->head_sent && never_started(code) && retry_elsewhere(r, 0, message))
-		return;
 	/* busy or stopping is load, not a broken replica */
 	if (r->head_sent || strcmp(code, "backend_busy") == 0 ||
 	    strcmp(code, "agent_stopping") == 0)
 		ok = -1;
 	else
 		ok = status_verdict(status);
+	if (!r->head_sent && never_started(code) && retry_elsewhere(r, 0, ok, message))
+		return;
 	task_done(r, ok, message);
 	fail_to_worker(r, status, type, code, message);
 }
@@ -400,10 +401,11 @@ req_from_msg(const struct ipc_msg *msg, const char *request_id, struct req_parts
  * on its way there (or failed for good: r is then gone), 0 if not retried
  * (nothing changed; the caller goes on with the answer it has).
  * drop_task: the current task is still running (a 503/429 head): it is
- * cancelled once another replica is found. why: for the breaker and log.
+ * cancelled once another replica is found. verdict: the refusing
+ * replica's, for its breaker (route.h); why: for the log.
  */
 static int
-retry_elsewhere(struct relay *r, int drop_task, const char *why)
+retry_elsewhere(struct relay *r, int drop_task, int verdict, const char *why)
 {
 	struct agentd *ad = r->wc->ad;
 	struct ipc_msg msg;
@@ -438,7 +440,7 @@ retry_elsewhere(struct relay *r, int drop_task, const char *why)
 		link_task_cancel(r->task);
 		r->task = NULL;
 	}
-	task_done(r, strstr(why, "429") != NULL ? -1 : 0, why);
+	task_done(r, verdict, why);
 	log_info("request %s: agent %s could not start it (%s): retried on agent %s",
 	    r->request_id, prev->name, why, next->name);
 	r->retries_left--;

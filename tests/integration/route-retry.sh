@@ -5,9 +5,12 @@
 #
 # Two replicas of lab:qwen3:0.6b: tm (mock "m", healthy) and tm2, whose
 # backend refuses connections (nothing listens on its port).
+#  0. four requests with a 300 KB body, one after the other (replicas
+#     take turns): each succeeds and the backend gets the exact body,
+#     also when it was retried.
 #  1. 40 requests, 4 at a time: every one succeeds (those given to tm2
 #     come back as backend_unreachable and are retried on tm), and after
-#     agents.breaker_failures (3) failures in a row tm2's breaker opens
+#     agents.breaker_failures (5) failures in a row tm2's breaker opens
 #     (logged at info).
 #  2. a mock starts on tm2's port; after agents.breaker_cooldown (2s) a
 #     request probes tm2, succeeds, and the breaker closes (logged); tm2
@@ -26,7 +29,7 @@ eval "path_lib_$(declare -f path_write_config)"
 path_write_config()
 {
 	path_lib_path_write_config "$1"
-	sed -i 's/^  ping_timeout: .*/&\n  breaker_failures: 3\n  breaker_cooldown: 2s\n  retries: 1/' "$1"
+	sed -i 's/^  ping_timeout: .*/&\n  breaker_failures: 5\n  breaker_cooldown: 2s\n  retries: 1/' "$1"
 }
 in_log() { tail -n +"${LOG_FROM:-1}" "$T/tokilake.log" | grep -Eq -- "$1"; }
 linked_count() { grep -c 'of namespace lab linked from' "$T/tokilake.log"; }
@@ -42,6 +45,21 @@ tm_start tm2
 wait_until 15 eval '[ "$(linked_count)" -ge 2 ]' || fail "tm2 did not link"
 sleep 1 # its model list follows the link
 
+# 0. a body too big to go inside the offer (300 KB, streamed to the agent
+# after its accept): the replica that could not reach its backend had it
+# already; the retry sends it again from agentd's copy, byte for byte
+"$PY" -c 'import json; print(json.dumps({"model": "lab:qwen3:0.6b", "messages": [{"role": "user", "content": "x" * 300000}]}), end="")' >"$T/big.json"
+sed 's/"lab:qwen3:0.6b"/"qwen3:0.6b"/' "$T/big.json" >"$T/big-backend.json"
+want="len=$(stat -c %s "$T/big-backend.json") fnv=$(mock_fnv "$T/big-backend.json")"
+log_mark
+for i in 1 2 3 4; do
+	req POST /v1/chat/completions -H 'content-type: application/json' --data-binary "@$T/big.json"
+	[ "$CODE" = 200 ] || fail "300 KB body, request $i: $CODE $BODY"
+	grep -q "$want" "$T/body" || fail "300 KB body, request $i: the backend saw another body: $BODY (want $want)"
+done
+check in_log 'could not start it \(backend dead: .*\): retried on agent' \
+    "a 300 KB body was retried whole ($want)"
+
 # 1. refused connections: retried, zero client errors, the breaker opens
 log_mark
 "$PY" "$HERE/route_load.py" --url "$API" --model lab:qwen3:0.6b -n 40 -c 4 \
@@ -52,7 +70,7 @@ check [ "$(jget "$T/load1.json" 'j["codes"].get("200", 0)')" = 40 ] \
 check in_log 'could not start it \(backend dead: .*\): retried on agent' \
     "requests were retried on the other replica"
 check grep -q 'backend_unreachable' "$T/tm-tm2.log" "tm2 said backend_unreachable"
-check in_log 'circuit breaker open for 2000 ms after 3 failures in a row' \
+check in_log 'circuit breaker open for 2000 ms after 5 failures in a row' \
     "tm2's breaker opened: $(grep -m1 'circuit breaker' "$T/tokilake.log" | sed 's/^.*agentd[^ ]* //')"
 
 # 2. its backend comes back: after the cool-down one probe closes it
