@@ -18,7 +18,9 @@
 #  3. tm2 goes; tm3's backend answers every request with 503 before any
 #     byte: 30 requests all get 200 (retried on tm), tm3's 503 never
 #     reaches a client.
-#  4. tm goes too: with no other replica, tm3's 503 reaches the client
+#  3b. tm3 goes, tm4's backend answers 429: the same, and the 429s do
+#     not open tm4's breaker (they are load, not failures).
+#  4. tm goes too: with no other replica, tm4's 429 reaches the client
 #     unchanged (its own error body).
 #
 # On main before the change, the requests given to tm2 failed with 502
@@ -94,7 +96,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("content-length", 0)))
         b = b'{"error":{"message":"busy backend says no","type":"server_error","param":null,"code":"overloaded"}}'
-        self.send_response(503)
+        self.send_response(int(sys.argv[2]))
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(b)))
         self.end_headers()
@@ -105,7 +107,7 @@ s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 open(sys.argv[1], "w").write(str(s.server_address[1]))
 s.serve_forever()
 PYEOF
-"$PY" "$T/busy.py" "$T/busy.port" 2>"$T/busy.log" &
+"$PY" "$T/busy.py" "$T/busy.port" 503 2>"$T/busy.log" &
 TL_PIDS+=("$!")
 wait_until 5 test -s "$T/busy.port" || fail "the 503 backend did not start"
 BUSY=$(cat "$T/busy.port")
@@ -123,12 +125,35 @@ check [ "$(jget "$T/load3.json" 'j["codes"].get("200", 0)')" = 30 ] \
 check in_log 'could not start it \(the backend answered 503\): retried on agent' \
     "the 503 answers were retried on the other replica"
 
-# 4. no other replica: the 503 reaches the client as the backend said it
-# whatever tm3's breaker says now, with nobody else it gets the request
+# 3b. the same with 429 (the backend's rate limit): retried, and not a
+# failure for the breaker (5 in a row would open it)
+tm_stop tm3
+"$PY" "$T/busy.py" "$T/limited.port" 429 2>"$T/limited.log" &
+TL_PIDS+=("$!")
+wait_until 5 test -s "$T/limited.port" || fail "the 429 backend did not start"
+tm_write tm4 "{ name: limited, url: \"http://127.0.0.1:$(cat "$T/limited.port")/v1\", api_key: sk-backend, concurrency: 8, models: [\"qwen3:0.6b\"], discover: false }"
+n0=$(linked_count)
+tm_start tm4
+wait_until 15 eval '[ "$(linked_count)" -gt "$n0" ]' || fail "tm4 did not link"
+sleep 1
+log_mark
+"$PY" "$HERE/route_load.py" --url "$API" --model lab:qwen3:0.6b -n 30 -c 3 \
+    >"$T/load4.json" 2>"$T/load4.err" || fail "load client: $(tail -n 5 "$T/load4.err")"
+log "429 backend: $(cat "$T/load4.json")"
+check [ "$(jget "$T/load4.json" 'j["codes"].get("200", 0)')" = 30 ] \
+    "every request succeeded with one backend answering 429"
+check in_log 'could not start it \(the backend answered 429\): retried on agent' \
+    "the 429 answers were retried on the other replica"
+check [ "$(grep -c 'on limited: 429' "$T/tm-tm4.log")" -ge 5 ] \
+    "tm4 answered 429 at least 5 times ($(grep -c 'on limited: 429' "$T/tm-tm4.log"))"
+in_log 'circuit breaker open' && fail "a 429 counted as a failure: $(grep 'circuit breaker open' "$T/tokilake.log" | tail -n 1)"
+
+# 4. no other replica: the 429 reaches the client as the backend said it
+# (whatever tm4's breaker says, with nobody else it gets the request)
 log_mark
 tm_stop tm
 wait_until 10 in_log 'of namespace lab .* unlinked' || fail "tm did not unlink"
 chat
-check [ "$CODE" = 503 ] "a 503 with no other replica reaches the client ($CODE)"
+check [ "$CODE" = 429 ] "a 429 with no other replica reaches the client ($CODE)"
 check grep -q 'busy backend says no' "$T/body" "with the backend's own body: $BODY"
-path_pass "refused backend and 503 backend: every request retried elsewhere; breaker opened and closed"
+path_pass "refused, 503 and 429 backends: every request retried elsewhere; breaker opened and closed"
