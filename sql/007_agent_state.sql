@@ -8,8 +8,10 @@
 -- own queues when it reports them, and rtt_us, the link's round trip (0 =
 -- unknown); breaker, the agent's circuit breaker: closed, open (out of
 -- rotation after repeated failures) or half-open (one probe request
--- allowed). state_at: when they were written (NULL = never: an agent of a
--- node older than this migration, or one without a change yet).
+-- allowed). state_at: when they were written; NULL = not since the row
+-- was (re)written: an agent of a node older than this migration, or the
+-- row rewritten after a database outage, until the agent's next change
+-- (reports sent while the database was away are not kept).
 ALTER TABLE agents
 	ADD COLUMN in_flight integer NOT NULL DEFAULT 0,
 	ADD COLUMN capacity integer NOT NULL DEFAULT 0,
