@@ -550,6 +550,8 @@ relay_body(struct worker_conn *wc, const struct ipc_msg *msg)
 	r = *pp;
 	if (r->task == NULL)
 		return 1;
+	if (r->start.len != 0 && r->retries_left == 0)
+		retry_forget(r); /* the last retry is on its way: no copy needed */
 	if (r->start.len != 0) {
 		/* a copy for a retry; past its bound, no retry */
 		if (buf_append(&r->body, msg->u.req_body.data.base, msg->u.req_body.data.len) != 0)
