@@ -28,6 +28,7 @@
 #include "log.h"
 #include "network.h"
 #include "netlimit.h"
+#include "route_state.h"
 #include "usage_batch.h"
 #include "xmalloc.h"
 
@@ -159,6 +160,7 @@ agentd_main(struct child_ctx *ctx)
 	hold_init(&ad); /* the relink grace counts from the start */
 	usage_batch_init(&ad);
 	netlimit_init(&ad);
+	route_state_init(&ad);
 
 	if (agentd_signals_init(&ad) == -1)
 		return 1;
@@ -190,6 +192,7 @@ agentd_main(struct child_ctx *ctx)
 	worker_conns_close_all(&ad, 1, "agentd exiting");
 	hold_free();
 	netlimit_free();
+	route_state_free();
 	usage_flush_at_exit(&ad);
 	agentd_master_close(&ad);
 	ipc_conns_dispose();

@@ -12,13 +12,14 @@
  *   admission.c       a key's limits at REQ_START (limiter.c counts)
  *   model_pages.c     the model list as MODELS_LIST pages (MODELS_QUERY)
  *   registry.c        namespace -> agents -> models, in memory
+ *   route.c           which replica gets a task (route_policy.c, breaker.c)
  *   relay.c           a request handed to an agent's link, both ways
  *   agent_listener.c  where the agent links plug in (the gRPC listener)
  *   ipc_conn.c        IPC framing over an h2o socket
  *
  * The agent link code (link_*.c) adds agents to ad->registry when they
  * register and removes them when they leave; requests.c hands a request
- * to the agent registry_pick_agent() chose.
+ * to the replica route_pick() chose (route.h).
  */
 #ifndef TL_AGENTD_H
 #define TL_AGENTD_H

@@ -203,22 +203,15 @@ hold_free(void)
 }
 
 int
-hold_request(struct worker_conn *wc, const struct ipc_msg *msg)
+hold_encode_start(struct buf *out, const struct ipc_msg *msg)
 {
-	size_t reserve = msg->u.req_start.body_len < IPC_BODY_WINDOW ?
-	    (size_t)msg->u.req_start.body_len : IPC_BODY_WINDOW;
 	uint32_t nh = msg->u.req_start.headers.count;
 	struct ipc_header_in *hin;
 	struct ipc_encode_lists lists;
 	struct ipc_list_iter it;
 	struct ipc_str name, value;
-	struct held *h;
+	int rv;
 
-	if (H.over || H.ad == NULL || H.count >= HOLD_MAX || H.bytes + reserve > HOLD_BYTES_MAX)
-		return 0;
-	h = xcalloc(1, sizeof(*h));
-	buf_init(&h->start, IPC_HEADER_SIZE + IPC_MAX_PAYLOAD);
-	buf_init(&h->body, IPC_BODY_WINDOW);
 	hin = xcalloc(nh ? nh : 1, sizeof(*hin));
 	nh = 0;
 	ipc_list_begin(&it, &msg->u.req_start.headers);
@@ -232,14 +225,29 @@ hold_request(struct worker_conn *wc, const struct ipc_msg *msg)
 	memset(&lists, 0, sizeof(lists));
 	lists.headers = hin;
 	lists.nheaders = nh;
-	if (ipc_encode(&h->start, msg, &lists) != 0) {
-		free(hin);
+	rv = ipc_encode(out, msg, &lists);
+	free(hin);
+	return rv;
+}
+
+int
+hold_request(struct worker_conn *wc, const struct ipc_msg *msg)
+{
+	size_t reserve = msg->u.req_start.body_len < IPC_BODY_WINDOW ?
+	    (size_t)msg->u.req_start.body_len : IPC_BODY_WINDOW;
+	struct held *h;
+
+	if (H.over || H.ad == NULL || H.count >= HOLD_MAX || H.bytes + reserve > HOLD_BYTES_MAX)
+		return 0;
+	h = xcalloc(1, sizeof(*h));
+	buf_init(&h->start, IPC_HEADER_SIZE + IPC_MAX_PAYLOAD);
+	buf_init(&h->body, IPC_BODY_WINDOW);
+	if (hold_encode_start(&h->start, msg) != 0) {
 		buf_free(&h->start);
 		buf_free(&h->body);
 		free(h);
 		return 0;
 	}
-	free(hin);
 	h->wc = wc;
 	h->id = msg->u.req_start.id;
 	h->reserved = reserve;

@@ -9,6 +9,9 @@ tokilake_SOURCES += \
 	src/agentd/usage_batch.c src/agentd/usage_batch.h \
 	src/agentd/model_pages.c src/agentd/model_pages.h \
 	src/agentd/registry.c src/agentd/registry.h \
+	src/agentd/route.c src/agentd/route.h src/agentd/route_policy.c \
+	src/agentd/route_state.c src/agentd/route_state.h \
+	src/agentd/breaker.c src/agentd/breaker.h \
 	src/agentd/agent_listener.c \
 	src/agentd/ipc_conn.c src/agentd/ipc_conn.h
 
@@ -18,6 +21,24 @@ tests_unit_test_registry_SOURCES = tests/unit/test_registry.c \
 	src/agentd/registry.c src/agentd/registry.h
 tests_unit_test_registry_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/agentd
 tests_unit_test_registry_LDADD = libtlcommon.a
+
+check_PROGRAMS += tests/unit/test_route
+TESTS += tests/unit/test_route
+tests_unit_test_route_SOURCES = tests/unit/test_route.c \
+	src/agentd/route_policy.c src/agentd/route.h \
+	src/agentd/breaker.c src/agentd/breaker.h \
+	src/agentd/registry.c src/agentd/registry.h
+tests_unit_test_route_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/agentd
+tests_unit_test_route_LDADD = libtlcommon.a
+
+# the pick's cost, run under callgrind (bench/README.md, "Choosing a replica")
+noinst_PROGRAMS += bench/route_bench
+bench_route_bench_SOURCES = bench/route_bench.c \
+	src/agentd/route_policy.c src/agentd/route.h \
+	src/agentd/breaker.c src/agentd/breaker.h \
+	src/agentd/registry.c src/agentd/registry.h
+bench_route_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/agentd
+bench_route_bench_LDADD = libtlcommon.a
 
 check_PROGRAMS += tests/unit/test_model_pages
 TESTS += tests/unit/test_model_pages

@@ -164,6 +164,8 @@ model_unref(struct registry *reg, struct reg_model *m)
 
 	if (--m->refs > 0)
 		return;
+	free(m->local);
+	free(m->remote);
 	TAILQ_REMOVE(&ns->models, m, entry);
 	ns->nmodels--;
 	reg->nmodels--;
@@ -190,9 +192,40 @@ registry_agent_add(struct registry *reg, const char *ns, const char *name, void 
 	return a;
 }
 
+/* The router's per-model lists: an agent is in the list of each model it
+ * publishes, local or remote. */
+static void
+replica_add(struct reg_model *m, struct reg_agent *a)
+{
+	struct reg_agent ***list = a->node == NULL ? &m->local : &m->remote;
+	size_t *n = a->node == NULL ? &m->nlocal : &m->nremote;
+	size_t *cap = a->node == NULL ? &m->local_cap : &m->remote_cap;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		*list = xrealloc(*list, *cap * sizeof(**list));
+	}
+	(*list)[(*n)++] = a;
+}
+
+static void
+replica_remove(struct reg_model *m, struct reg_agent *a)
+{
+	struct reg_agent **list = a->node == NULL ? m->local : m->remote;
+	size_t *n = a->node == NULL ? &m->nlocal : &m->nremote;
+
+	for (size_t i = 0; i < *n; i++)
+		if (list[i] == a) {
+			list[i] = list[--*n];
+			return;
+		}
+}
+
 static void
 agent_drop_models(struct registry *reg, struct reg_agent *a)
 {
+	for (size_t i = 0; i < a->nmodels; i++)
+		replica_remove(a->models[i], a);
 	for (size_t i = 0; i < a->nmodels; i++)
 		model_unref(reg, a->models[i]);
 	free(a->models);
@@ -293,6 +326,8 @@ registry_agent_set_models(struct registry *reg, struct reg_agent *a,
 	qsort(list, count, sizeof(*list), cmp_model_ptr);
 	a->models = list;
 	a->nmodels = count;
+	for (size_t i = 0; i < count; i++)
+		replica_add(list[i], a);
 	if (count != 0 && reg->models_published != NULL)
 		reg->models_published(reg->hook_data);
 	return 0;
@@ -330,68 +365,6 @@ registry_foreach_model(const struct registry *reg,
 			if ((rv = fn(m, arg)) != 0)
 				return rv;
 	return 0;
-}
-
-enum pick_set {
-	PICK_LOCAL_USABLE,   /* local agents the usable hook accepts */
-	PICK_REMOTE,
-	PICK_LOCAL_ANY,
-};
-
-static int
-in_set(struct registry *reg, struct reg_agent *a, enum pick_set set)
-{
-	if (set == PICK_REMOTE)
-		return a->node != NULL;
-	if (a->node != NULL)
-		return 0;
-	return set == PICK_LOCAL_ANY || reg->usable == NULL || reg->usable(a);
-}
-
-static struct reg_agent *
-pick(struct registry *reg, const char *ns, size_t nslen, const char *model, size_t modellen,
-    enum pick_set set, const struct reg_agent *not)
-{
-	struct reg_namespace *n = registry_namespace(reg, ns, nslen);
-	struct reg_agent *a, *best = NULL;
-
-	if (n == NULL)
-		return NULL;
-	TAILQ_FOREACH(a, &n->agents, entry)
-		if (a != not && registry_agent_has_model(a, model, modellen) &&
-		    (best == NULL || a->picked < best->picked) && in_set(reg, a, set))
-			best = a;
-	if (best != NULL)
-		best->picked = ++reg->pick_seq;
-	return best;
-}
-
-struct reg_agent *
-registry_pick_agent(struct registry *reg, const char *ns, size_t nslen, const char *model,
-    size_t modellen)
-{
-	struct reg_agent *a;
-
-	if ((a = pick(reg, ns, nslen, model, modellen, PICK_LOCAL_USABLE, NULL)) != NULL ||
-	    (a = pick(reg, ns, nslen, model, modellen, PICK_REMOTE, NULL)) != NULL)
-		return a;
-	return pick(reg, ns, nslen, model, modellen, PICK_LOCAL_ANY, NULL);
-}
-
-struct reg_agent *
-registry_pick_local_agent(struct registry *reg, const char *ns, size_t nslen, const char *model,
-    size_t modellen)
-{
-	struct reg_agent *a = pick(reg, ns, nslen, model, modellen, PICK_LOCAL_USABLE, NULL);
-
-	return a != NULL ? a : pick(reg, ns, nslen, model, modellen, PICK_LOCAL_ANY, NULL);
-}
-
-struct reg_agent *
-registry_pick_other_local(struct registry *reg, const char *ns, size_t nslen, const char *model,
-    size_t modellen, const struct reg_agent *not)
-{
-	return pick(reg, ns, nslen, model, modellen, PICK_LOCAL_USABLE, not);
 }
 
 void

@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "breaker.h"
+
 #define REG_MAX_NAME 256 /* namespace, agent and model names */
 #define REG_MAX_KIND 32
 
@@ -41,6 +43,11 @@ struct reg_model {
 	uint64_t created;        /* unix time it was first published in this namespace */
 	uint32_t context_length; /* 0 = unknown */
 	unsigned refs;           /* agents publishing it */
+	/* the agents publishing it, for the router (route.c): local ones and
+	 * remote ones apart, in no order; kept as agents come, go and
+	 * republish, so a pick never walks the namespace */
+	struct reg_agent **local, **remote;
+	size_t nlocal, nremote, local_cap, remote_cap;
 };
 
 struct reg_agent {
@@ -51,6 +58,12 @@ struct reg_agent {
 	struct reg_model **models; /* sorted by name */
 	size_t nmodels;
 	uint64_t picked;         /* router: last time it got a task (sequence) */
+	struct breaker breaker;  /* router: taken out of rotation while failing */
+	/* what the master was last told of it (route_state.c) */
+	struct {
+		uint32_t in_flight, capacity, waiting, rtt_us;
+		uint8_t breaker, valid;
+	} shown;
 	void *link;              /* the link code's object; NULL for a remote agent */
 	char *gid;               /* network-wide id "<node>/<boot nonce>/<id>"; NULL standalone */
 	char *node;              /* remote: the node it is linked to; NULL = local */
@@ -127,20 +140,7 @@ struct reg_model *registry_model(const struct registry *reg, const char *ns, siz
 int registry_foreach_model(const struct registry *reg,
     int (*fn)(const struct reg_model *model, void *arg), void *arg);
 
-/* Router: among the agents of ns that publish model, the one that got a
- * task longest ago (round robin that survives agents coming and going).
- * Usable local agents first, then remote ones, then unusable local ones
- * (their link decides what to do with the task: see link.h). NULL if
- * none. */
-struct reg_agent *registry_pick_agent(struct registry *reg, const char *ns, size_t nslen,
-    const char *model, size_t modellen);
-/* The same among local agents only (a request another node forwarded
- * here, IPC_REQ_NO_FORWARD: never forward it again). */
-struct reg_agent *registry_pick_local_agent(struct registry *reg, const char *ns, size_t nslen,
-    const char *model, size_t modellen);
-/* A usable local agent other than `not` for a task `not` did not accept;
- * NULL if none. */
-struct reg_agent *registry_pick_other_local(struct registry *reg, const char *ns, size_t nslen,
-    const char *model, size_t modellen, const struct reg_agent *not);
+/* The choice of a replica among a model's agents is route.c's (it reads
+ * reg_model.local/remote and the usable hook). */
 
 #endif

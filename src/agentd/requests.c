@@ -7,7 +7,8 @@
  *                                                  (hold.c), then as below
  *     else                                      -> 503 no_agent
  *   agents linked, none publishes the model     -> 404 model_not_found
- *   otherwise the router picks an agent and relay.c hands it to its link
+ *   otherwise the router (route.h) picks a replica and relay.c hands it to
+ *   its link
  *
  * Before any of it, admission.c applies the key's limits (429).
  *
@@ -26,6 +27,7 @@
 #include "agentd.h"
 #include "hold.h"
 #include "log.h"
+#include "route.h"
 #include "xmalloc.h"
 
 void
@@ -102,6 +104,7 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 	struct ipc_str ns = msg->u.req_start.ns, model = msg->u.req_start.model;
 	struct reg_namespace *rns;
 	struct reg_agent *agent;
+	enum route_why why;
 	char text[2 * REG_MAX_NAME + 128];
 	int i;
 
@@ -133,17 +136,22 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 	/* a request another node forwarded here stays here (no loops): even a
 	 * local agent marked unresponsive beats a remote one (forward_start
 	 * refuses those with 503) */
-	agent = NULL;
-	if (msg->u.req_start.flags & IPC_REQ_F_NO_FORWARD)
-		agent = registry_pick_local_agent(&ad->registry, ns.base, ns.len, model.base,
-		    model.len);
-	if (agent == NULL)
-		agent = registry_pick_agent(&ad->registry, ns.base, ns.len, model.base,
-		    model.len);
-	if (agent == NULL) {
+	agent = route_pick(ad, ns.base, ns.len, model.base, model.len,
+	    (msg->u.req_start.flags & IPC_REQ_F_NO_FORWARD) != 0, NULL, 0, &why);
+	if (agent == NULL && why == ROUTE_FULL)
+		/* until slice D lands: no queue, its agent queues it as before */
+		agent = route_pick_overflow(ad, ns.base, ns.len, model.base, model.len);
+	if (agent == NULL && why == ROUTE_NO_MODEL) {
 		snprintf(text, sizeof(text), "model %.*s is not published by any agent of "
 		    "namespace %.*s", (int)model.len, model.base, (int)ns.len, ns.base);
 		agentd_request_fail(wc, msg, 404, "invalid_request_error", "model_not_found", text);
+		return;
+	}
+	if (agent == NULL) {
+		/* only agents of other nodes serve it, and it came from one */
+		snprintf(text, sizeof(text), "no agent of namespace %.*s on this node serves %.*s",
+		    (int)ns.len, ns.base, (int)model.len, model.base);
+		agentd_request_fail(wc, msg, 503, "service_unavailable", "no_agent", text);
 		return;
 	}
 	relay_start(wc, msg, agent);

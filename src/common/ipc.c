@@ -138,6 +138,7 @@ static const struct field f_KEY_LOAD[] = { FLD(key_load.unix_ms),
 	LIST(F_KEY_LOADS, key_load.loads) };
 static const struct field f_KEY_REMOTE[] = { FLD(key_remote.more),
 	LIST(F_KEY_LOADS, key_remote.loads) };
+static const struct field f_AGENT_STATE[] = { FLD(agent_state.states) };
 
 struct layout {
 	const char *name;

@@ -71,7 +71,8 @@
 	X(USAGE, 30)       /* worker -> agentd: what finished requests used */   \
 	X(USAGE_BATCH, 31) /* agentd -> master: usage records, about 1/s */ \
 	X(KEY_LOAD, 32)    /* agentd -> master: this node's counts per key, 2/s */ \
-	X(KEY_REMOTE, 33)  /* master -> agentd: the other nodes' counts per key */
+	X(KEY_REMOTE, 33)  /* master -> agentd: the other nodes' counts per key */ \
+	X(AGENT_STATE, 34) /* agentd -> master: agents' load and breakers (PG) */
 
 enum ipc_type {
 #define IPC_ENUM(name, val) IPC_##name = val,
@@ -288,6 +289,11 @@ struct ipc_msg {
 		struct { uint64_t dropped; struct ipc_list records; } usage_batch;
 		/* loads: ipc_key_load; unix_ms: when agentd counted them */
 		struct { uint64_t unix_ms; struct ipc_list loads; } key_load;
+		/* states: a JSON array of {"agent_id","in_flight","capacity",
+		 * "waiting","rtt_us","breaker"} for the agents whose state
+		 * changed, written by agentd for the master to hand to
+		 * PostgreSQL as jsonb (agents rows, sql/007_agent_state.sql) */
+		struct { struct ipc_str states; } agent_state;
 		/* loads: ipc_key_load, in frames like NAMESPACES (more = 1 on
 		 * every frame but the last; the last completes a full replace:
 		 * a key not in it has no remote counts any more) */

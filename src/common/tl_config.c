@@ -233,6 +233,15 @@ static const struct cfg_key agents_keys[] = {
 	{ .name = "relink_grace", .type = CFG_DURATION, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, agents.relink_grace_ms), .min = 0, .max = MINUTES(1),
 	    .def = "5s" },
+	/* the router: retry before the first byte, circuit breaker (route.h) */
+	{ .name = "retries", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.retries), .min = 0, .max = 5, .def = "1" },
+	{ .name = "breaker_failures", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.breaker_failures), .min = 0, .max = 1000,
+	    .def = "5" },
+	{ .name = "breaker_cooldown", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, agents.breaker_cooldown_ms), .min = 100,
+	    .max = MINUTES(10), .def = "10s" },
 	{ 0 }
 };
 

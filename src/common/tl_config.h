@@ -105,6 +105,10 @@ struct tl_config {
 		uint32_t handshake_timeout_ms;
 		uint32_t accept_timeout_ms; /* offer -> TaskAccept, else re-offered */
 		uint32_t relink_grace_ms;   /* from agentd's start: no_agent waits for a relink */
+		/* the router (src/agentd/route.h) */
+		uint32_t retries;             /* other replicas tried before the first byte */
+		uint32_t breaker_failures;    /* in a row: out of rotation; 0 = never */
+		uint32_t breaker_cooldown_ms; /* then one probe */
 	} agents;
 
 	struct tl_namespace *namespaces;

@@ -6,7 +6,10 @@
  * models, their node's heartbeat); a node silent for longer than its
  * node.ttl is dead even while its rows are still there, hence the SILENT
  * column (seconds since the last heartbeat). INSTANCE is the random id
- * of the running node that holds the name (migration 002).
+ * of the running node that holds the name (migration 002). LOAD (tasks
+ * in flight from its node / capacity, 0 = unknown), QUEUE (its backends'
+ * own), RTT_MS and BREAKER are what its node's router sees (migration
+ * 007, written on change at most every 2 s).
  */
 #include "config.h"
 
@@ -19,7 +22,9 @@ static const char sql_agents[] =
     "SELECT a.agent_id AS agent, a.namespace, a.node, a.name,"
     "  date_trunc('second', a.linked_at) AS linked,"
     "  date_trunc('second', a.heartbeat_at) AS heartbeat,"
-    "  (SELECT count(*) FROM agent_models m WHERE m.agent_id = a.agent_id) AS models"
+    "  (SELECT count(*) FROM agent_models m WHERE m.agent_id = a.agent_id) AS models,"
+    "  a.in_flight || '/' || a.capacity AS load, a.backend_waiting AS queue,"
+    "  round(a.rtt_us / 1000.0, 1) AS rtt_ms, a.breaker"
     " FROM agents a WHERE $1::text IS NULL OR a.namespace = $1"
     " ORDER BY a.namespace, a.node, a.agent_id";
 

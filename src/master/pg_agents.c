@@ -1,6 +1,7 @@
 /*
  * pg_agents: this node's agents, as agentd reports them (AGENT_UP,
- * AGENT_MODELS, AGENT_DOWN), written to the database.
+ * AGENT_MODELS, AGENT_DOWN, and AGENT_STATE: their load and breaker),
+ * written to the database.
  *
  * The master keeps its own table of the agents linked here, so that the
  * database can always be made right again without asking agentd: on
@@ -95,6 +96,16 @@ static const char sql_agent_down[] =
     "WITH d AS (DELETE FROM agents WHERE agent_id = $1 RETURNING agent_id, namespace, node) "
     "INSERT INTO events (node, namespace, agent_id, kind, detail) "
     "SELECT node, namespace, agent_id, 'agent_unlinked', $2 FROM d";
+
+/* The router's view of this node's agents (sql/007_agent_state.sql): $1
+ * is agentd's JSON array, one object per agent whose state changed; rows
+ * of other nodes are never touched. */
+static const char sql_agent_state[] =
+    "UPDATE agents a SET in_flight = x.in_flight, capacity = x.capacity, "
+    "backend_waiting = x.waiting, rtt_us = x.rtt_us, breaker = x.breaker, state_at = now() "
+    "FROM jsonb_to_recordset($1::jsonb) AS x(agent_id text, in_flight integer, "
+    "capacity integer, waiting integer, rtt_us integer, breaker text) "
+    "WHERE a.agent_id = x.agent_id AND a.node = $2";
 
 /* ---- JSON for the model lists ---- */
 
@@ -354,6 +365,19 @@ agent_down(struct master *m, const struct ipc_msg *msg)
 	*a = agents[--nagents];
 }
 
+/* A report lost while the database is away is not kept: the next change
+ * writes the agent's row again (the columns are for operators, nobody
+ * routes by them). */
+static void
+agent_state(struct master *m, const struct ipc_msg *msg)
+{
+	char *json = xstrndup(msg->u.agent_state.states.base, msg->u.agent_state.states.len);
+	const char *p[2] = { json, m->conf->node.name };
+
+	pg_query("writing agents' state", sql_agent_state, 2, p, NULL, NULL);
+	free(json);
+}
+
 void
 pg_child_message(struct master *m, struct child *c, const struct ipc_msg *msg)
 {
@@ -369,6 +393,9 @@ pg_child_message(struct master *m, struct child *c, const struct ipc_msg *msg)
 		break;
 	case IPC_AGENT_DOWN:
 		agent_down(m, msg);
+		break;
+	case IPC_AGENT_STATE:
+		agent_state(m, msg);
 		break;
 	default:
 		break;

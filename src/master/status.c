@@ -121,6 +121,7 @@ master_status_message(struct master *m, struct child *c, const struct ipc_msg *m
 	case IPC_AGENT_UP:
 	case IPC_AGENT_MODELS:
 	case IPC_AGENT_DOWN:
+	case IPC_AGENT_STATE:
 		if (c->role != CHILD_AGENTD) {
 			protocol_error(c, "agent report from a worker");
 			break;

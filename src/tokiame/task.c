@@ -447,8 +447,13 @@ task_curl_done(struct task *t, CURLcode rc)
 		why = t->errbuf;
 	else
 		why = curl_easy_strerror(rc);
-	task_fail(t, 502, "api_error", "backend_unavailable", "backend %s: %s", backend_name(t->be),
-	    why);
+	/* nothing reached the backend: agentd may retry on another replica */
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+		task_fail(t, 502, "api_error", "backend_unreachable", "backend %s: %s",
+		    backend_name(t->be), why);
+	else
+		task_fail(t, 502, "api_error", "backend_unavailable", "backend %s: %s",
+		    backend_name(t->be), why);
 }
 
 static void

@@ -588,6 +588,9 @@ rnd_msg(struct ipc_msg *m, struct ipc_encode_lists *lists)
 	case IPC_KEY_REMOTE:
 		m->u.key_remote.more = (uint8_t)rnd_int(8);
 		break;
+	case IPC_AGENT_STATE:
+		m->u.agent_state.states = rnd_str();
+		break;
 	default:
 		REQUIRE(!"rnd_msg: a type without a generator");
 	}

@@ -237,7 +237,7 @@ case $(echo "$R" | jv 'd["error"]["message"]') in
 *"backend dead"*) log "ok: the error names the backend: $(echo "$R" | jv 'd["error"]["message"]')" ;;
 *) fail "error message: $(echo "$R" | jv 'd["error"]')" ;;
 esac
-check test "$(echo "$R" | jv 'd["error"]["code"]')" = backend_unavailable "code backend_unavailable"
+check test "$(echo "$R" | jv 'd["error"]["code"]')" = backend_unreachable "code backend_unreachable"
 R=$(ctl /offer '{"model":"no-such-model","body":"{}"}')
 check test "$(echo "$R" | jv 'd["error"]["status"]')" = 404 "unknown model: TaskError 404"
 check test "$(echo "$R" | jv 'd["error"]["code"]')" = model_not_found "code model_not_found"

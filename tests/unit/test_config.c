@@ -1306,7 +1306,8 @@ test_keys(void)
 			      node.handshake_timeout, http.max_header_size, http.body_timeout,
 			      http.agentd_wait, agents.relink_grace */
 	    + 12 /* issue 14: http.anonymous, keys and its ten keys.*.* */
-	    + 2 /* usage, usage.log_file */);
+	    + 2 /* usage, usage.log_file */
+	    + 3 /* issue 15: agents.retries, agents.breaker_failures, agents.breaker_cooldown */);
 	count = 0;
 	tm_config_keys(count_key, &count);
 	CHECK(count == 27 + 1 /* issue 15: backends.load_probe */);

@@ -457,6 +457,11 @@ make_msg(enum ipc_type type, int v, struct ipc_msg *m, struct ipc_encode_lists *
 		m->u.key_remote.more = PICK(v, 1, UINT8_MAX);
 		fill_key_loads(v, lists);
 		break;
+	case IPC_AGENT_STATE:
+		m->u.agent_state.states = pick_str(v, "[{\"agent_id\":\"us-1/0badc0de/7\","
+		    "\"in_flight\":3,\"capacity\":8,\"waiting\":0,\"rtt_us\":0,"
+		    "\"breaker\":\"closed\"}]");
+		break;
 	default:
 		fprintf(stderr, "make_msg: type %d has no sample: add one\n", type);
 		failures++;
@@ -801,6 +806,9 @@ check_same(const struct ipc_msg *a, const struct ipc_msg *b, const struct ipc_en
 	case IPC_KEY_REMOTE:
 		CHECK(a->u.key_remote.more == b->u.key_remote.more);
 		check_key_loads(&b->u.key_remote.loads, lists);
+		break;
+	case IPC_AGENT_STATE:
+		CHECK(str_same(a->u.agent_state.states, b->u.agent_state.states));
 		break;
 	default:
 		CHECK(!"type without a comparison");

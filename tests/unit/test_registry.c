@@ -1,7 +1,8 @@
 /*
  * test_registry: the agentd registry (namespace -> agents -> models):
  * add/remove, model union and reference counting, sorted listing,
- * lookups with counted strings, the router's round robin, and refusal
+ * lookups with counted strings, the router's per-model replica lists
+ * (the choice itself: test_route), and refusal
  * of names an agent must not be able to register.
  */
 #include "config.h"
@@ -60,7 +61,6 @@ test_empty(void)
 	CHECK(strcmp(list(&reg), "") == 0);
 	CHECK(registry_namespace(&reg, "lab", 3) == NULL);
 	CHECK(registry_model(&reg, "lab", 3, "m", 1) == NULL);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "m", 1) == NULL);
 	CHECK(registry_foreach_model(&reg, stop_after_two, &seen) == 0 && seen == 0);
 	registry_clear(&reg);
 }
@@ -179,90 +179,6 @@ test_refused_names(void)
 	registry_clear(&reg);
 }
 
-static void
-test_pick_round_robin(void)
-{
-	struct registry reg;
-	struct reg_agent *a, *b, *c, *got;
-	const struct reg_model_info m[] = { { "llama3", NULL, 0 } };
-	const struct reg_model_info other[] = { { "mistral", NULL, 0 } };
-	int na = 0, nb = 0;
-
-	registry_init(&reg);
-	a = registry_agent_add(&reg, "lab", "a", NULL);
-	b = registry_agent_add(&reg, "lab", "b", NULL);
-	c = registry_agent_add(&reg, "lab", "c", NULL);
-	registry_agent_set_models(&reg, a, m, 1, 1);
-	registry_agent_set_models(&reg, b, m, 1, 1);
-	registry_agent_set_models(&reg, c, other, 1, 1);
-
-	for (int i = 0; i < 10; i++) {
-		got = registry_pick_agent(&reg, "lab", 3, "llama3", 6);
-		CHECK(got == a || got == b);
-		na += got == a;
-		nb += got == b;
-	}
-	CHECK(na == 5 && nb == 5);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "mistral", 7) == c);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "nothing", 7) == NULL);
-	CHECK(registry_pick_agent(&reg, "nolab", 5, "llama3", 6) == NULL);
-
-	/* an agent that leaves is simply not picked; a newcomer goes first */
-	registry_agent_remove(&reg, a);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == b);
-	a = registry_agent_add(&reg, "lab", "a2", NULL);
-	registry_agent_set_models(&reg, a, m, 1, 1);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == a);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == b);
-	registry_clear(&reg);
-}
-
-/* Remote agents (other nodes): listed with the local ones, picked only
- * when no local agent has the model, never by the local-only router. */
-/* The router's usable hook (agentd: draining or unresponsive agents):
- * usable local agents first, then remote ones, then the unusable local
- * ones rather than nothing; the re-offer picks only another usable one. */
-static struct reg_agent *unusable_one;
-
-static int
-usable_but_one(struct reg_agent *a)
-{
-	return a != unusable_one;
-}
-
-static void
-test_pick_usable(void)
-{
-	struct registry reg;
-	struct reg_agent *a, *b, *r;
-	const struct reg_model_info m[] = { { "llama3", NULL, 0 } };
-
-	registry_init(&reg);
-	reg.usable = usable_but_one;
-	a = registry_agent_add(&reg, "lab", "a", NULL);
-	b = registry_agent_add(&reg, "lab", "b", NULL);
-	registry_agent_set_models(&reg, a, m, 1, 1);
-	registry_agent_set_models(&reg, b, m, 1, 1);
-	unusable_one = b;
-	for (int i = 0; i < 4; i++)
-		CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == a);
-	CHECK(registry_pick_other_local(&reg, "lab", 3, "llama3", 6, b) == a);
-	CHECK(registry_pick_other_local(&reg, "lab", 3, "llama3", 6, a) == NULL);
-	r = registry_remote_add(&reg, "lab", "gpu#1", "eu-1/00ff/1", "eu-1", "h2c://10.0.0.5:7741");
-	registry_agent_set_models(&reg, r, m, 1, 1);
-	unusable_one = a; /* b is usable again */
-	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == b);
-	registry_agent_remove(&reg, b);
-	/* the only local agent is unusable: the remote one */
-	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == r);
-	/* ... but the local-only router still returns it, as a last resort */
-	CHECK(registry_pick_local_agent(&reg, "lab", 3, "llama3", 6) == a);
-	CHECK(registry_pick_other_local(&reg, "lab", 3, "llama3", 6, NULL) == NULL);
-	registry_agent_remove(&reg, r);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == a);
-	registry_clear(&reg);
-}
-
 /* The models_published hook (agentd's hold.c routes held requests
  * again): once per list that publishes something, local or remote, after
  * the registry has it; never for an empty list or a refused one. */
@@ -322,31 +238,31 @@ test_remote(void)
 	CHECK(reg.nremote == 1 && reg.nagents == 1 && reg.nmodels == 2);
 	CHECK(registry_model(&reg, "lab", 3, "qwen", 4) != NULL);
 	CHECK(registry_model(&reg, "lab", 3, "qwen", 4)->created == 1700000000);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == r1);
-	CHECK(registry_pick_local_agent(&reg, "lab", 3, "llama3", 6) == NULL);
+	CHECK(registry_model(&reg, "lab", 3, "llama3", 6)->nremote == 1);
+	CHECK(registry_model(&reg, "lab", 3, "llama3", 6)->nlocal == 0);
 
 	l = registry_agent_add(&reg, "lab", "local#1", (void *)&reg);
 	registry_agent_set_gid(l, "us-1/abcd/1");
 	CHECK(!registry_agent_is_remote(l) && strcmp(l->gid, "us-1/abcd/1") == 0);
 	registry_agent_set_models(&reg, l, m, 1, 1);
 	CHECK(reg.nmodels == 2); /* llama3 listed once for two agents */
-	for (int i = 0; i < 4; i++)
-		CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == l);
-	CHECK(registry_pick_local_agent(&reg, "lab", 3, "llama3", 6) == l);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "qwen", 4) == r1);
+	CHECK(registry_model(&reg, "lab", 3, "llama3", 6)->nlocal == 1);
+	CHECK(registry_model(&reg, "lab", 3, "llama3", 6)->local[0] == l);
+	CHECK(registry_model(&reg, "lab", 3, "qwen", 4)->nlocal == 0);
 
 	r2 = registry_remote_add(&reg, "lab", "gpu#2", "eu-2/01/1", "eu-2", "https://eu-2:7741");
 	registry_agent_set_models(&reg, r2, both, 2, 1);
 	CHECK(registry_agent_by_gid(&reg, "eu-2/01/1") == r2);
 	CHECK(registry_agent_by_gid(&reg, "us-1/abcd/1") == l);
 	CHECK(registry_agent_by_gid(&reg, "nope") == NULL);
-	/* qwen alternates between the two remote agents */
-	CHECK(registry_pick_agent(&reg, "lab", 3, "qwen", 4) == r2);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "qwen", 4) == r1);
+	CHECK(registry_model(&reg, "lab", 3, "qwen", 4)->nremote == 2);
 	registry_agent_remove(&reg, r1);
 	CHECK(reg.nremote == 1);
+	CHECK(registry_model(&reg, "lab", 3, "qwen", 4)->nremote == 1);
+	CHECK(registry_model(&reg, "lab", 3, "qwen", 4)->remote[0] == r2);
 	registry_agent_remove(&reg, l);
-	CHECK(registry_pick_agent(&reg, "lab", 3, "llama3", 6) == r2);
+	CHECK(registry_model(&reg, "lab", 3, "llama3", 6)->nlocal == 0);
+	CHECK(registry_model(&reg, "lab", 3, "llama3", 6)->remote[0] == r2);
 	registry_clear(&reg);
 	CHECK(reg.nremote == 0 && reg.nagents == 0 && reg.nnamespaces == 0);
 }
@@ -393,8 +309,6 @@ main(void)
 	test_empty();
 	test_add_list_remove();
 	test_refused_names();
-	test_pick_round_robin();
-	test_pick_usable();
 	test_models_published();
 	test_remote();
 	test_many();

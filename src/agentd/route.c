@@ -1,0 +1,107 @@
+/*
+ * route: the router inside agentd (policy in route.h). It feeds
+ * route_policy.c with what agentd knows of each replica and keeps the
+ * breakers, logging when one opens or closes.
+ */
+#include "config.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "agentd.h"
+#include "link.h"
+#include "log.h"
+#include "route.h"
+
+static uint32_t rng_state;
+
+/*
+ * A replica's load as agentd knows it: its tasks open from this node and
+ * the capacity its agent declared (Register/Heartbeat).
+ * until slice A lands: the per-model load the agent reports
+ * (agent_load_model(): its in flight, capacity and the backend's own
+ * queue) and the link's round trip go into the same fields here.
+ * A remote agent's load is not known here: it competes on equal scores,
+ * which leaves its order to "picked longest ago" (round robin).
+ */
+static void
+replica_load(const struct reg_agent *a, const char *model, size_t mlen, struct route_load *out,
+    void *arg)
+{
+	const struct agent_link *l = a->link;
+
+	(void)model;
+	(void)mlen;
+	(void)arg;
+	if (l == NULL)
+		return;
+	out->open = l->tasks;
+	out->capacity = l->capacity;
+}
+
+static void
+ctx_init(struct agentd *ad, struct route_ctx *rc)
+{
+	if (rng_state == 0) {
+		rng_state = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
+		if (rng_state == 0)
+			rng_state = 1;
+	}
+	rc->reg = &ad->registry;
+	rc->load = replica_load;
+	rc->arg = NULL;
+	rc->now_ms = h2o_now(ad->loop);
+	rc->cooldown_ms = ad->conf->agents.breaker_cooldown_ms;
+	rc->rng = &rng_state;
+}
+
+struct reg_agent *
+route_pick(struct agentd *ad, const char *ns, size_t nslen, const char *model, size_t mlen,
+    int local_only, struct reg_agent *const *exclude, size_t nexclude, enum route_why *why)
+{
+	struct route_ctx rc;
+
+	ctx_init(ad, &rc);
+	return route_choose(&rc, ns, nslen, model, mlen, local_only, exclude, nexclude, why);
+}
+
+struct reg_agent *
+route_pick_overflow(struct agentd *ad, const char *ns, size_t nslen, const char *model,
+    size_t mlen)
+{
+	struct route_ctx rc;
+
+	ctx_init(ad, &rc);
+	return route_choose_overflow(&rc, ns, nslen, model, mlen);
+}
+
+void
+route_task_done_why(struct agentd *ad, struct reg_agent *agent, int ok, const char *why)
+{
+	const struct tl_config *conf = ad->conf;
+	uint32_t cooldown = conf->agents.breaker_cooldown_ms;
+
+	switch (breaker_result(&agent->breaker, ok, h2o_now(ad->loop),
+	    conf->agents.breaker_failures, cooldown)) {
+	case BREAKER_OPENED:
+		log_info("agent %s: circuit breaker open for %u ms after %u failures in a row "
+		    "(last: %s)", agent->name, (unsigned)cooldown,
+		    (unsigned)conf->agents.breaker_failures, why != NULL ? why : "failed");
+		break;
+	case BREAKER_REOPENED:
+		log_info("agent %s: circuit breaker open again for %u ms: the probe failed (%s)",
+		    agent->name, (unsigned)cooldown, why != NULL ? why : "failed");
+		break;
+	case BREAKER_CLOSED_AGAIN:
+		log_info("agent %s: circuit breaker closed: the probe succeeded", agent->name);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+route_task_done(struct agentd *ad, struct reg_agent *agent, int ok)
+{
+	route_task_done_why(ad, agent, ok, NULL);
+}
