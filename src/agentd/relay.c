@@ -29,6 +29,7 @@
 #include "forward.h"
 #include "link.h"
 #include "log.h"
+#include "queue.h"
 #include "xmalloc.h"
 
 #define MAX_FWD_HEADERS 128
@@ -95,6 +96,7 @@ relay_free(struct relay *r)
 		wc->nrelays--;
 	}
 	free(r);
+	queue_kick(); /* a task ended: a slot may be free (queue.c) */
 }
 
 static void
@@ -369,4 +371,5 @@ relay_conn_closed(struct worker_conn *wc)
 	free(wc->relays);
 	wc->relays = NULL;
 	wc->relays_cap = wc->nrelays = 0;
+	queue_kick(); /* its tasks ended: slots may be free (queue.c) */
 }

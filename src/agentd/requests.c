@@ -7,6 +7,8 @@
  *                                                  (hold.c), then as below
  *     else                                      -> 503 no_agent
  *   agents linked, none publishes the model     -> 404 model_not_found
+ *   every replica at capacity, or others wait   -> the model's queue
+ *                                                  (queue.c), then as below
  *   otherwise the router picks an agent and relay.c hands it to its link
  *
  * Before any of it, admission.c applies the key's limits (429).
@@ -26,6 +28,7 @@
 #include "agentd.h"
 #include "hold.h"
 #include "log.h"
+#include "queue.h"
 #include "xmalloc.h"
 
 void
@@ -100,7 +103,7 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 	struct reg_namespace *rns;
 	struct reg_agent *agent;
 	char text[2 * REG_MAX_NAME + 128];
-	int i;
+	int i, full;
 
 	if ((i = draining_find(wc, msg->u.req_start.id)) != -1)
 		draining_forget(wc, i); /* the worker is done with the old one */
@@ -129,14 +132,11 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 	}
 	/* a request another node forwarded here stays here (no loops): even a
 	 * local agent marked unresponsive beats a remote one (forward_start
-	 * refuses those with 503) */
-	agent = NULL;
-	if (msg->u.req_start.flags & IPC_REQ_F_NO_FORWARD)
-		agent = registry_pick_local_agent(&ad->registry, ns.base, ns.len, model.base,
-		    model.len);
-	if (agent == NULL)
-		agent = registry_pick_agent(&ad->registry, ns.base, ns.len, model.base,
-		    model.len);
+	 * refuses those with 503). Until slice B lands: route_pick() */
+	agent = queue_full_stand_in(ad, ns.base, ns.len, model.base, model.len,
+	    (msg->u.req_start.flags & IPC_REQ_F_NO_FORWARD) != 0, &full);
+	if (queue_request(wc, msg, agent == NULL && full))
+		return; /* it waits for a free replica, or got 429 */
 	if (agent == NULL) {
 		snprintf(text, sizeof(text), "model %.*s is not published by any agent of "
 		    "namespace %.*s", (int)model.len, model.base, (int)ns.len, ns.base);
@@ -151,7 +151,7 @@ agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg)
 {
 	int i;
 
-	if (relay_body(wc, msg) || hold_body(wc, msg))
+	if (relay_body(wc, msg) || hold_body(wc, msg) || queue_body(wc, msg))
 		return;
 	i = draining_find(wc, msg->u.req_body.id);
 
@@ -170,7 +170,8 @@ agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg)
 	int i;
 
 	admission_cancel(wc, msg->u.cancel.id);
-	if (relay_cancel(wc, msg->u.cancel.id) || hold_cancel(wc, msg->u.cancel.id))
+	if (relay_cancel(wc, msg->u.cancel.id) || hold_cancel(wc, msg->u.cancel.id) ||
+	    queue_cancel(wc, msg->u.cancel.id))
 		return;
 	i = draining_find(wc, msg->u.cancel.id);
 
@@ -190,7 +191,7 @@ int
 agentd_requests_idle(const struct worker_conn *wc)
 {
 	/* draining ids are already answered: only relays are in flight */
-	return wc->nrelays == 0 && wc->nheld == 0;
+	return wc->nrelays == 0 && wc->nheld == 0 && wc->nqueued == 0;
 }
 
 void
@@ -198,6 +199,7 @@ agentd_requests_conn_closed(struct worker_conn *wc)
 {
 	relay_conn_closed(wc);
 	hold_conn_closed(wc);
+	queue_conn_closed(wc);
 	admission_conn_closed(wc);
 	wc->ndraining = 0;
 }

@@ -1302,7 +1302,8 @@ test_keys(void)
 			      node.handshake_timeout, http.max_header_size, http.body_timeout,
 			      http.agentd_wait, agents.relink_grace */
 	    + 12 /* issue 14: http.anonymous, keys and its ten keys.*.* */
-	    + 2 /* usage, usage.log_file */);
+	    + 2 /* usage, usage.log_file */
+	    + 2 /* issue 15: http.queue_timeout, http.queue_max */);
 	count = 0;
 	tm_config_keys(count_key, &count);
 	CHECK(count == 27);
