@@ -3,9 +3,11 @@
 # cancelled waiting request, no replica linked (503). queue-lib.sh is the
 # fixture, queue_load.py the greedy and polite clients.
 TESTS += \
-	tests/integration/queue-fair.sh
+	tests/integration/queue-fair.sh \
+	tests/integration/queue-bounds.sh
 
 EXTRA_DIST += \
 	tests/integration/queue-fair.sh \
+	tests/integration/queue-bounds.sh \
 	tests/integration/queue-lib.sh \
 	tests/integration/queue_load.py
