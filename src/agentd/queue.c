@@ -108,12 +108,14 @@ queue_full_stand_in(struct agentd *ad, const char *ns, size_t nslen, const char 
 	/* until slice B lands: route_pick() */
 	struct reg_namespace *n = registry_namespace(&ad->registry, ns, nslen);
 	struct reg_agent *a, *best[3] = { NULL, NULL, NULL };
-	int nfull = 0;
+	int full_usable = 0, full_other = 0;
 
 	*full = 0;
 	if (n == NULL)
 		return NULL;
-	/* as registry_pick_agent: usable local, remote, other local */
+	/* as registry_pick_agent: usable local, remote, other local; but a
+	 * usable one at capacity is waited for rather than an unusable one
+	 * (draining, unresponsive) offered the task */
 	TAILQ_FOREACH(a, &n->agents, entry) {
 		int set;
 
@@ -125,22 +127,28 @@ queue_full_stand_in(struct agentd *ad, const char *ns, size_t nslen, const char 
 			set = 1;
 		} else {
 			struct agent_link *l = a->link;
+			int usable = ad->registry.usable == NULL || ad->registry.usable(a);
 
 			if (l->capacity != 0 && l->tasks >= l->capacity) {
-				nfull++;
+				if (usable)
+					full_usable++;
+				else
+					full_other++;
 				continue;
 			}
-			set = ad->registry.usable == NULL || ad->registry.usable(a) ? 0 : 2;
+			set = usable ? 0 : 2;
 		}
 		if (best[set] == NULL || a->picked < best[set]->picked)
 			best[set] = a;
 	}
+	if (best[0] == NULL && best[1] == NULL && full_usable != 0)
+		best[2] = NULL;
 	for (int i = 0; i < 3; i++)
 		if (best[i] != NULL) {
 			best[i]->picked = ++ad->registry.pick_seq;
 			return best[i];
 		}
-	*full = nfull > 0;
+	*full = full_usable + full_other != 0;
 	return NULL;
 }
 

@@ -27,8 +27,10 @@ void queue_free(void);
  * The replica for a new task of ns/model: a local agent with room
  * (tasks this node has open on its link < the capacity it reported),
  * least recently picked, usable ones first; else a remote one (unless
- * local_only). NULL with *full = 1 when local replicas exist but every
- * one is at capacity; NULL with *full = 0 when no replica serves it.
+ * local_only); else, unless a usable one is at capacity, an unusable
+ * local one (draining, unresponsive: its link decides, as today). NULL
+ * with *full = 1 when local replicas exist but none of those can take
+ * it; NULL with *full = 0 when no replica serves it.
  * Until slice B lands: route_pick() (route.h) replaces its body
  * (*full = why == ROUTE_FULL).
  */
