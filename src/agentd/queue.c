@@ -27,8 +27,8 @@
  *     body it may bring, up to IPC_BODY_WINDOW); at once when
  *     http.queue_timeout is 0.
  *  6. Retry-After: the model's waiting requests over its recent drain
- *     rate (an EWMA of dispatches per second over windows of about one
- *     second, weight 1/2), rounded up, within 1..60 s; with no rate
+ *     rate (queue_fair.h: an EWMA of dispatches per second over windows
+ *     of about one second, each weighing half), rounded up, within 1..60 s; with no rate
  *     measured yet, http.queue_timeout within the same bounds.
  *  7. A CANCEL drops a waiting request and its body; so does its worker
  *     connection closing. A graceful stop waits for waiting requests as
@@ -74,9 +74,7 @@ struct qmodel {
 	char ns[REG_MAX_NAME + 1];
 	char model[REG_MAX_NAME + 1];
 	size_t nslen, mlen;
-	double rate;               /* dispatches per second (EWMA), 0 = not measured */
-	int64_t window_ms;         /* the current window started then */
-	unsigned window_count;     /* dispatches in it */
+	struct fairq_rate rate;    /* how fast it drains (Retry-After) */
 };
 
 static struct {
@@ -194,41 +192,11 @@ model_free_if_empty(struct qmodel *m)
 	free(m);
 }
 
-/* The drain rate: windows of at least a second, each weighing half. */
-static void
-rate_update(struct qmodel *m, int64_t now, unsigned dispatched)
-{
-	int64_t elapsed;
-
-	if (m->window_ms == 0)
-		m->window_ms = now;
-	m->window_count += dispatched;
-	elapsed = now - m->window_ms;
-	if (elapsed < 1000)
-		return;
-	{
-		double inst = m->window_count * 1000.0 / (double)elapsed;
-
-		m->rate = m->rate == 0 ? inst : (m->rate + inst) / 2;
-	}
-	m->window_ms = now;
-	m->window_count = 0;
-}
-
 static unsigned
 retry_after_s(const struct qmodel *m)
 {
-	double s;
-
-	if (m != NULL && m->rate > 0)
-		s = (double)m->q.count / m->rate;
-	else
-		s = Q.ad->conf->http.queue_timeout_ms / 1000.0;
-	if (s < RETRY_AFTER_MIN)
-		return RETRY_AFTER_MIN;
-	if (s > RETRY_AFTER_MAX)
-		return RETRY_AFTER_MAX;
-	return (unsigned)s + (s > (unsigned)s);
+	return fairq_retry_after(m != NULL ? &m->rate : NULL, m != NULL ? m->q.count : 0,
+	    Q.ad->conf->http.queue_timeout_ms / 1000.0, RETRY_AFTER_MIN, RETRY_AFTER_MAX);
 }
 
 /* The 429 for a request the queue cannot take or kept too long. */
@@ -364,7 +332,7 @@ dispatch_model(struct qmodel *m)
 		n++;
 		release(r, m, agent, NULL);
 	}
-	rate_update(m, now_ms(), n);
+	fairq_rate_note(&m->rate, now_ms(), n);
 }
 
 /* Lines emptied while Q.dispatching kept them. */

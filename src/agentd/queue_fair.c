@@ -90,3 +90,36 @@ fairq_remove(struct fairq *q, struct fairq_item *it)
 {
 	take(q, it);
 }
+
+void
+fairq_rate_note(struct fairq_rate *r, int64_t now_ms, unsigned n)
+{
+	int64_t elapsed;
+	double inst;
+
+	if (!r->started) {
+		r->started = 1;
+		r->window_ms = now_ms;
+	}
+	r->count += n;
+	elapsed = now_ms - r->window_ms;
+	if (elapsed < FAIRQ_RATE_WINDOW_MS)
+		return;
+	inst = r->count * 1000.0 / (double)elapsed;
+	r->per_s = r->per_s == 0 ? inst : (r->per_s + inst) / 2;
+	r->window_ms = now_ms;
+	r->count = 0;
+}
+
+unsigned
+fairq_retry_after(const struct fairq_rate *r, size_t waiting, double fallback_s, unsigned lo,
+    unsigned hi)
+{
+	double s = r != NULL && r->per_s > 0 ? (double)waiting / r->per_s : fallback_s;
+
+	if (s <= lo)
+		return lo;
+	if (s >= hi)
+		return hi;
+	return (unsigned)s + (s > (unsigned)s);
+}

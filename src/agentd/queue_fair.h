@@ -17,6 +17,7 @@
 #define TL_AGENTD_QUEUE_FAIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/queue.h>
 
 #define FAIRQ_KEY_MAX 256
@@ -51,5 +52,24 @@ struct fairq_item *fairq_peek(const struct fairq *q);
 struct fairq_item *fairq_pop(struct fairq *q);
 /* Take any queued item out (cancelled, timed out); the ring keeps its order. */
 void fairq_remove(struct fairq *q, struct fairq_item *it);
+
+/*
+ * How fast a line drains: items served per second, averaged over windows
+ * of at least FAIRQ_RATE_WINDOW_MS, each new window weighing half (an
+ * EWMA that forgets a burst within a few seconds).
+ */
+#define FAIRQ_RATE_WINDOW_MS 1000
+struct fairq_rate {
+	double per_s;       /* 0 = not measured yet (or nothing served) */
+	int64_t window_ms;  /* the current window started then */
+	unsigned count;     /* served in it */
+	int started;
+};
+/* n items were served at now_ms (monotonic); n = 0 just lets time pass. */
+void fairq_rate_note(struct fairq_rate *r, int64_t now_ms, unsigned n);
+/* Seconds for `waiting` items to drain at that rate, rounded up, within
+ * lo..hi; fallback_s (within the same bounds) with no rate measured. */
+unsigned fairq_retry_after(const struct fairq_rate *r, size_t waiting, double fallback_s,
+    unsigned lo, unsigned hi);
 
 #endif

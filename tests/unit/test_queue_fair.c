@@ -3,7 +3,7 @@
  * within a key, round robin over keys, a greedy key with 100 waiting
  * does not starve one with 1, the anonymous key "" is a key like the
  * others, removal from anywhere keeps the order, keys are freed when
- * empty.
+ * empty; the drain rate and the Retry-After it gives.
  */
 #include "config.h"
 
@@ -166,6 +166,38 @@ test_long_key(void)
 	CHECK(q.nkeys == 0);
 }
 
+static void
+test_rate(void)
+{
+	struct fairq_rate r;
+
+	memset(&r, 0, sizeof(r));
+	/* nothing measured: the fallback, within the bounds */
+	CHECK(fairq_retry_after(&r, 10, 30, 1, 60) == 30);
+	CHECK(fairq_retry_after(&r, 10, 0, 1, 60) == 1);
+	CHECK(fairq_retry_after(&r, 10, 600, 1, 60) == 60);
+	CHECK(fairq_retry_after(NULL, 10, 2.5, 1, 60) == 3);
+	/* less than a window: no rate yet */
+	fairq_rate_note(&r, 5000, 0);
+	fairq_rate_note(&r, 5500, 3);
+	CHECK(r.per_s == 0);
+	/* 4 in the first second: 4/s; 10 waiting drain in 2.5 s -> 3 */
+	fairq_rate_note(&r, 6000, 1);
+	CHECK(r.per_s == 4);
+	CHECK(fairq_retry_after(&r, 10, 30, 1, 60) == 3);
+	CHECK(fairq_retry_after(&r, 8, 30, 1, 60) == 2);
+	CHECK(fairq_retry_after(&r, 0, 30, 1, 60) == 1);
+	CHECK(fairq_retry_after(&r, 1000, 30, 1, 60) == 60);
+	/* then 1 in the next second: the new window weighs half -> 2.5/s */
+	fairq_rate_note(&r, 6500, 0);
+	fairq_rate_note(&r, 7000, 1);
+	CHECK(r.per_s == 2.5);
+	/* a stalled line: the rate halves per window */
+	fairq_rate_note(&r, 8000, 0);
+	CHECK(r.per_s == 1.25);
+	CHECK(fairq_retry_after(&r, 5, 30, 1, 60) == 4);
+}
+
 int
 main(void)
 {
@@ -174,6 +206,7 @@ main(void)
 	test_greedy_and_polite();
 	test_remove();
 	test_long_key();
+	test_rate();
 	if (failures)
 		fprintf(stderr, "test_queue_fair: %d failure(s)\n", failures);
 	return failures != 0;
