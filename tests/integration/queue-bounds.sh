@@ -9,6 +9,7 @@
 #   - a waiting request whose client goes away leaves the queue (agentd
 #     says so) and never reaches the backend nor holds a slot: once the
 #     two end, a new request is served; the backend saw 3 requests in all
+#   - http.queue_timeout 0 (by a reload): nothing waits, 429 at once
 #   - no agent linked at all: 503 no_agent at once, as without a queue
 . "$(dirname "$0")/queue-lib.sh"
 path_setup
@@ -86,6 +87,21 @@ wait_until 10 done_file after || fail "a request after the others ended was not 
 check [ "$(cat "$T/after.code")" = 200 ] "a request after them is served (no slot held by the dropped one)"
 total=$(curl -s "$MOCK_URL/mock/requests" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["paths"].get("/v1/chat/completions", 0))')
 check [ "$total" = 3 ] "the backend saw 3 chat requests (none of the refused, timed out or cancelled)"
+
+# ---- http.queue_timeout 0, by a reload: 429 at once
+QUEUE_TIMEOUT=0s
+path_write_config "$T/tokilake.yaml"
+kill -HUP "$MASTER"
+reloaded() { grep -q 'reload: generation [0-9]* serves' "$T/tokilake.log"; }
+wait_until 10 reloaded || fail "the reload to queue_timeout 0 did not complete"
+bg run3 "$KEY_greedy" 5000
+bg run4 "$KEY_greedy" 5000
+wait_until 10 offered 5 || fail "two more requests were not offered to the agent"
+bg zero "$KEY_polite" 100
+wait_until 10 done_file zero || fail "the request with queue_timeout 0 was not answered"
+is429 zero
+[ ! -s "$T/run3.ms" ] || fail "the 429 came only after a running request ended"
+wait_until 20 done_file run3 && wait_until 5 done_file run4 || fail "the two running requests did not end"
 
 # ---- no agent linked at all: 503 as before
 tm_stop tm
