@@ -105,25 +105,24 @@ queue_full_stand_in(struct agentd *ad, const char *ns, size_t nslen, const char 
 {
 	/* until slice B lands: route_pick() */
 	struct reg_namespace *n = registry_namespace(&ad->registry, ns, nslen);
-	struct reg_agent *a, *best[3] = { NULL, NULL, NULL };
+	struct reg_agent *a, *best[4] = { NULL, NULL, NULL, NULL };
 	int full_usable = 0, full_other = 0;
 
 	*full = 0;
 	if (n == NULL)
 		return NULL;
-	/* as registry_pick_agent: usable local, remote, other local; but a
-	 * usable one at capacity is waited for rather than an unusable one
-	 * (draining, unresponsive) offered the task */
+	/* as registry_pick_agent: usable local, remote, other local (local
+	 * only: usable local, other local, remote, which forward_start then
+	 * refuses); but a usable one at capacity is waited for rather than
+	 * an unusable one (draining, unresponsive) offered the task */
 	TAILQ_FOREACH(a, &n->agents, entry) {
 		int set;
 
 		if (!registry_agent_has_model(a, model, mlen))
 			continue;
-		if (registry_agent_is_remote(a)) {
-			if (local_only)
-				continue;
-			set = 1;
-		} else {
+		if (registry_agent_is_remote(a))
+			set = local_only ? 3 : 1;
+		else {
 			struct agent_link *l = a->link;
 			int usable = ad->registry.usable == NULL || ad->registry.usable(a);
 
@@ -139,15 +138,19 @@ queue_full_stand_in(struct agentd *ad, const char *ns, size_t nslen, const char 
 		if (best[set] == NULL || a->picked < best[set]->picked)
 			best[set] = a;
 	}
-	if (best[0] == NULL && best[1] == NULL && full_usable != 0)
-		best[2] = NULL;
-	for (int i = 0; i < 3; i++)
-		if (best[i] != NULL) {
-			best[i]->picked = ++ad->registry.pick_seq;
-			return best[i];
-		}
-	*full = full_usable + full_other != 0;
-	return NULL;
+	/* in order; a replica at capacity ends the search before the sets
+	 * after it */
+	a = best[0] != NULL ? best[0] : best[1];
+	if (a == NULL && full_usable == 0)
+		a = best[2];
+	if (a == NULL && full_usable + full_other == 0)
+		a = best[3];
+	if (a == NULL) {
+		*full = full_usable + full_other != 0;
+		return NULL;
+	}
+	a->picked = ++ad->registry.pick_seq;
+	return a;
 }
 
 /* ---- the models' lines ---- */

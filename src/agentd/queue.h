@@ -24,13 +24,15 @@ void queue_init(struct agentd *ad);
 void queue_free(void);
 
 /*
- * The replica for a new task of ns/model: a local agent with room
- * (tasks this node has open on its link < the capacity it reported),
- * least recently picked, usable ones first; else a remote one (unless
- * local_only); else, unless a usable one is at capacity, an unusable
- * local one (draining, unresponsive: its link decides, as today). NULL
- * with *full = 1 when local replicas exist but none of those can take
- * it; NULL with *full = 0 when no replica serves it.
+ * The replica for a new task of ns/model, in order: a local agent with
+ * room (tasks this node has open on its link < the capacity it reported),
+ * least recently picked, usable ones first; a remote one (not when
+ * local_only); unless a usable one is at capacity, an unusable local one
+ * with room (draining, unresponsive: its link decides, as before); for a
+ * local_only request with no local one at all, a remote one (which
+ * forward_start refuses with 503, as before). NULL with *full = 1 when a
+ * local replica at capacity stopped the search; NULL with *full = 0
+ * when no replica serves it.
  * Until slice B lands: route_pick() (route.h) replaces its body
  * (*full = why == ROUTE_FULL).
  */
