@@ -546,6 +546,8 @@ queue_conn_closed(struct worker_conn *wc)
 
 	if (wc->nqueued == 0)
 		return;
+	log_info("%s: closed with %zu request(s) waiting for a replica: dropped", wc->ipc.name,
+	    wc->nqueued);
 	for (r = TAILQ_FIRST(&Q.all); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, all);
 		if (r->wc == wc) {

@@ -19,25 +19,6 @@ QUEUE_TIMEOUT=3s
 FIRST_BYTE=60s
 path_up
 
-# bg NAME KEY MS [CURL ARGS...]: a chat in the background; $T/NAME.{code,body,head,ms}
-bg()
-{
-	local name=$1 key=$2 ms=$3
-	shift 3
-	(
-		t0=${EPOCHREALTIME/[.,]/}
-		curl -s -o "$T/$name.body" -D "$T/$name.head" -w '%{http_code}' --max-time 60 \
-		    -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-		    -H "x-mock-fail: slow-first-byte:$ms" "$@" \
-		    -d '{"model":"lab:qwen3:0.6b","messages":[{"role":"user","content":"hi"}]}' \
-		    "$API/v1/chat/completions" >"$T/$name.code" 2>/dev/null
-		echo $(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 )) >"$T/$name.ms"
-	) &
-	BG+=($!)
-}
-offered() { [ "$(grep -c 'offered to agent' "$T/tokilake.log")" -ge "$1" ]; }
-waiting() { grep -q "waits for lab:qwen3:0.6b, $1 waiting" "$T/tokilake.log"; }
-done_file() { [ -s "$T/$1.ms" ]; }
 # is429 NAME: 429, OpenAI-shaped model_overloaded, Retry-After >= 1
 is429()
 {
@@ -52,7 +33,6 @@ is429()
 	log "ok: $1: 429 after $(cat "$T/$1.ms") ms, Retry-After $ra: $(jget "$T/$1.body" 'j["error"]["message"]')"
 }
 
-BG=()
 bg run1 "$KEY_greedy" 10000
 bg run2 "$KEY_greedy" 10000
 wait_until 10 offered 2 || fail "the two first requests were not offered to the agent"
