@@ -24,6 +24,7 @@
 #include "agentd.h"
 #include "forward.h"
 #include "hold.h"
+#include "queue.h"
 #include "link.h"
 #include "log.h"
 #include "network.h"
@@ -158,6 +159,7 @@ agentd_main(struct child_ctx *ctx)
 	TAILQ_INIT(&ad.workers);
 	network_init(&ad);
 	hold_init(&ad); /* the relink grace counts from the start */
+	queue_init(&ad);
 	usage_batch_init(&ad);
 	netlimit_init(&ad);
 	route_state_init(&ad);
@@ -191,6 +193,7 @@ agentd_main(struct child_ctx *ctx)
 	forward_shutdown();
 	worker_conns_close_all(&ad, 1, "agentd exiting");
 	hold_free();
+	queue_free();
 	netlimit_free();
 	route_state_free();
 	usage_flush_at_exit(&ad);

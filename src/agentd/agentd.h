@@ -60,6 +60,7 @@ struct worker_conn {
 	size_t relays_cap; /* buckets, a power of two */
 	size_t nrelays;
 	size_t nheld;      /* requests held for agents to relink (hold.c) */
+	size_t nqueued;    /* requests waiting for a free replica (queue.c) */
 	/* requests admitted under their key's limits (admission.c) */
 	struct admitted *admitted;
 	size_t admitted_cap; /* slots, a power of two */

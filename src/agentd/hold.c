@@ -14,11 +14,9 @@
  * it, and none gives 404. At the end of the grace, the ones left are
  * routed once more with holding over: 503 no_agent, as without the grace.
  *
- * What is held: the REQ_START, re-encoded into a buffer owned here (the
- * decoded message points into the worker connection's input, which moves
- * on), and the body bytes the worker sends meanwhile. Without our WINDOW
- * credit a worker sends at most IPC_BODY_WINDOW bytes of a body, so a
- * held request holds at most that; the whole hold is bounded by
+ * What is held: the REQ_START and the body bytes the worker sends
+ * meanwhile (req_store.h), at most IPC_BODY_WINDOW bytes of body per
+ * request; the whole hold is bounded by
  * HOLD_MAX requests and HOLD_BYTES_MAX body bytes. Past a bound, the
  * request is answered at once as before. A CANCEL or the worker's
  * connection closing drops its held requests.
@@ -31,6 +29,7 @@
 #include "agentd.h"
 #include "hold.h"
 #include "log.h"
+#include "req_store.h"
 #include "xmalloc.h"
 
 #define HOLD_MAX 4096
@@ -39,11 +38,7 @@
 struct held {
 	TAILQ_ENTRY(held) entry;
 	struct worker_conn *wc;
-	uint64_t id;
-	size_t reserved;   /* of HOLD_BYTES_MAX: the body it may still bring */
-	struct buf start;  /* the REQ_START frame */
-	struct buf body;   /* body bytes so far */
-	int body_last;     /* the last chunk came */
+	struct req_store rs; /* rs.reserved counts in HOLD_BYTES_MAX */
 };
 
 static struct {
@@ -63,9 +58,8 @@ held_free(struct held *h)
 {
 	TAILQ_REMOVE(&H.list, h, entry);
 	H.count--;
-	H.bytes -= h->reserved;
-	buf_free(&h->start);
-	buf_free(&h->body);
+	H.bytes -= h->rs.reserved;
+	req_store_free(&h->rs);
 	free(h);
 }
 
@@ -74,51 +68,29 @@ static void
 release(struct held *h)
 {
 	struct worker_conn *wc = h->wc;
-	struct ipc_msg start, chunk;
-	const char *why = "truncated";
-	size_t off = 0;
-	int ok = ipc_decode(buf_head(&h->start), h->start.len, &start, &why) > 0;
+	struct ipc_msg start;
+	const char *why;
 
 	TAILQ_REMOVE(&H.list, h, entry);
 	H.count--;
-	H.bytes -= h->reserved;
+	H.bytes -= h->rs.reserved;
 	wc->nheld--;
-	if (!ok) {
+	if (req_store_start(&h->rs, &start, &why) != 0) {
 		/* we encoded it ourselves: cannot happen, said loudly */
 		log_warnx("%s: held request %llu cannot be decoded again (%s); dropped",
-		    wc->ipc.name, (unsigned long long)h->id, why);
+		    wc->ipc.name, (unsigned long long)h->rs.id, why);
 		goto done;
 	}
 	/* a close while we route (the worker's queue full) waits for the
 	 * end, as it does during a read: wc stays valid until then */
 	ipc_conn_pin(&wc->ipc);
 	agentd_request_start(wc, &start);
-	/* the body in the worker's chunk size; a request refused just now
-	 * has its id among the draining ones, which takes these quietly */
-	while (!wc->ipc.closed) {
-		size_t n = h->body.len - off;
-
-		if (n > IPC_MAX_CHUNK)
-			n = IPC_MAX_CHUNK;
-		if (n == 0 && !h->body_last)
-			break; /* the rest comes from the worker as usual */
-		memset(&chunk, 0, sizeof(chunk));
-		chunk.type = IPC_REQ_BODY;
-		chunk.u.req_body.id = h->id;
-		chunk.u.req_body.data.base = (const char *)buf_head(&h->body) + off;
-		chunk.u.req_body.data.len = n;
-		off += n;
-		chunk.u.req_body.last = h->body_last && off == h->body.len;
-		agentd_request_body(wc, &chunk);
-		if (off == h->body.len)
-			break;
-	}
+	req_store_replay_body(&h->rs, wc);
 	if (wc->ipc.closed)
 		H.closed_gen++;
 	ipc_conn_unpin(&wc->ipc); /* may free wc */
 done:
-	buf_free(&h->start);
-	buf_free(&h->body);
+	req_store_free(&h->rs);
 	free(h);
 }
 
@@ -135,7 +107,7 @@ on_soon(h2o_timeout_entry_t *entry)
 		unsigned gen = H.closed_gen;
 
 		next = TAILQ_NEXT(h, entry);
-		if (ipc_decode(buf_head(&h->start), h->start.len, &m, &why) <= 0 ||
+		if (req_store_start(&h->rs, &m, &why) != 0 ||
 		    (rns = registry_namespace(&H.ad->registry, m.u.req_start.ns.base,
 		    m.u.req_start.ns.len)) == NULL || rns->nagents == 0)
 			continue;
@@ -203,34 +175,6 @@ hold_free(void)
 }
 
 int
-hold_encode_start(struct buf *out, const struct ipc_msg *msg)
-{
-	uint32_t nh = msg->u.req_start.headers.count;
-	struct ipc_header_in *hin;
-	struct ipc_encode_lists lists;
-	struct ipc_list_iter it;
-	struct ipc_str name, value;
-	int rv;
-
-	hin = xcalloc(nh ? nh : 1, sizeof(*hin));
-	nh = 0;
-	ipc_list_begin(&it, &msg->u.req_start.headers);
-	while (ipc_header_next(&it, &name, &value)) {
-		hin[nh].name = name.base;
-		hin[nh].name_len = name.len;
-		hin[nh].value = value.base;
-		hin[nh].value_len = value.len;
-		nh++;
-	}
-	memset(&lists, 0, sizeof(lists));
-	lists.headers = hin;
-	lists.nheaders = nh;
-	rv = ipc_encode(out, msg, &lists);
-	free(hin);
-	return rv;
-}
-
-int
 hold_request(struct worker_conn *wc, const struct ipc_msg *msg)
 {
 	size_t reserve = msg->u.req_start.body_len < IPC_BODY_WINDOW ?
@@ -240,23 +184,17 @@ hold_request(struct worker_conn *wc, const struct ipc_msg *msg)
 	if (H.over || H.ad == NULL || H.count >= HOLD_MAX || H.bytes + reserve > HOLD_BYTES_MAX)
 		return 0;
 	h = xcalloc(1, sizeof(*h));
-	buf_init(&h->start, IPC_HEADER_SIZE + IPC_MAX_PAYLOAD);
-	buf_init(&h->body, IPC_BODY_WINDOW);
-	if (hold_encode_start(&h->start, msg) != 0) {
-		buf_free(&h->start);
-		buf_free(&h->body);
+	if (req_store_init(&h->rs, msg) != 0) {
 		free(h);
 		return 0;
 	}
 	h->wc = wc;
-	h->id = msg->u.req_start.id;
-	h->reserved = reserve;
 	TAILQ_INSERT_TAIL(&H.list, h, entry);
 	H.count++;
-	H.bytes += reserve;
+	H.bytes += h->rs.reserved;
 	wc->nheld++;
 	log_debug("%s: request %llu (%.*s) held until an agent of %.*s links", wc->ipc.name,
-	    (unsigned long long)h->id, (int)msg->u.req_start.request_id.len,
+	    (unsigned long long)h->rs.id, (int)msg->u.req_start.request_id.len,
 	    msg->u.req_start.request_id.base, (int)msg->u.req_start.ns.len,
 	    msg->u.req_start.ns.base);
 	return 1;
@@ -270,7 +208,7 @@ find(const struct worker_conn *wc, uint64_t id)
 	if (wc->nheld == 0)
 		return NULL;
 	TAILQ_FOREACH(h, &H.list, entry)
-		if (h->wc == wc && h->id == id)
+		if (h->wc == wc && h->rs.id == id)
 			return h;
 	return NULL;
 }
@@ -282,10 +220,10 @@ hold_body(struct worker_conn *wc, const struct ipc_msg *msg)
 
 	if (h == NULL)
 		return 0;
-	if (buf_append(&h->body, msg->u.req_body.data.base, msg->u.req_body.data.len) != 0) {
+	if (req_store_body(&h->rs, msg) != 0) {
 		/* past the window we never granted: the worker's bug */
 		log_warnx("%s: held request %llu sent body past its credit; dropped", wc->ipc.name,
-		    (unsigned long long)h->id);
+		    (unsigned long long)h->rs.id);
 		wc->nheld--;
 		held_free(h);
 		agentd_request_fail(wc, &(struct ipc_msg){ .type = IPC_REQ_START,
@@ -293,8 +231,6 @@ hold_body(struct worker_conn *wc, const struct ipc_msg *msg)
 		    "request body flow control broke");
 		return 1;
 	}
-	if (msg->u.req_body.last)
-		h->body_last = 1;
 	return 1;
 }
 

@@ -10,7 +10,6 @@
 struct agentd;
 struct worker_conn;
 struct ipc_msg;
-struct buf;
 
 /* At start: the grace (agents.relink_grace) counts from now. */
 void hold_init(struct agentd *ad);
@@ -21,10 +20,6 @@ int hold_request(struct worker_conn *wc, const struct ipc_msg *msg);
 /* REQ_BODY / CANCEL for a held request: 1 if it was one (handled). */
 int hold_body(struct worker_conn *wc, const struct ipc_msg *msg);
 int hold_cancel(struct worker_conn *wc, uint64_t id);
-/* A REQ_START re-encoded into out (buf_init'ed by the caller, bound
- * IPC_HEADER_SIZE + IPC_MAX_PAYLOAD), to route it again later when the
- * worker's input has moved on: 0, or -1 if it does not fit. */
-int hold_encode_start(struct buf *out, const struct ipc_msg *msg);
 /* The worker connection is gone: forget its held requests. */
 void hold_conn_closed(struct worker_conn *wc);
 

@@ -6,6 +6,7 @@ tokilake_SOURCES += \
 	src/agentd/workers.c \
 	src/agentd/requests.c \
 	src/agentd/hold.c src/agentd/hold.h \
+	src/agentd/req_store.c src/agentd/req_store.h \
 	src/agentd/usage_batch.c src/agentd/usage_batch.h \
 	src/agentd/model_pages.c src/agentd/model_pages.h \
 	src/agentd/registry.c src/agentd/registry.h \

@@ -44,9 +44,9 @@
 
 #include "agentd.h"
 #include "forward.h"
-#include "hold.h"
 #include "link.h"
 #include "log.h"
+#include "req_store.h"
 #include "route.h"
 #include "xmalloc.h"
 
@@ -337,8 +337,10 @@ on_unaccepted(void *ctx, struct agent_link *from)
 		r->unaccepted = 1;
 		task_done(r, 0, "the offer was not accepted in time");
 	}
+	/* capacity, breakers and load count as for a new task; the replicas
+	 * tried already for this request (this one among them) are out */
 	next = route_pick(r->wc->ad, r->ns, strlen(r->ns), r->model, strlen(r->model), 1,
-	    &r->agent, 1, &why);
+	    r->tried, r->ntried, &why);
 	if (next == NULL) {
 		log_debug("request %s: no other agent of %s serves %s; it waits for agent %s",
 		    r->request_id, r->ns, r->model, r->agent->name);
@@ -473,7 +475,7 @@ retry_keep(struct relay *r, const struct ipc_msg *msg)
 	if (retry_bytes + body_len + IPC_MAX_PAYLOAD > RETRY_BYTES_MAX)
 		return;
 	buf_init(&r->start, IPC_HEADER_SIZE + IPC_MAX_PAYLOAD);
-	if (hold_encode_start(&r->start, msg) != 0) {
+	if (req_store_encode(&r->start, msg) != 0) {
 		buf_free(&r->start);
 		return;
 	}

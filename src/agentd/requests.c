@@ -7,6 +7,8 @@
  *                                                  (hold.c), then as below
  *     else                                      -> 503 no_agent
  *   agents linked, none publishes the model     -> 404 model_not_found
+ *   every replica at capacity, or others wait   -> the model's queue
+ *                                                  (queue.c), then as below
  *   otherwise the router (route.h) picks a replica and relay.c hands it to
  *   its link
  *
@@ -27,6 +29,7 @@
 #include "agentd.h"
 #include "hold.h"
 #include "log.h"
+#include "queue.h"
 #include "route.h"
 #include "xmalloc.h"
 
@@ -106,7 +109,7 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 	struct reg_agent *agent;
 	enum route_why why;
 	char text[2 * REG_MAX_NAME + 128];
-	int i;
+	int i, full;
 
 	if ((i = draining_find(wc, msg->u.req_start.id)) != -1)
 		draining_forget(wc, i); /* the worker is done with the old one */
@@ -135,12 +138,15 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 	}
 	/* a request another node forwarded here stays here (no loops): even a
 	 * local agent marked unresponsive beats a remote one (forward_start
-	 * refuses those with 503) */
-	agent = route_pick(ad, ns.base, ns.len, model.base, model.len,
-	    (msg->u.req_start.flags & IPC_REQ_F_NO_FORWARD) != 0, NULL, 0, &why);
-	if (agent == NULL && why == ROUTE_FULL)
-		/* until slice D lands: no queue, its agent queues it as before */
-		agent = route_pick_overflow(ad, ns.base, ns.len, model.base, model.len);
+	 * refuses those with 503); nobody passes the model's line */
+	if (queue_waiting(msg)) {
+		(void)queue_request(wc, msg, 0);
+		return;
+	}
+	agent = queue_pick(ad, ns.base, ns.len, model.base, model.len,
+	    (msg->u.req_start.flags & IPC_REQ_F_NO_FORWARD) != 0, &full, &why);
+	if (agent == NULL && full && queue_request(wc, msg, 1))
+		return; /* it waits for a free replica, or got 429 */
 	if (agent == NULL && why == ROUTE_NO_MODEL) {
 		snprintf(text, sizeof(text), "model %.*s is not published by any agent of "
 		    "namespace %.*s", (int)model.len, model.base, (int)ns.len, ns.base);
@@ -148,7 +154,8 @@ agentd_request_start(struct worker_conn *wc, const struct ipc_msg *msg)
 		return;
 	}
 	if (agent == NULL) {
-		/* only agents of other nodes serve it, and it came from one */
+		/* only agents of other nodes serve it, and it came from one;
+		 * or every local one is draining */
 		snprintf(text, sizeof(text), "no agent of namespace %.*s on this node serves %.*s",
 		    (int)ns.len, ns.base, (int)model.len, model.base);
 		agentd_request_fail(wc, msg, 503, "service_unavailable", "no_agent", text);
@@ -162,7 +169,7 @@ agentd_request_body(struct worker_conn *wc, const struct ipc_msg *msg)
 {
 	int i;
 
-	if (relay_body(wc, msg) || hold_body(wc, msg))
+	if (relay_body(wc, msg) || hold_body(wc, msg) || queue_body(wc, msg))
 		return;
 	i = draining_find(wc, msg->u.req_body.id);
 
@@ -181,7 +188,8 @@ agentd_request_cancel(struct worker_conn *wc, const struct ipc_msg *msg)
 	int i;
 
 	admission_cancel(wc, msg->u.cancel.id);
-	if (relay_cancel(wc, msg->u.cancel.id) || hold_cancel(wc, msg->u.cancel.id))
+	if (relay_cancel(wc, msg->u.cancel.id) || hold_cancel(wc, msg->u.cancel.id) ||
+	    queue_cancel(wc, msg->u.cancel.id))
 		return;
 	i = draining_find(wc, msg->u.cancel.id);
 
@@ -201,7 +209,7 @@ int
 agentd_requests_idle(const struct worker_conn *wc)
 {
 	/* draining ids are already answered: only relays are in flight */
-	return wc->nrelays == 0 && wc->nheld == 0;
+	return wc->nrelays == 0 && wc->nheld == 0 && wc->nqueued == 0;
 }
 
 void
@@ -209,6 +217,7 @@ agentd_requests_conn_closed(struct worker_conn *wc)
 {
 	relay_conn_closed(wc);
 	hold_conn_closed(wc);
+	queue_conn_closed(wc);
 	admission_conn_closed(wc);
 	wc->ndraining = 0;
 }

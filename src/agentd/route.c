@@ -8,19 +8,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_load.h"
 #include "agentd.h"
 #include "link.h"
 #include "log.h"
+#include "queue.h"
 #include "route.h"
 
 static uint32_t rng_state;
 
 /*
- * A replica's load as agentd knows it: its tasks open from this node and
- * the capacity its agent declared (Register/Heartbeat).
- * until slice A lands: the per-model load the agent reports
- * (agent_load_model(): its in flight, capacity and the backend's own
- * queue) and the link's round trip go into the same fields here.
+ * A replica's load as agentd knows it. Whether it is full: the tasks
+ * this node has open on its link against the capacity its agent declared
+ * (Register/Heartbeat), both exact here (the agent's own reports lag by a
+ * heartbeat). The score also counts what the agent reports per model
+ * (agent_load.h): the backend's own queue when the probe reads it; the
+ * requests the backend runs beyond the agent's tasks (other clients of
+ * the same backend); the tasks waiting inside tokiame beyond the model's
+ * capacity; and the link's round trip.
  * A remote agent's load is not known here: it competes on equal scores,
  * which leaves its order to "picked longest ago" (round robin).
  */
@@ -29,14 +34,31 @@ replica_load(const struct reg_agent *a, const char *model, size_t mlen, struct r
     void *arg)
 {
 	const struct agent_link *l = a->link;
+	const struct model_load *ml;
 
-	(void)model;
-	(void)mlen;
 	(void)arg;
 	if (l == NULL)
 		return;
 	out->open = l->tasks;
 	out->capacity = l->capacity;
+	out->rtt_us = l->rtt_us;
+	if ((ml = agent_load_model(l, model, mlen)) == NULL)
+		return; /* an older agent: its tasks and capacity only */
+	if (ml->backend_known) {
+		out->waiting = ml->waiting;
+		if (ml->running > ml->in_flight)
+			out->waiting += ml->running - ml->in_flight;
+	}
+	if (ml->capacity != 0 && ml->in_flight > ml->capacity)
+		out->waiting += ml->in_flight - ml->capacity;
+}
+
+static int
+replica_draining(const struct reg_agent *a)
+{
+	const struct agent_link *l = a->link;
+
+	return l != NULL && l->draining;
 }
 
 static void
@@ -53,6 +75,7 @@ ctx_init(struct agentd *ad, struct route_ctx *rc)
 	rc->now_ms = h2o_now(ad->loop);
 	rc->cooldown_ms = ad->conf->agents.breaker_cooldown_ms;
 	rc->rng = &rng_state;
+	rc->draining = replica_draining;
 }
 
 struct reg_agent *
@@ -67,12 +90,12 @@ route_pick(struct agentd *ad, const char *ns, size_t nslen, const char *model, s
 
 struct reg_agent *
 route_pick_overflow(struct agentd *ad, const char *ns, size_t nslen, const char *model,
-    size_t mlen)
+    size_t mlen, int *wait)
 {
 	struct route_ctx rc;
 
 	ctx_init(ad, &rc);
-	return route_choose_overflow(&rc, ns, nslen, model, mlen);
+	return route_choose_overflow(&rc, ns, nslen, model, mlen, wait);
 }
 
 void
@@ -98,6 +121,9 @@ route_task_done_why(struct agentd *ad, struct reg_agent *agent, int ok, const ch
 	default:
 		break;
 	}
+	/* the one place a task's end is seen: a slot may be free for the
+	 * admission queue (it looks on the next loop turn) */
+	queue_kick();
 }
 
 void

@@ -17,7 +17,9 @@
  *     When neither drawn one is a candidate, every replica is looked at
  *     (the rare case: most are full or out of rotation);
  *  4. none: ROUTE_FULL when replicas exist but are full, out of rotation
- *     or unusable (the caller queues, or uses route_pick_overflow),
+ *     or unusable: route_pick_overflow says whether the caller waits (a
+ *     replica that takes tasks is full or its breaker open: the admission
+ *     queue, queue.h) or offers it to an unusable one anyway,
  *     ROUTE_NO_AGENT when every replica was excluded or the namespace has
  *     no agent, ROUTE_NO_MODEL when no agent publishes the model.
  *
@@ -56,6 +58,9 @@ struct route_ctx {
 	uint64_t now_ms;       /* monotonic, for the breakers */
 	uint32_t cooldown_ms;  /* agents.breaker_cooldown */
 	uint32_t *rng;         /* xorshift state, never 0 */
+	/* 1 if a local replica said Goodbye or was told to drain: never
+	 * chosen, not even by the overflow pick. May be NULL. */
+	int (*draining)(const struct reg_agent *a);
 };
 
 /* route_policy.c: the pure choice (policy above). */
@@ -64,10 +69,12 @@ struct reg_agent *route_choose(struct route_ctx *rc, const char *ns, size_t nsle
     size_t nexclude, enum route_why *why);
 /* Lower is better; UINT32_MAX-ish when full. */
 uint32_t route_score(const struct route_load *l);
-/* Best local replica ignoring capacity, then breakers, then usability:
- * what to do with a ROUTE_FULL task when nobody queues it. */
+/* What to do with a ROUTE_FULL task: NULL with *wait = 1 when a local
+ * replica that takes tasks is full or its breaker open (one frees up:
+ * the caller waits); else the least loaded local replica out of rotation
+ * (marked unresponsive: its link decides, link.h), NULL if none. */
 struct reg_agent *route_choose_overflow(struct route_ctx *rc, const char *ns, size_t nslen,
-    const char *model, size_t mlen);
+    const char *model, size_t mlen, int *wait);
 
 /* route.c: agentd's side. */
 struct agentd;
@@ -78,10 +85,11 @@ struct agentd;
 struct reg_agent *route_pick(struct agentd *ad, const char *ns, size_t nslen,
     const char *model, size_t mlen, int local_only, struct reg_agent *const *exclude,
     size_t nexclude, enum route_why *why);
-/* until the admission queue (slice D) takes ROUTE_FULL tasks: the local
- * replica that takes one anyway (its agent queues it), NULL if none */
+/* After ROUTE_FULL (route_choose_overflow): NULL and *wait = 1 when the
+ * task should wait in the admission queue, else the unusable local
+ * replica to offer it to anyway, NULL if none. */
 struct reg_agent *route_pick_overflow(struct agentd *ad, const char *ns, size_t nslen,
-    const char *model, size_t mlen);
+    const char *model, size_t mlen, int *wait);
 /* A task on agent ended: ok 1 = it worked, 0 = failed in a way that
  * counts for the breaker (backend unreachable, 502/503/504 from the
  * agent's side, accept timeout), -1 = no verdict (cancelled, 429). */

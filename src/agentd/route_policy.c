@@ -150,11 +150,14 @@ route_choose(struct route_ctx *rc, const char *ns, size_t nslen, const char *mod
 	return NULL;
 }
 
-/* Overflow tiers: 0 takes tasks but for its capacity, 1 breaker open,
- * 2 not usable (draining, unresponsive: its link decides, see link.h). */
+/* Overflow tiers: 0 takes tasks but for its capacity, 1 breaker open
+ * (both: wait for them), 2 not usable (unresponsive: its link decides,
+ * see link.h), 3 draining (never). */
 static int
 overflow_tier(struct route_ctx *rc, struct reg_agent *a)
 {
+	if (rc->draining != NULL && rc->draining(a))
+		return 3;
 	if (rc->reg->usable != NULL && !rc->reg->usable(a))
 		return 2;
 	return breaker_allows(&a->breaker, rc->now_ms, rc->cooldown_ms) ? 0 : 1;
@@ -162,13 +165,14 @@ overflow_tier(struct route_ctx *rc, struct reg_agent *a)
 
 struct reg_agent *
 route_choose_overflow(struct route_ctx *rc, const char *ns, size_t nslen, const char *model,
-    size_t mlen)
+    size_t mlen, int *wait)
 {
 	struct reg_model *m = registry_model(rc->reg, ns, nslen, model, mlen);
 	struct reg_agent *best = NULL;
 	uint32_t best_score = SCORE_FULL;
 	int best_tier = 3;
 
+	*wait = 0;
 	if (m == NULL)
 		return NULL;
 	for (size_t i = 0; i < m->nlocal; i++) {
@@ -177,6 +181,8 @@ route_choose_overflow(struct route_ctx *rc, const char *ns, size_t nslen, const 
 		int tier = overflow_tier(rc, a);
 		uint32_t s;
 
+		if (tier == 3)
+			continue;
 		if (rc->load != NULL)
 			rc->load(a, model, mlen, &l, rc->arg);
 		s = route_score(&l);
@@ -186,5 +192,11 @@ route_choose_overflow(struct route_ctx *rc, const char *ns, size_t nslen, const 
 			best_tier = tier;
 		}
 	}
-	return best != NULL ? taken(rc, best) : NULL;
+	if (best == NULL)
+		return NULL;
+	if (best_tier < 2) {
+		*wait = 1;
+		return NULL;
+	}
+	return taken(rc, best);
 }

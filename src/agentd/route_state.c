@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_load.h"
 #include "agentd.h"
 #include "link.h"
 #include "log.h"
@@ -59,6 +60,33 @@ send_report(struct buf *b)
 	return 1;
 }
 
+/* The requests waiting in a's backends' own queues, over the models it
+ * reports load for (agent_load.h); 0 for an older agent. */
+static uint32_t
+backend_waiting(const struct agent_link *l)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < l->nmodels; i++) {
+		const char *id = l->models[i].id;
+		const struct model_load *ml = agent_load_model(l, id, strlen(id));
+
+		if (ml != NULL && ml->backend_known)
+			sum += ml->waiting;
+	}
+	return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+}
+
+/* The round trip moves a little with every PING: a change of a quarter
+ * (and half a millisecond) is worth a report, less is not. */
+static int
+rtt_moved(uint32_t shown, uint32_t now)
+{
+	uint32_t d = shown > now ? shown - now : now - shown;
+
+	return d > shown / 4 + 500;
+}
+
 static void
 report(void)
 {
@@ -74,15 +102,17 @@ report(void)
 	TAILQ_FOREACH(ns, &reg->namespaces, entry)
 		TAILQ_FOREACH(a, &ns->agents, entry) {
 			const struct agent_link *l = a->link;
-			uint32_t in_flight, capacity;
+			uint32_t in_flight, capacity, waiting, rtt_us;
 
 			if (l == NULL || a->gid == NULL)
 				continue; /* remote, or not known to the network yet */
 			in_flight = l->tasks;
 			capacity = l->capacity;
-			/* until slice A lands: the backend's queue and the round trip stay 0 */
+			waiting = backend_waiting(l);
+			rtt_us = l->rtt_us;
 			if (a->shown.valid && a->shown.in_flight == in_flight &&
-			    a->shown.capacity == capacity && a->shown.breaker == a->breaker.state)
+			    a->shown.capacity == capacity && a->shown.waiting == waiting &&
+			    !rtt_moved(a->shown.rtt_us, rtt_us) && a->shown.breaker == a->breaker.state)
 				continue;
 			if (b.len > REPORT_MAX - ENTRY_MAX) {
 				if (!send_report(&b))
@@ -97,13 +127,16 @@ report(void)
 				buf_append(&b, ",", 1);
 			buf_append(&b, "{\"agent_id\":", 12);
 			json_id(&b, a->gid);
-			snprintf(num, sizeof(num), ",\"in_flight\":%u,\"capacity\":%u,\"waiting\":0,"
-			    "\"rtt_us\":0,\"breaker\":\"%s\"}", (unsigned)in_flight,
-			    (unsigned)capacity, breaker_state_name(&a->breaker));
+			snprintf(num, sizeof(num), ",\"in_flight\":%u,\"capacity\":%u,\"waiting\":%u,"
+			    "\"rtt_us\":%u,\"breaker\":\"%s\"}", (unsigned)in_flight,
+			    (unsigned)capacity, (unsigned)waiting, (unsigned)rtt_us,
+			    breaker_state_name(&a->breaker));
 			buf_append(&b, num, strlen(num));
 			/* marked shown once the frame is queued */
 			a->shown.in_flight = in_flight;
 			a->shown.capacity = capacity;
+			a->shown.waiting = waiting;
+			a->shown.rtt_us = rtt_us;
 			a->shown.breaker = a->breaker.state;
 			a->shown.valid = 0;
 			if (npending == cap) {

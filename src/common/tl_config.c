@@ -192,6 +192,14 @@ static const struct cfg_key http_keys[] = {
 	/* serve requests that present no key (all models) even beyond loopback */
 	{ .name = "anonymous", .type = CFG_BOOL, .flags = CFG_RELOAD,
 	    CFG_FIELD(struct tl_config, http.anonymous), .def = "false" },
+	/* admission queue (issue 15): a request waits while every replica of
+	 * its model is at capacity, fair between keys (agentd's queue.c) */
+	{ .name = "queue_timeout", .type = CFG_DURATION, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.queue_timeout_ms), .min = 0, .max = HOUR(1),
+	    .def = "30s" },
+	{ .name = "queue_max", .type = CFG_UINT, .flags = CFG_RELOAD,
+	    CFG_FIELD(struct tl_config, http.queue_max), .min = 1, .max = 100000,
+	    .def = "256" },
 	{ 0 }
 };
 

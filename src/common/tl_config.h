@@ -89,6 +89,9 @@ struct tl_config {
 		uint32_t body_timeout_ms;   /* complete head -> complete body, else 408 */
 		uint32_t agentd_wait_ms;    /* agentd link down: a request waits this long, else 503 */
 		int anonymous;              /* requests without a key are served (issue 14) */
+		/* admission queue (issue 15): every replica at capacity */
+		uint32_t queue_timeout_ms;  /* longest wait, then 429; 0 = 429 at once */
+		uint32_t queue_max;         /* waiting requests per model, then 429 */
 	} http;
 
 	struct {

@@ -1307,7 +1307,8 @@ test_keys(void)
 			      http.agentd_wait, agents.relink_grace */
 	    + 12 /* issue 14: http.anonymous, keys and its ten keys.*.* */
 	    + 2 /* usage, usage.log_file */
-	    + 3 /* issue 15: agents.retries, agents.breaker_failures, agents.breaker_cooldown */);
+	    + 3 /* issue 15: agents.retries, agents.breaker_failures, agents.breaker_cooldown */
+	    + 2 /* issue 15: http.queue_timeout, http.queue_max */);
 	count = 0;
 	tm_config_keys(count_key, &count);
 	CHECK(count == 27 + 1 /* issue 15: backends.load_probe */);

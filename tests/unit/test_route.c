@@ -36,6 +36,14 @@ usable_but_one(struct reg_agent *a)
 	return a != unusable_one;
 }
 
+static const struct reg_agent *draining_one;
+
+static int
+is_draining(const struct reg_agent *a)
+{
+	return a == draining_one;
+}
+
 static uint32_t rng = 12345;
 
 static void
@@ -128,6 +136,7 @@ test_usable_and_remote(void)
 	struct reg_agent *a, *b, *r;
 	struct route_ctx rc;
 	enum route_why why;
+	int wait;
 
 	memset(loads, 0, sizeof(loads));
 	registry_init(&reg);
@@ -150,7 +159,7 @@ test_usable_and_remote(void)
 	registry_agent_remove(&reg, b);
 	CHECK(pick(&reg, "llama3", 0, NULL) == r);
 	CHECK(pick(&reg, "llama3", 1, &why) == NULL && why == ROUTE_FULL);
-	CHECK(route_choose_overflow(&rc, "lab", 3, "llama3", 6) == a);
+	CHECK(route_choose_overflow(&rc, "lab", 3, "llama3", 6, &wait) == a && !wait);
 	/* everything excluded: nobody, and not "full" */
 	{
 		struct reg_agent *both[] = { a, r };
@@ -159,7 +168,12 @@ test_usable_and_remote(void)
 		    why == ROUTE_NO_AGENT);
 	}
 	registry_agent_remove(&reg, r);
-	CHECK(route_choose_overflow(&rc, "lab", 3, "llama3", 6) == a);
+	CHECK(route_choose_overflow(&rc, "lab", 3, "llama3", 6, &wait) == a && !wait);
+	/* a draining one is never chosen, not even by the overflow pick */
+	draining_one = a;
+	rc.draining = is_draining;
+	CHECK(route_choose_overflow(&rc, "lab", 3, "llama3", 6, &wait) == NULL && !wait);
+	draining_one = NULL;
 	registry_clear(&reg);
 }
 
@@ -172,6 +186,7 @@ test_load(void)
 	struct reg_agent *a, *b, *r;
 	struct route_ctx rc;
 	enum route_why why;
+	int wait;
 
 	memset(loads, 0, sizeof(loads));
 	registry_init(&reg);
@@ -195,7 +210,8 @@ test_load(void)
 	CHECK(pick(&reg, "llama3", 1, &why) == NULL && why == ROUTE_FULL);
 	ctx(&rc, &reg, 1);
 	loads[b->id] = (struct route_load){ 12, 0, 8, 0 };
-	CHECK(route_choose_overflow(&rc, "lab", 3, "llama3", 6) == a);
+	/* full ones that take tasks: the task waits (the admission queue) */
+	CHECK(route_choose_overflow(&rc, "lab", 3, "llama3", 6, &wait) == NULL && wait);
 	loads[a->id] = (struct route_load){ 3, 0, 4, 0 };
 	CHECK(pick(&reg, "llama3", 0, NULL) == a);
 	registry_clear(&reg);
