@@ -501,9 +501,14 @@ rtt_ack(struct link_conn *c, const uint8_t *opaque)
 	c->rtt_ping_us = 0;
 	c->rtt_last_us = t;
 	sample = t - sent;
-	if (sample > UINT32_MAX)
-		sample = UINT32_MAX;
 	if (c->agent == NULL)
+		return;
+	/* answered after a stall longer than a ping interval (the agent was
+	 * stopped, its loop hung): that is the agent's silence, which link.h
+	 * handles (unresponsive mark, ping timeout), not the link's round
+	 * trip; taken in, it would keep the pick (route.c) away from the
+	 * agent long after it answers again */
+	if (sample > (uint64_t)srv.conf->agents.ping_interval_ms * 1000)
 		return;
 	if (c->agent->rtt_us == 0) {
 		c->agent->rtt_us = sample ? (uint32_t)sample : 1;
