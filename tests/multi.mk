@@ -1,7 +1,9 @@
 # Issue 15, slice C: tokiame linked to several nodes at once, graceful
 # drain (multi-lib.sh: standalone nodes; the PostgreSQL one uses fwd-lib.sh).
 TESTS += \
-	tests/integration/multi-node-kill.sh
+	tests/integration/multi-node-kill.sh \
+	tests/integration/multi-drain.sh
 EXTRA_DIST += \
 	tests/integration/multi-lib.sh \
-	tests/integration/multi-node-kill.sh
+	tests/integration/multi-node-kill.sh \
+	tests/integration/multi-drain.sh

@@ -20,6 +20,15 @@
 #                          request in $T/load-NAME.codes, COMPLETE = 1
 #                          when the stream ended with [DONE]
 #   mload_stop NAME        MLOAD_TOTAL, MLOAD_BAD (not "200 1") are set
+#   mlong_start NAME N     one long stream (MLOAD_CHUNKS 40 x 100 ms)
+#                          through node N in the background; its result
+#                          ("START_MS STATUS COMPLETE") in $T/long-NAME.res
+#   mlong_started NAME     its first chunk arrived
+#   mlong_wait NAME        wait for it; MLONG = its "STATUS COMPLETE"
+#   multi_up               nodes a and b, agent tm with servers: [a, b];
+#                          returns once both links are registered and
+#                          both nodes list lab:qwen3:0.6b
+#   mlongs_start NAME:N... mlong_start each, then wait for every first chunk
 #   multi_pass [MSG]       stop agents, nodes, the mock cleanly; pass
 #
 # Every node has namespace lab with the same token hash; agent links are
@@ -27,7 +36,7 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/path-lib.sh"
 
-declare -A MNODE_PID=() MNODE_HTTP=() MNODE_AGENT=() MLOAD_PIDS=()
+declare -A MNODE_PID=() MNODE_HTTP=() MNODE_AGENT=() MLOAD_PIDS=() MLONG_PID=()
 
 multi_setup()
 {
@@ -146,7 +155,8 @@ mload_one()
 	local url=$1 out=$2 code t0 done=0
 	t0=$(now_ms)
 	code=$(curl -s -N -o "$out" -w '%{http_code}' --max-time 20 \
-	    -H 'content-type: application/json' -H 'x-mock-chunks: 5' -H 'x-mock-pause-ms: 60' \
+	    -H 'content-type: application/json' -H "x-mock-chunks: ${MLOAD_CHUNKS:-5}" \
+	    -H "x-mock-pause-ms: ${MLOAD_PAUSE_MS:-60}" \
 	    --data-binary '{"model":"lab:qwen3:0.6b","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
 	    "$url/v1/chat/completions" 2>/dev/null)
 	grep -q '^data: \[DONE\]' "$out" 2>/dev/null && done=1
@@ -182,9 +192,52 @@ mload_stop()
 	log "load $name: $MLOAD_TOTAL requests, $MLOAD_BAD not complete 200s ($(awk '{ n[$2 "/" $3]++ } END { for (c in n) printf "%d x %s, ", n[c], c }' "$T/load-$name.codes"))"
 }
 
+mlong_start()
+{
+	local name=$1 url
+	url=$(mnode_api "$2")
+	rm -f "$T/long-$name.res"
+	MLOAD_CHUNKS=${MLOAD_CHUNKS:-40} MLOAD_PAUSE_MS=${MLOAD_PAUSE_MS:-100} \
+	    mload_one "$url" "$T/long-$name.out" >"$T/long-$name.tmp" &
+	MLONG_PID[$name]=$!
+	TL_PIDS+=("$!")
+}
+
+mlong_started() { grep -qs '"tok' "$T/long-$1.out"; }
+
+mlong_wait()
+{
+	wait "${MLONG_PID[$1]}"
+	MLONG=$(cut -d' ' -f2- "$T/long-$1.tmp")
+	log "long stream $1: $MLONG ($(grep -c '"tok' "$T/long-$1.out") chunks)"
+}
+
 # mload_count NAME: requests the load finished so far
 mload_count() { [ -e "$T/load-$1.codes" ] && awk 'END { print NR }' "$T/load-$1.codes" || echo 0; }
 mload_more_than() { [ "$(mload_count "$1")" -gt "$2" ]; }
+
+multi_up()
+{
+	mnode_start a
+	mnode_start b
+	mtm_write tm a b
+	tm_start tm
+	wait_until 15 mtm_links_registered tm 2 ||
+	    fail "tokiame: not 2 links registered: $(tm_api tm /status)"
+	wait_until 10 mnode_lists a "lab:qwen3:0.6b" || fail "node a does not list the agent's model"
+	wait_until 10 mnode_lists b "lab:qwen3:0.6b" || fail "node b does not list the agent's model"
+}
+
+mlongs_start()
+{
+	local s
+	for s in "$@"; do
+		mlong_start "${s%%:*}" "${s#*:}"
+	done
+	for s in "$@"; do
+		wait_until 10 mlong_started "${s%%:*}" || fail "stream ${s%%:*} did not start"
+	done
+}
 
 multi_pass()
 {

@@ -9,13 +9,7 @@
 #   - load through a while linked to both: kill -9 of b costs nothing.
 . "$(dirname "$0")/multi-lib.sh"
 multi_setup
-mnode_start a
-mnode_start b
-mtm_write tm a b
-tm_start tm
-wait_until 15 mnode_lists a "lab:qwen3:0.6b" || fail "node a does not list the agent's model"
-wait_until 10 mnode_lists b "lab:qwen3:0.6b" || fail "node b does not list the agent's model"
-wait_until 10 mtm_links_registered tm 2 || fail "tokiame's /status: not 2 links registered: $(tm_api tm /status)"
+multi_up
 check [ "$(grep -c 'registered on node' "$T/tm-tm.log")" -ge 2 ] "tokiame registered on both nodes"
 check [ "$(tm_api_json tm 'len(d["links"])')" = 2 ] "/status lists 2 links"
 
