@@ -7,4 +7,5 @@ dist_sql_DATA = sql/001_initial.sql \
 	sql/002_node_instance.sql \
 	sql/003_api_keys.sql \
 	sql/004_usage.sql \
-	sql/005_key_load.sql
+	sql/005_key_load.sql \
+	sql/006_agent_instance.sql

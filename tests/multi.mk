@@ -2,8 +2,10 @@
 # drain (multi-lib.sh: standalone nodes; the PostgreSQL one uses fwd-lib.sh).
 TESTS += \
 	tests/integration/multi-node-kill.sh \
-	tests/integration/multi-drain.sh
+	tests/integration/multi-drain.sh \
+	tests/integration/multi-pg-agents.sh
 EXTRA_DIST += \
 	tests/integration/multi-lib.sh \
 	tests/integration/multi-node-kill.sh \
-	tests/integration/multi-drain.sh
+	tests/integration/multi-drain.sh \
+	tests/integration/multi-pg-agents.sh

@@ -6,7 +6,8 @@
  * models, their node's heartbeat); a node silent for longer than its
  * node.ttl is dead even while its rows are still there, hence the SILENT
  * column (seconds since the last heartbeat). INSTANCE is the random id
- * of the running node that holds the name (migration 002).
+ * of the running node that holds the name (migration 002). An agent is
+ * one tokiame, whatever the number of nodes it links to (migration 006).
  */
 #include "config.h"
 
@@ -15,13 +16,22 @@
 
 #include "ctl.h"
 
-static const char sql_agents[] =
-    "SELECT a.agent_id AS agent, a.namespace, a.node, a.name,"
-    "  date_trunc('second', a.linked_at) AS linked,"
-    "  date_trunc('second', a.heartbeat_at) AS heartbeat,"
-    "  (SELECT count(*) FROM agent_models m WHERE m.agent_id = a.agent_id) AS models"
-    " FROM agents a WHERE $1::text IS NULL OR a.namespace = $1"
-    " ORDER BY a.namespace, a.node, a.agent_id";
+/* One row per agent: the links of one tokiame (the same instance, 006)
+ * are grouped, with how many there are and the nodes they go to (words,
+ * or a JSON array with --json). A row without an instance (an older
+ * agent) is its own agent, named by its link id. */
+#define AGENT_COLUMNS(nodes)                                                             \
+	"WITH l AS (SELECT a.*, coalesce(nullif(a.instance, ''), a.agent_id) AS inst"      \
+	"  FROM agents a WHERE $1::text IS NULL OR a.namespace = $1)"                      \
+	" SELECT l.inst AS agent, l.namespace, count(*) AS links, " nodes " AS nodes,"      \
+	"  min(l.name) AS name,"                                                             \
+	"  date_trunc('second', min(l.linked_at)) AS linked,"                                \
+	"  date_trunc('second', max(l.heartbeat_at)) AS heartbeat,"                          \
+	"  (SELECT count(DISTINCT m.model) FROM agent_models m JOIN l k USING (agent_id)"   \
+	"   WHERE k.inst = l.inst AND k.namespace = l.namespace) AS models"                  \
+	" FROM l GROUP BY l.namespace, l.inst ORDER BY l.namespace, l.inst"
+static const char sql_agents_text[] = AGENT_COLUMNS("string_agg(l.node, ' ' ORDER BY l.node)");
+static const char sql_agents_json[] = AGENT_COLUMNS("array_agg(l.node ORDER BY l.node)");
 
 static const char sql_models[] =
     "SELECT a.namespace || ':' || m.model AS model, m.kind, m.context_length AS context,"
@@ -65,7 +75,7 @@ listing(struct ctl *ctl, int argc, char **argv, const char *sql, int filter)
 int
 ctl_agents(struct ctl *ctl, int argc, char **argv)
 {
-	return listing(ctl, argc, argv, sql_agents, 1);
+	return listing(ctl, argc, argv, ctl->json ? sql_agents_json : sql_agents_text, 1);
 }
 
 int
