@@ -343,9 +343,11 @@ tm_config_finish(struct tm_config *conf, char *err, size_t errlen)
 	if (conf->server != NULL && (why = cfg_check_address(conf->server)) != NULL)
 		return finish_error(conf, err, errlen, "server", "%s", why);
 	if (conf->server != NULL && conf->nservers == 0) {
-		/* the single-node form: a list of one */
+		/* the single-node form: a list of one (moved, so that the
+		 * effective config -tv prints is one a file may hold) */
 		conf->servers = xcalloc(1, sizeof(*conf->servers));
-		conf->servers[0] = xstrdup(conf->server);
+		conf->servers[0] = conf->server;
+		conf->server = NULL;
 		conf->nservers = 1;
 	}
 	if (conf->nservers > TM_MAX_SERVERS)
