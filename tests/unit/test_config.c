@@ -1129,8 +1129,8 @@ test_tm_finish(void)
 	/* everything missing, no file */
 	c = tm_config_new();
 	CHECK(tm_config_finish(c, err, sizeof(err)) == -1);
-	CHECK_STR(err, "server: is not set (server: in the file, or -a/--addr); also missing: "
-		       "namespace, token, backends");
+	CHECK_STR(err, "server: is not set (server: or servers: in the file, or -a/--addr); "
+		       "also missing: namespace, token, backends");
 	tm_config_free(c);
 
 	/* with a file, each missing key at line 1 */
@@ -1148,7 +1148,8 @@ test_tm_finish(void)
 	c = TM_OK("namespace: lab\nbackends: [http://a/v1]\n");
 	if (c != NULL) {
 		CHECK(tm_config_finish(c, err, sizeof(err)) == -1);
-		CHECK_STR(err, "t.yaml:1: server: is not set (server: in the file, or -a/--addr)");
+		CHECK_STR(err, "t.yaml:1: server: is not set (server: or servers: in the file, or "
+			       "-a/--addr)");
 		tm_config_free(c);
 	}
 	c = TM_OK("server: lake:7740\nnamespace: lab\n");
@@ -1305,7 +1306,7 @@ test_keys(void)
 	    + 2 /* usage, usage.log_file */);
 	count = 0;
 	tm_config_keys(count_key, &count);
-	CHECK(count == 27);
+	CHECK(count == 28 /* 27 + servers (issue 15) */);
 	for (size_t i = 0; i < sizeof(spot_keys) / sizeof(spot_keys[0]); i++)
 		CHECK(spot_seen[i] == 1);
 }
