@@ -308,7 +308,8 @@ task_offer(struct agent *ag, struct link *l, const Tokilake__V1__TaskOffer *o)
 	/* a draining link takes nothing new; the agent's other links may */
 	if (ag->stopping || l->draining || !link_usable(l)) {
 		task_fail(t, 503, "api_error", "agent_stopping",
-		    "agent %s is stopping and takes no new tasks", ag->agent_id);
+		    ag->stopping ? "agent %s is stopping and takes no new tasks" :
+		    "agent %s takes no new tasks on its link to this node (draining)", ag->agent_id);
 		return;
 	}
 	if (!task_method_ok(t->method) || !path_ok(t->path)) {
