@@ -8,4 +8,5 @@ dist_sql_DATA = sql/001_initial.sql \
 	sql/003_api_keys.sql \
 	sql/004_usage.sql \
 	sql/005_key_load.sql \
+	sql/006_agent_instance.sql \
 	sql/007_agent_state.sql

@@ -6,8 +6,9 @@
  * Reload: the master sends the config it validated (CONFIG); agentd
  * parses it into a new object and swaps it in, or keeps the old one and
  * says why in CONFIG_ACK.
- * Stop, graceful (SIGTERM, SHUTDOWN graceful, master gone): stop
- * accepting workers and agents, close each worker connection once it has
+ * Stop, graceful (SIGTERM, SHUTDOWN graceful, master gone): send every
+ * linked agent Control.Drain (one linked to other nodes too moves its
+ * new traffic there), stop accepting workers and agents, close each worker connection once it has
  * nothing in flight and its output is written, and exit 0 when none is
  * left or the timeout ends. Fast (SIGINT, SIGQUIT, SHUTDOWN fast): close
  * everything now and exit 0.
@@ -57,6 +58,13 @@ agentd_stop(struct agentd *ad, int fast, uint32_t timeout_ms, const char *why)
 	if (ad->state == AGENTD_DONE || (!fast && ad->state == AGENTD_DRAINING))
 		return;
 	log_info("%s: %s", why, fast || timeout_ms == 0 ? "stopping now" : "stopping gracefully");
+	if (!fast && timeout_ms != 0) {
+		/* first, while nothing is closed yet: an agent with a link to
+		 * another node moves its new traffic there at once */
+		size_t n = link_server_drain_all("node is shutting down");
+		if (n > 0)
+			log_info("asked %zu agent%s to drain", n, n == 1 ? "" : "s");
+	}
 	worker_conns_stop_accepting(ad);
 	agent_listener_stop(ad);
 	if (fast || timeout_ms == 0) {

@@ -32,6 +32,9 @@ struct link_model {
 struct agent_link {
 	char *ns;          /* namespace it registered */
 	char *agent_id;    /* unique on this node: "<agent's id>#<seq>" */
+	char *instance;    /* Register.agent_id: the same on every link of one
+	                    * tokiame (which may link to several nodes) */
+	uint32_t links;    /* links the agent keeps to nodes (0 = one, or unknown) */
 	char *version;
 	char peer[64];     /* "ip:port" for logs */
 	struct link_model *models;
@@ -74,6 +77,10 @@ int link_server_start(h2o_loop_t *loop, int listen_fd, const struct tl_config *c
 void link_server_reconfigure(const struct tl_config *conf);
 /* Stop accepting (graceful shutdown). Existing links stay until closed. */
 void link_server_stop_accepting(void);
+/* Graceful stop: send every linked agent Control.Drain with reason and
+ * offer it no new task, so an agent linked to other nodes too moves its
+ * new traffic there; the tasks open here finish. Returns how many. */
+size_t link_server_drain_all(const char *reason);
 /* Close every link (fast shutdown). */
 void link_server_close_all(const char *reason);
 size_t link_server_count(void);

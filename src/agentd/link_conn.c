@@ -39,6 +39,7 @@
 
 #include "link_internal.h"
 #include "log.h"
+#include "tokilake.pb-c.h"
 #include "log_burst.h"
 #include "xmalloc.h"
 
@@ -850,6 +851,43 @@ link_server_stop_accepting(void)
 		h2o_socket_close(srv.listener);
 		srv.listener = NULL;
 	}
+}
+
+/* Control.Drain on the agent's Connect call; it is offered nothing more
+ * here. Its tasks go on. */
+static void
+drain_agent(struct link_conn *c, const char *reason)
+{
+	Tokilake__V1__ServerMessage out = TOKILAKE__V1__SERVER_MESSAGE__INIT;
+	Tokilake__V1__Control ctl = TOKILAKE__V1__CONTROL__INIT;
+	Tokilake__V1__Drain d = TOKILAKE__V1__DRAIN__INIT;
+
+	if (c->failed || c->agent == NULL || c->connect == NULL)
+		return;
+	c->agent->draining = 1;
+	d.reason = (char *)reason;
+	ctl.msg_case = TOKILAKE__V1__CONTROL__MSG_DRAIN;
+	ctl.drain = &d;
+	out.msg_case = TOKILAKE__V1__SERVER_MESSAGE__MSG_CONTROL;
+	out.control = &ctl;
+	if (link_stream_send(c->connect, &out.base) == -1)
+		return; /* its Connect output is full: the stop closes it anyway */
+	link_conn_flush(c);
+}
+
+size_t
+link_server_drain_all(const char *reason)
+{
+	size_t n = 0;
+
+	for (h2o_linklist_t *l = srv.conns.next; l != &srv.conns; l = l->next) {
+		struct link_conn *c = H2O_STRUCT_FROM_MEMBER(struct link_conn, link, l);
+		if (c->agent != NULL && !c->failed) {
+			drain_agent(c, reason);
+			n++;
+		}
+	}
+	return n;
 }
 
 void

@@ -40,6 +40,7 @@ link_agent_free(struct agent_link *a)
 		return;
 	free(a->ns);
 	free(a->agent_id);
+	free(a->instance);
 	free(a->version);
 	agent_models_free(a->models, a->nmodels);
 	agent_load_free(a->load);
@@ -166,6 +167,8 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	snprintf(id, sizeof(id), "%s#%llu", r->agent_id[0] ? r->agent_id : "agent",
 	    (unsigned long long)c->seq);
 	a->agent_id = xstrdup(id);
+	a->instance = xstrdup(r->agent_id);
+	a->links = r->links;
 	a->version = xstrdup(r->version);
 	a->models = models;
 	a->nmodels = (size_t)n;
@@ -190,9 +193,9 @@ on_register(struct link_stream *s, Tokilake__V1__Register *r)
 	out.msg_case = TOKILAKE__V1__SERVER_MESSAGE__MSG_REGISTERED;
 	out.registered = &reg;
 	link_stream_send(s, &out.base);
-	log_info("agent %s of namespace %s linked from %s (tokiame %s, %zu models, capacity %u)",
+	log_info("agent %s of namespace %s linked from %s (tokiame %s, %zu models, capacity %u%s)",
 	    a->agent_id, a->ns, c->peer, a->version[0] ? a->version : "?", a->nmodels,
-	    a->capacity);
+	    a->capacity, a->links > 1 ? ", shared by its links to several nodes" : "");
 	link_refused_send(s, &refused, a->agent_id); /* after Registered */
 	if (link_hooks()->agent_up != NULL)
 		link_hooks()->agent_up(a, link_hooks()->data);
@@ -246,6 +249,7 @@ link_connect_message(struct link_stream *s, const uint8_t *msg, size_t len)
 		c->agent->capacity = m->heartbeat->capacity;
 		agent_load_update(c->agent, m->heartbeat->models, m->heartbeat->n_models,
 		    (int64_t)link_now_ms());
+		c->agent->links = m->heartbeat->links;
 		break;
 	case TOKILAKE__V1__AGENT_MESSAGE__MSG_GOODBYE:
 		c->agent->draining = 1;

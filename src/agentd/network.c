@@ -450,8 +450,10 @@ network_agent_up(struct agentd *ad, struct agent_link *link, struct reg_agent *r
 	msg.u.agent_up.ns = (struct ipc_str){ ra->ns->name, strlen(ra->ns->name) };
 	msg.u.agent_up.name = (struct ipc_str){ name, strlen(name) };
 	msg.u.agent_up.linked_at = link->linked_at;
+	msg.u.agent_up.instance = (struct ipc_str){ link->instance, strlen(link->instance) };
 	lists.models = models_of(ra, link->linked_at,
-	    IPC_MAX_PAYLOAD - FRAME_SLACK - strlen(gid) - strlen(name) - REG_MAX_NAME, &lists.nmodels);
+	    IPC_MAX_PAYLOAD - FRAME_SLACK - strlen(gid) - strlen(name) - strlen(link->instance) -
+	    REG_MAX_NAME, &lists.nmodels);
 	if (ipc_conn_send(&ad->master, &msg, &lists) == -1)
 		log_warnx("agent %s: cannot report it to the master (queue full)", gid);
 	free((void *)lists.models);

@@ -227,12 +227,13 @@ arm_tick(void)
 
 /*
  * r, taken out of the queue, goes on: to agent, or (agent NULL) an answer
- * as a new request would get, or (why != NULL) a 429; then its body so
+ * as a new request would get (rwhy: route_pick's), or (why != NULL) a 429; then its body so
  * far. A worker connection that closes meanwhile (its output full) waits
  * for the end, as during a read.
  */
 static void
-release(struct qreq *r, struct qmodel *m, struct reg_agent *agent, const char *why)
+release(struct qreq *r, struct qmodel *m, struct reg_agent *agent, enum route_why rwhy,
+    const char *why)
 {
 	struct worker_conn *wc = r->wc;
 	struct agentd *ad = Q.ad;
@@ -266,6 +267,12 @@ release(struct qreq *r, struct qmodel *m, struct reg_agent *agent, const char *w
 		if (rns == NULL || rns->nagents == 0) {
 			snprintf(text, sizeof(text), "no agent of namespace %s is linked", m->ns);
 			agentd_request_fail(wc, &start, 503, "service_unavailable", "no_agent", text);
+		} else if (rwhy != ROUTE_NO_MODEL) {
+			/* its replicas are draining (a node's graceful stop, their
+			 * Goodbye), or only other nodes' serve it and it came from one */
+			snprintf(text, sizeof(text), "no agent of namespace %s on this node can serve "
+			    "%s now", m->ns, m->model);
+			agentd_request_fail(wc, &start, 503, "service_unavailable", "no_agent", text);
 		} else {
 			snprintf(text, sizeof(text), "model %s is not published by any agent of "
 			    "namespace %s", m->model, m->ns);
@@ -298,7 +305,7 @@ dispatch_model(struct qmodel *m)
 		(void)fairq_pop(&m->q); /* r: its key's turn moves on */
 		unlist(r);
 		n++;
-		release(r, m, agent, NULL);
+		release(r, m, agent, why, NULL);
 	}
 	fairq_rate_note(&m->rate, now_ms(), n);
 }
@@ -356,7 +363,7 @@ on_tick(h2o_timeout_entry_t *entry)
 		if (now < r->expires_ms)
 			continue;
 		detach(r);
-		release(r, m, NULL, "it waited for a free replica as long as http.queue_timeout "
+		release(r, m, NULL, ROUTE_FULL, "it waited for a free replica as long as http.queue_timeout "
 		    "allows");
 		/* a worker connection closed meanwhile took its requests, maybe
 		 * next among them: start over */

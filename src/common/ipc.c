@@ -123,7 +123,8 @@ static const struct field f_NAMESPACES[] = { FLD(namespaces.more),
 static const struct field f_REMOTE_AGENTS[] = { FLD(remote_agents.more),
 	LIST(F_RAGENTS, remote_agents.agents), LIST(F_RMODELS, remote_agents.models) };
 static const struct field f_AGENT_UP[] = { FLD(agent_up.agent_id), FLD(agent_up.ns),
-	FLD(agent_up.name), FLD(agent_up.linked_at), MODELS(agent_up.models) };
+	FLD(agent_up.name), FLD(agent_up.linked_at), MODELS(agent_up.models),
+	FLD(agent_up.instance) };
 static const struct field f_AGENT_MODELS[] = { FLD(agent_models.agent_id),
 	MODELS(agent_models.models) };
 static const struct field f_AGENT_DOWN[] = { FLD(agent_down.agent_id), FLD(agent_down.reason) };

@@ -274,6 +274,9 @@ struct ipc_msg {
 			struct ipc_str agent_id, ns, name;
 			uint64_t linked_at;  /* unix seconds */
 			struct ipc_list models;
+			/* Register.agent_id: the same for every link of one
+			 * tokiame, on this node or another (agents.instance) */
+			struct ipc_str instance;
 		} agent_up;
 		struct { struct ipc_str agent_id; struct ipc_list models; } agent_models;
 		struct { struct ipc_str agent_id; struct ipc_str reason; } agent_down;

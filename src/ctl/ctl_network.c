@@ -6,10 +6,12 @@
  * models, their node's heartbeat); a node silent for longer than its
  * node.ttl is dead even while its rows are still there, hence the SILENT
  * column (seconds since the last heartbeat). INSTANCE is the random id
- * of the running node that holds the name (migration 002). LOAD (tasks
- * in flight from its node / capacity, 0 = unknown), QUEUE (its backends'
- * own), RTT_MS and BREAKER are what its node's router sees (migration
- * 007, written on change at most every 2 s).
+ * of the running node that holds the name (migration 002). An agent is
+ * one tokiame, whatever the number of nodes it links to (migration 006).
+ * LOAD (tasks in flight from its nodes / capacity, 0 = unknown), QUEUE
+ * (its backends' own), RTT_MS and BREAKER (one per link, in the order of
+ * NODES) are what its nodes' routers see (migration 007, written on
+ * change at most every 2 s).
  */
 #include "config.h"
 
@@ -18,15 +20,33 @@
 
 #include "ctl.h"
 
-static const char sql_agents[] =
-    "SELECT a.agent_id AS agent, a.namespace, a.node, a.name,"
-    "  date_trunc('second', a.linked_at) AS linked,"
-    "  date_trunc('second', a.heartbeat_at) AS heartbeat,"
-    "  (SELECT count(*) FROM agent_models m WHERE m.agent_id = a.agent_id) AS models,"
-    "  a.in_flight || '/' || a.capacity AS load, a.backend_waiting AS queue,"
-    "  round(a.rtt_us / 1000.0, 1) AS rtt_ms, a.breaker"
-    " FROM agents a WHERE $1::text IS NULL OR a.namespace = $1"
-    " ORDER BY a.namespace, a.node, a.agent_id";
+/* One row per agent: the links of one tokiame (the same instance, 006)
+ * are grouped, with how many there are and the nodes they go to (words,
+ * or a JSON array with --json). A row without an instance (an older
+ * agent) is its own agent, named by its link id. Its load: the tasks its
+ * nodes have open on it over the capacity it declared (the whole
+ * agent's, the same on every link); its backends' queue as one link last
+ * reported it; each link's round trip and breaker (per node). */
+#define AGENT_COLUMNS(per_link)                                                          \
+	"WITH l AS (SELECT a.*, coalesce(nullif(a.instance, ''), a.agent_id) AS inst,"     \
+	"  round(a.rtt_us / 1000.0, 1) AS rtt_ms"                                          \
+	"  FROM agents a WHERE $1::text IS NULL OR a.namespace = $1)"                      \
+	" SELECT l.inst AS agent, l.namespace, count(*) AS links,"                          \
+	"  " per_link("node") " AS nodes,"                                                  \
+	"  min(l.name) AS name,"                                                             \
+	"  date_trunc('second', min(l.linked_at)) AS linked,"                                \
+	"  date_trunc('second', max(l.heartbeat_at)) AS heartbeat,"                          \
+	"  (SELECT count(DISTINCT m.model) FROM agent_models m JOIN l k USING (agent_id)"   \
+	"   WHERE k.inst = l.inst AND k.namespace = l.namespace) AS models,"                 \
+	"  sum(l.in_flight) || '/' || max(l.capacity) AS load,"                              \
+	"  max(l.backend_waiting) AS queue,"                                                 \
+	"  " per_link("rtt_ms") " AS rtt_ms, " per_link("breaker") " AS breaker"            \
+	" FROM l GROUP BY l.namespace, l.inst ORDER BY l.namespace, l.inst"
+/* per link, in the order of the nodes: words, or a JSON array */
+#define PER_LINK_TEXT(col) "string_agg(l." col "::text, ' ' ORDER BY l.node)"
+#define PER_LINK_JSON(col) "array_agg(l." col " ORDER BY l.node)"
+static const char sql_agents_text[] = AGENT_COLUMNS(PER_LINK_TEXT);
+static const char sql_agents_json[] = AGENT_COLUMNS(PER_LINK_JSON);
 
 static const char sql_models[] =
     "SELECT a.namespace || ':' || m.model AS model, m.kind, m.context_length AS context,"
@@ -70,7 +90,7 @@ listing(struct ctl *ctl, int argc, char **argv, const char *sql, int filter)
 int
 ctl_agents(struct ctl *ctl, int argc, char **argv)
 {
-	return listing(ctl, argc, argv, sql_agents, 1);
+	return listing(ctl, argc, argv, ctl->json ? sql_agents_json : sql_agents_text, 1);
 }
 
 int

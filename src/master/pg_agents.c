@@ -33,6 +33,7 @@
 
 struct local_agent {
 	char *gid, *ns, *name;
+	char *instance; /* the tokiame's own id, shared by its links (006) */
 	uint64_t linked_at;
 	char *models;  /* JSON array of {model, kind, context_length} */
 	size_t nmodels;
@@ -61,15 +62,18 @@ static const char sql_clear[] =
     "SELECT node, namespace, agent_id, 'agent_unlinked', $3 FROM d "
     "WHERE agent_id NOT IN (SELECT jsonb_array_elements_text($2::jsonb))";
 
-/* The agent, its models and (when $7 is true) its event, in one statement.
+/* The agent (one link of it; $8 the tokiame's instance id), its models
+ * and (when $7 is true) its event, in one statement.
  * An agent of a namespace just deleted (agentd has not dropped it yet) is
  * not written, rather than failing: a failure would abort the resync's
  * whole transaction. */
 static const char sql_agent_up[] =
-    "WITH a AS (INSERT INTO agents (agent_id, namespace, node, name, linked_at, heartbeat_at) "
-    "SELECT $1, $2, $3, $4, to_timestamp($5), now() "
+    "WITH a AS (INSERT INTO agents (agent_id, namespace, node, name, linked_at, heartbeat_at, "
+    "instance) "
+    "SELECT $1, $2, $3, $4, to_timestamp($5), now(), $8 "
     "WHERE EXISTS (SELECT 1 FROM namespaces WHERE name = $2) "
-    "ON CONFLICT (agent_id) DO UPDATE SET name = EXCLUDED.name, heartbeat_at = now() "
+    "ON CONFLICT (agent_id) DO UPDATE SET name = EXCLUDED.name, heartbeat_at = now(), "
+    "instance = EXCLUDED.instance "
     "RETURNING agent_id), "
     "m AS (INSERT INTO agent_models (agent_id, model, kind, context_length) "
     "SELECT a.agent_id, x.model, x.kind, x.context_length FROM a, "
@@ -210,12 +214,12 @@ static void
 write_agent(struct master *m, const struct local_agent *a)
 {
 	char linked[32], *gid = xstrdup(a->gid);
-	const char *p[7] = { a->gid, a->ns, m->conf->node.name, a->name, linked, a->models,
-		a->logged ? "false" : "true" };
+	const char *p[8] = { a->gid, a->ns, m->conf->node.name, a->name, linked, a->models,
+		a->logged ? "false" : "true", a->instance };
 
 	snprintf(linked, sizeof(linked), "%llu", (unsigned long long)a->linked_at);
 	/* not queued (no connection, or the node name is not ours): no callback */
-	if (!pg_query("writing an agent", sql_agent_up, 7, p, on_agent_written, gid))
+	if (!pg_query("writing an agent", sql_agent_up, 8, p, on_agent_written, gid))
 		free(gid);
 }
 
@@ -265,6 +269,7 @@ agent_free(struct local_agent *a)
 	free(a->gid);
 	free(a->ns);
 	free(a->name);
+	free(a->instance);
 	free(a->models);
 }
 
@@ -319,6 +324,7 @@ agent_up(struct master *m, const struct ipc_msg *msg)
 	a->gid = xstrndup(msg->u.agent_up.agent_id.base, msg->u.agent_up.agent_id.len);
 	a->ns = xstrndup(msg->u.agent_up.ns.base, msg->u.agent_up.ns.len);
 	a->name = xstrndup(msg->u.agent_up.name.base, msg->u.agent_up.name.len);
+	a->instance = xstrndup(msg->u.agent_up.instance.base, msg->u.agent_up.instance.len);
 	a->linked_at = msg->u.agent_up.linked_at;
 	a->models = models_json(&msg->u.agent_up.models, &a->nmodels);
 	write_agent(m, a);

@@ -2,8 +2,8 @@
  * agent: tokiame's one loop.
  *
  * The loop is one poll() over our own descriptors (the signal self-pipe,
- * the link socket, the local API) and curl's sockets, which curl_socks.c
- * mirrors for curl_multi_socket_action(). The set is small (one link, at
+ * the link sockets, the local API) and curl's sockets, which curl_socks.c
+ * mirrors for curl_multi_socket_action(). The set is small (a few links, at
  * most 32 API connections, transfers bounded by the backends'
  * concurrency), so poll() is enough; socket_action rather than
  * curl_multi_poll + curl_multi_perform because curl then knows which way
@@ -35,12 +35,13 @@
 #include "hostport.h"
 #include "link.h"
 #include "load_probe.h"
+#include "links.h"
 #include "log.h"
 #include "task.h"
 #include "xmalloc.h"
 
 #define LOOP_MAX_WAIT_MS 1000
-#define NFDS (3 + API_MAX_CONNS)
+#define NFDS (2 + TM_MAX_SERVERS + API_MAX_CONNS)
 
 static int sig_fds[2] = { -1, -1 };
 
@@ -136,10 +137,11 @@ handle_signals(struct agent *ag)
 					break;
 				ag->stopping = 1;
 				ag->stop_deadline_ms = now_ms() + ag->conf->shutdown_timeout_ms;
-				log_info("SIGTERM: taking no new tasks; waiting up to %u ms for %u "
-				    "task%s in flight", ag->conf->shutdown_timeout_ms, ag->ntasks,
+				log_info("SIGTERM: saying Goodbye on %zu link%s, taking no new tasks; "
+				    "waiting up to %u ms for %u task%s in flight", ag->nlinks,
+				    ag->nlinks == 1 ? "" : "s", ag->conf->shutdown_timeout_ms, ag->ntasks,
 				    ag->ntasks == 1 ? "" : "s");
-				link_goodbye(&ag->link, "tokiame is stopping");
+				links_goodbye(ag, "tokiame is stopping");
 				break;
 			case SIGINT:
 			case SIGQUIT:
@@ -210,7 +212,7 @@ min64(uint64_t a, uint64_t b)
 }
 
 /* Graceful stop: wait for the tasks, cut them at the deadline, close the
- * link. Returns 1 when everything is closed. */
+ * links. Returns 1 when everything is closed. */
 static int
 stop_progress(struct agent *ag, uint64_t now, uint64_t *next)
 {
@@ -224,9 +226,8 @@ stop_progress(struct agent *ag, uint64_t now, uint64_t *next)
 		task_cancel_all(ag, "shutdown_timeout reached");
 		cut = 1;
 	}
-	link_close(&ag->link, "stopping");
 	*next = min64(*next, now + 10);
-	return link_is_closed(&ag->link);
+	return links_close(ag, "stopping");
 }
 
 static void
@@ -238,19 +239,18 @@ loop(struct agent *ag)
 
 	for (;;) {
 		uint64_t now = now_ms(), next = UINT64_MAX;
-		size_t n = 0, ncurl, link_idx = SIZE_MAX, api_idx;
+		size_t n = 0, ncurl, nlinkfds, link_of[TM_MAX_SERVERS], api_idx;
 		int timeout;
 
 		next = min64(next, discover_tick(ag, now));
 		next = min64(next, load_probe_tick(ag, now));
-		next = min64(next, link_tick(&ag->link, now));
-		link_flush(&ag->link);
+		next = min64(next, links_tick(ag, now));
 		next = min64(next, task_tick(ag, now));
-		link_flush(&ag->link);
+		links_flush(ag);
 		next = min64(next, api_tick(&ag->api, now));
 		next = min64(next, curl_socks_deadline(&ag->cs));
 		if (ag->stopping && stop_progress(ag, now, &next)) {
-			link_flush(&ag->link);
+			links_flush(ag);
 			break;
 		}
 
@@ -258,8 +258,8 @@ loop(struct agent *ag)
 		fds[n].events = CURL_WAIT_POLLIN;
 		fds[n].revents = 0;
 		n++;
-		if (link_pollfd(&ag->link, &fds[n]))
-			link_idx = n++;
+		nlinkfds = links_pollfds(ag, fds + n, link_of, TM_MAX_SERVERS);
+		n += nlinkfds;
 		api_idx = n;
 		n += api_pollfds(&ag->api, fds + n, NFDS - n);
 
@@ -275,7 +275,7 @@ loop(struct agent *ag)
 		ncurl = curl_socks_pollfds(&ag->cs, pfds + n);
 
 		now = now_ms();
-		if (ag->link.read_more || task_want_run(ag) || next <= now)
+		if (links_read_more(ag) || task_want_run(ag) || next <= now)
 			timeout = 0;
 		else
 			timeout = (int)min64(next - now, LOOP_MAX_WAIT_MS);
@@ -293,8 +293,7 @@ loop(struct agent *ag)
 
 		if (fds[0].revents != 0 && handle_signals(ag))
 			break;
-		if (link_idx != SIZE_MAX && (fds[link_idx].revents != 0 || ag->link.read_more))
-			link_io(&ag->link, fds[link_idx].revents);
+		links_io(ag, fds + 1, link_of, nlinkfds);
 		api_io(ag, fds + api_idx);
 		curl_socks_dispatch(&ag->cs, pfds + n, ncurl, now_ms());
 		curl_done(ag);
@@ -306,7 +305,7 @@ int
 tokiame_run(struct tm_config *conf)
 {
 	struct agent *ag;
-	char err[512], host[256], port[8];
+	char err[512], host[256], port[8], servers[512];
 	const char *api_addr = conf->api_addr != NULL ? conf->api_addr : TM_DEFAULT_API_ADDR;
 	int status = 0;
 
@@ -327,7 +326,7 @@ tokiame_run(struct tm_config *conf)
 	TAILQ_INIT(&ag->tasks);
 	api_init(&ag->api);
 	backends_init(ag);
-	if (link_init(&ag->link, ag, err, sizeof(err)) == -1) {
+	if (links_init(ag, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		status = 2;
 		goto out;
@@ -349,9 +348,17 @@ tokiame_run(struct tm_config *conf)
 		status = 1;
 		goto out;
 	}
-	log_info("tokiame %s: agent %s for namespace \"%s\", server %s, %zu backend%s, "
+	servers[0] = '\0';
+	for (size_t i = 0, len = 0; i < conf->nservers && len < sizeof(servers); i++) {
+		int w = snprintf(servers + len, sizeof(servers) - len, "%s%s", i ? ", " : "",
+		    conf->servers[i]);
+		if (w > 0)
+			len += (size_t)w;
+	}
+	log_info("tokiame %s: agent %s for namespace \"%s\", %s %s, %zu backend%s, "
 	    "capacity %u, %zu model%s configured", PACKAGE_VERSION, ag->agent_id,
-	    conf->namespace, conf->server, ag->nbackends, ag->nbackends == 1 ? "" : "s",
+	    conf->namespace, conf->nservers == 1 ? "server" : "servers", servers,
+	    ag->nbackends, ag->nbackends == 1 ? "" : "s",
 	    ag->capacity, ag->nmodels, ag->nmodels == 1 ? "" : "s");
 	log_set_buffered(1);
 	loop(ag);
@@ -359,13 +366,13 @@ tokiame_run(struct tm_config *conf)
 	restore_signals();
 	log_info("tokiame stopped");
 out:
-	link_abort(&ag->link);
+	links_abort(ag);
 	if (ag->multi != NULL)
 		discover_cancel_all(ag);
 	if (ag->multi != NULL)
 		load_probe_free(ag);
 	api_close(&ag->api);
-	link_free(&ag->link);
+	links_free(ag);
 	backends_free(ag);
 	if (ag->multi != NULL)
 		curl_multi_cleanup(ag->multi);

@@ -10,6 +10,7 @@ tokiame_SOURCES += \
 	src/tokiame/discover_parse.c src/tokiame/discover_parse.h \
 	src/tokiame/hostport.c src/tokiame/hostport.h \
 	src/tokiame/link.c src/tokiame/link.h \
+	src/tokiame/links.c src/tokiame/links.h \
 	src/tokiame/link_h2.c src/tokiame/link_h2.h \
 	src/tokiame/link_tls.c src/tokiame/link_tls.h \
 	src/tokiame/task.c src/tokiame/task_http.c src/tokiame/task.h \

@@ -1,8 +1,9 @@
 /*
  * agent_priv: the state of a running tokiame, shared by its modules.
  *
- * One process, one loop (agent.c): the link to tokilake (link.c over
- * link_h2.c and link_tls.c), the tasks it is given (task.c), the local
+ * One process, one loop (agent.c): the links to tokilake nodes, one per
+ * configured server (links.c, each a link.c over link_h2.c and
+ * link_tls.c), the tasks it is given (task.c), the local
  * backends and their models (backend.c, discover.c) and the local API
  * (api.c). Everything runs in that loop; nothing blocks except the
  * resolution of the server's name before a connect (see link_tls.c).
@@ -44,11 +45,13 @@ struct pub_model {
 
 struct agent {
 	struct tm_config *conf;
-	char agent_id[96];        /* "<hostname>-<6 hex>", fixed for this run */
+	char agent_id[96];        /* "<hostname>-<6 hex>", fixed for this run, the
+	                           * same on every link (Register.agent_id) */
 	CURLM *multi;
 	struct curl_socks cs;     /* curl's sockets and timer, for our poll() */
 
-	struct link link;
+	struct link *links;       /* one per conf->servers entry (links.c) */
+	size_t nlinks;
 	struct api api;
 
 	struct backend *backends;
@@ -61,7 +64,7 @@ struct agent {
 	size_t nmodels;
 	uint64_t models_gen;      /* bumped when the set changes */
 
-	TAILQ_HEAD(, task) tasks; /* every task with a Serve call */
+	TAILQ_HEAD(, task) tasks; /* every task with a Serve call, of every link */
 	uint32_t ntasks;
 	uint32_t in_flight;       /* tasks holding a backend slot or waiting for one */
 

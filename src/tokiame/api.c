@@ -139,21 +139,44 @@ gen_kv_bool(yajl_gen g, const char *k, int v)
 	yajl_gen_bool(g, v);
 }
 
+/* A link that may be given tasks now. */
+static int
+link_serving(const struct link *l)
+{
+	return l->state == LINK_REGISTERED && !l->draining && !l->closing;
+}
+
+/* The furthest state any link reached: what "link" says with several. */
+static const struct link *
+best_link(const struct agent *ag)
+{
+	const struct link *best = &ag->links[0];
+
+	for (size_t i = 1; i < ag->nlinks; i++)
+		if (link_serving(&ag->links[i]) > link_serving(best) ||
+		    (link_serving(&ag->links[i]) == link_serving(best) &&
+		    ag->links[i].state > best->state))
+			best = &ag->links[i];
+	return best;
+}
+
 static const char *
 health_word(const struct agent *ag)
 {
+	const struct link *l = best_link(ag);
+
 	if (ag->stopping)
 		return "stopping";
-	if (ag->link.draining || ag->link.closing)
+	if (l->draining || l->closing)
 		return "draining";
-	return link_state_name(ag->link.state);
+	return link_state_name(l->state);
 }
 
+/* Healthy while at least one link serves: the others may be away. */
 static int
 healthy(const struct agent *ag)
 {
-	return ag->link.state == LINK_REGISTERED && !ag->stopping && !ag->link.draining &&
-	    !ag->link.closing;
+	return !ag->stopping && link_serving(best_link(ag));
 }
 
 static void
@@ -197,20 +220,50 @@ gen_load(yajl_gen g, const struct backend *b)
 }
 
 static void
+gen_link(yajl_gen g, const struct link *l)
+{
+	yajl_gen_map_open(g);
+	gen_kv_str(g, "server", l->server);
+	gen_kv_str(g, "state", link_state_name(l->state));
+	gen_kv_bool(g, "draining", l->draining || l->closing);
+	gen_kv_str(g, "node", l->state == LINK_REGISTERED ? l->node : NULL);
+	gen_kv_int(g, "tasks", l->ntasks);
+	gen_kv_int(g, "reconnects", l->reconnects);
+	gen_kv_int(g, "link_attempts", l->attempts);
+	gen_kv_str(g, "last_error", l->last_error[0] ? l->last_error : NULL);
+	yajl_gen_map_close(g);
+}
+
+/* The top-level link fields describe the best link (the only one with a
+ * single server, as before); "links" lists each. */
+static void
 gen_status(yajl_gen g, const struct agent *ag)
 {
-	const struct link *l = &ag->link;
+	const struct link *l = best_link(ag);
+	long long reconnects = 0, attempts = 0;
+	const char *last_error = NULL;
 
+	for (size_t i = 0; i < ag->nlinks; i++) {
+		reconnects += ag->links[i].reconnects;
+		attempts += ag->links[i].attempts;
+		if (ag->links[i].last_error[0] != '\0' && (last_error == NULL || &ag->links[i] == l))
+			last_error = ag->links[i].last_error;
+	}
 	yajl_gen_map_open(g);
 	gen_kv_str(g, "link", link_state_name(l->state));
 	gen_kv_bool(g, "healthy", healthy(ag));
 	gen_kv_bool(g, "draining", l->draining || l->closing);
 	gen_kv_bool(g, "stopping", ag->stopping);
-	gen_kv_str(g, "server", ag->conf->server);
+	gen_kv_str(g, "server", l->server);
 	gen_kv_str(g, "namespace", ag->conf->namespace);
 	gen_kv_str(g, "agent_id", ag->agent_id);
 	gen_kv_str(g, "node", l->state == LINK_REGISTERED ? l->node : NULL);
 	gen_kv_str(g, "version", PACKAGE_VERSION);
+	GS(g, "links");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < ag->nlinks; i++)
+		gen_link(g, &ag->links[i]);
+	yajl_gen_array_close(g);
 	GS(g, "models");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < ag->nmodels; i++) {
@@ -239,9 +292,9 @@ gen_status(yajl_gen g, const struct agent *ag)
 	gen_kv_int(g, "in_flight", ag->in_flight);
 	gen_kv_int(g, "capacity", ag->capacity);
 	gen_kv_int(g, "tasks", ag->ntasks);
-	gen_kv_int(g, "reconnects", l->reconnects);
-	gen_kv_int(g, "link_attempts", l->attempts);
-	gen_kv_str(g, "last_error", l->last_error[0] ? l->last_error : NULL);
+	gen_kv_int(g, "reconnects", reconnects);
+	gen_kv_int(g, "link_attempts", attempts);
+	gen_kv_str(g, "last_error", last_error);
 	yajl_gen_map_close(g);
 }
 

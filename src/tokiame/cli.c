@@ -34,11 +34,12 @@ void
 tm_cli_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: tokiame [-tv] [-a host:port] [-c file] [-l host:port] [-n namespace]\n"
+	    "usage: tokiame [-tv] [-a host:port ...] [-c file] [-l host:port] [-n namespace]\n"
 	    "               [--token-file file]\n"
 	    "       tokiame -h | --help | --version\n"
 	    "\n"
-	    "  -a, --addr HOST:PORT      tokilake agent address to link to (server:)\n"
+	    "  -a, --addr HOST:PORT      tokilake agent address to link to (servers:);\n"
+	    "                            repeat it to keep a link to several nodes\n"
 	    "  -n, --namespace NS        namespace to register (namespace:)\n"
 	    "  -l, --api-addr HOST:PORT  local health and status API (default %s)\n"
 	    "  -c, --config FILE         config file (default %s)\n"
@@ -63,7 +64,12 @@ tm_cli_parse(int argc, char *argv[], struct tm_cli *cli)
 	while ((ch = getopt_long(argc, argv, "a:c:hl:n:tv", long_options, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
-			cli->server = optarg;
+			if (cli->nservers == TM_MAX_SERVERS) {
+				fprintf(stderr, "tokiame: -a/--addr given more than %d times\n",
+				    TM_MAX_SERVERS);
+				return TM_CLI_USAGE;
+			}
+			cli->servers[cli->nservers++] = optarg;
 			break;
 		case 'c':
 			cli->config_path = optarg;
@@ -121,12 +127,29 @@ tm_cli_apply(const struct tm_cli *cli, struct tm_config *conf, char *err, size_t
 {
 	const char *why;
 
-	if (cli->server != NULL) {
-		if ((why = cfg_check_address(cli->server)) != NULL) {
-			snprintf(err, errlen, "tokiame: -a/--addr \"%s\": %s", cli->server, why);
+	for (size_t i = 0; i < cli->nservers; i++) {
+		if ((why = cfg_check_address(cli->servers[i])) != NULL) {
+			snprintf(err, errlen, "tokiame: -a/--addr \"%s\": %s", cli->servers[i], why);
 			return -1;
 		}
-		replace(&conf->server, cli->server);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cli->servers[i], cli->servers[j]) == 0) {
+				snprintf(err, errlen, "tokiame: -a/--addr \"%s\" is given twice",
+				    cli->servers[i]);
+				return -1;
+			}
+	}
+	if (cli->nservers > 0) {
+		/* the flags name every node: the file's server or servers go */
+		free(conf->server);
+		conf->server = NULL;
+		for (size_t i = 0; i < conf->nservers; i++)
+			free(conf->servers[i]);
+		free(conf->servers);
+		conf->servers = xcalloc(cli->nservers, sizeof(*conf->servers));
+		for (size_t i = 0; i < cli->nservers; i++)
+			conf->servers[i] = xstrdup(cli->servers[i]);
+		conf->nservers = cli->nservers;
 	}
 	if (cli->namespace != NULL) {
 		if (!cfg_namespace_valid(cli->namespace, strlen(cli->namespace))) {

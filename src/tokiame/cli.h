@@ -20,7 +20,8 @@
 /* Pointers into argv, NULL when the flag was not given. */
 struct tm_cli {
 	const char *config_path; /* -c; NULL = TM_DEFAULT_CONFIG_PATH, may be absent */
-	const char *server;      /* -a */
+	const char *servers[TM_MAX_SERVERS]; /* -a, repeatable: one link each */
+	size_t nservers;
 	const char *namespace;   /* -n */
 	const char *api_addr;    /* -l */
 	const char *token_file;  /* --token-file */

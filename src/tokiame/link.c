@@ -12,6 +12,7 @@
 #include "hostport.h"
 #include "link.h"
 #include "load_probe.h"
+#include "links.h"
 #include "log.h"
 #include "pb_arena.h"
 #include "task.h"
@@ -52,18 +53,18 @@ link_of(struct grpc_call *call)
 }
 
 int
-link_init(struct link *l, struct agent *ag, char *err, size_t errlen)
+link_init(struct link *l, struct agent *ag, const char *server, char *err, size_t errlen)
 {
 	const struct tm_config *conf = ag->conf;
 	size_t n;
 
 	memset(l, 0, sizeof(*l));
 	l->ag = ag;
+	l->server = server;
 	tc_init(&l->tc);
-	if (conf->server == NULL || hostport_split(conf->server, l->host, sizeof(l->host), l->port,
+	if (hostport_split(server, l->host, sizeof(l->host), l->port,
 	    sizeof(l->port)) == -1 || l->host[0] == '\0') {
-		snprintf(err, errlen, "server: expected HOST:PORT, got \"%s\"",
-		    conf->server ? conf->server : "");
+		snprintf(err, errlen, "server: expected HOST:PORT, got \"%s\"", server);
 		return -1;
 	}
 	snprintf(l->verify_name, sizeof(l->verify_name), "%s",
@@ -123,7 +124,7 @@ link_down(struct link *l, const char *why)
 	uint64_t now = now_ms();
 
 	teardown(l, 0);
-	task_abort_all(l->ag, "the link to tokilake was lost");
+	task_abort_link(l, "the link to tokilake was lost");
 	if (l->ns_disabled) {
 		/* the operator may enable it any moment: come back soon */
 		delay = backoff_next(&l->bo);
@@ -135,9 +136,9 @@ link_down(struct link *l, const char *why)
 	l->state = LINK_BACKOFF;
 	l->next_attempt_ms = now + delay;
 	if (l->ag->stopping)
-		log_warnx("link to %s down: %s", l->ag->conf->server, why);
+		log_warnx("link to %s down: %s", l->server, why);
 	else
-		log_warnx("link to %s down: %s; retrying in %u ms", l->ag->conf->server, why, delay);
+		log_warnx("link to %s down: %s; retrying in %u ms", l->server, why, delay);
 }
 
 static void
@@ -153,13 +154,13 @@ start_attempt(struct link *l, uint64_t now)
 	l->setup_deadline_ms = now + LINK_SETUP_TIMEOUT_MS;
 	if (conf->tls.plaintext)
 		log_warnx("linking to %s over h2c WITHOUT TLS (tls.plaintext): the token and "
-		    "all traffic travel in clear", conf->server);
+		    "all traffic travel in clear", l->server);
 	else if (conf->tls.insecure_skip_verify)
 		log_warnx("linking to %s with TLS verification DISABLED "
 		    "(tls.insecure_skip_verify): the server is not authenticated and the token "
-		    "goes to whoever answers", conf->server);
+		    "goes to whoever answers", l->server);
 	else
-		log_info("linking to %s (verifying the certificate for \"%s\")", conf->server,
+		log_info("linking to %s (verifying the certificate for \"%s\")", l->server,
 		    l->verify_name);
 	if (tc_start(&l->tc, l->host, l->port, l->ssl_ctx, l->verify_name,
 	    conf->tls.insecure_skip_verify, err, sizeof(err)) == -1)
@@ -208,6 +209,7 @@ send_register(struct link *l)
 	reg.models = ptrs;
 	reg.capacity = ag->capacity;
 	reg.inline_body = 1; /* task.c takes TaskOffer.body */
+	reg.links = (uint32_t)ag->nlinks;
 	m.msg_case = TOKILAKE__V1__AGENT_MESSAGE__MSG_REGISTER;
 	m.register_ = &reg;
 	rc = send_agent_message(l, &m);
@@ -251,6 +253,7 @@ send_heartbeat(struct link *l)
 	load_probe_fill(ag, store, ptrs, now_ms());
 	hb.in_flight = ag->in_flight;
 	hb.capacity = ag->capacity;
+	hb.links = links_registered(ag);
 	hb.n_models = ag->nmodels;
 	hb.models = ptrs;
 	m.msg_case = TOKILAKE__V1__AGENT_MESSAGE__MSG_HEARTBEAT;
@@ -274,7 +277,7 @@ established(struct link *l, uint64_t now)
 		    strlen(ag->conf->namespace), NGHTTP2_NV_FLAG_NONE },
 	};
 
-	if (h2_init(&l->h2, &l->tc, ag->conf->tls.plaintext ? "http" : "https", ag->conf->server,
+	if (h2_init(&l->h2, &l->tc, ag->conf->tls.plaintext ? "http" : "https", l->server,
 	    err, sizeof(err)) == -1) {
 		link_down(l, err);
 		return;
@@ -296,7 +299,7 @@ established(struct link *l, uint64_t now)
 	l->h2.ping_outstanding = 0;
 	l->next_ping_ms = now + ping_interval(l);
 	log_info("linked to %s (%s %s, ALPN h2); registering namespace \"%s\" as %s",
-	    ag->conf->server, l->tc.peer, tc_describe(&l->tc), ag->conf->namespace, ag->agent_id);
+	    l->server, l->tc.peer, tc_describe(&l->tc), ag->conf->namespace, ag->agent_id);
 }
 
 static void
@@ -366,13 +369,15 @@ connect_message(struct grpc_call *call, const uint8_t *msg, size_t len)
 			rc = -1;
 			break;
 		}
-		task_offer(l->ag, m->offer);
+		task_offer(l->ag, l, m->offer);
 		break;
 	case TOKILAKE__V1__SERVER_MESSAGE__MSG_CONTROL:
 		if (m->control->msg_case == TOKILAKE__V1__CONTROL__MSG_DRAIN) {
-			log_info("the server asks this agent to drain%s%s: finishing %u task%s, "
-			    "then relinking", m->control->drain->reason[0] ? ": " : "",
-			    m->control->drain->reason, l->ag->ntasks, l->ag->ntasks == 1 ? "" : "s");
+			log_info("node %s asks this agent to drain%s%s: finishing %u task%s on "
+			    "this link, then relinking%s", l->server,
+			    m->control->drain->reason[0] ? ": " : "", m->control->drain->reason,
+			    l->ntasks, l->ntasks == 1 ? "" : "s",
+			    l->ag->nlinks > 1 ? " (the other links keep serving)" : "");
 			l->draining = 1;
 		} else if (m->control->msg_case == TOKILAKE__V1__CONTROL__MSG_MODELS_REFUSED)
 			log_models_refused(m->control->models_refused);
@@ -464,17 +469,17 @@ close_done(struct link *l, int flushed)
 	if (!flushed)
 		log_debug("link: closing without flushing everything");
 	teardown(l, 1);
-	task_abort_all(ag, "the link was closed");
+	task_abort_link(l, "the link was closed");
 	l->state = LINK_BACKOFF;
 	if (ag->stopping) {
 		l->next_attempt_ms = UINT64_MAX;
-		log_info("link to %s closed", ag->conf->server);
+		log_info("link to %s closed", l->server);
 	} else {
 		uint32_t d;
 		backoff_reset(&l->bo);
 		d = backoff_next(&l->bo);
 		l->next_attempt_ms = now_ms() + d;
-		log_info("link to %s closed after draining; relinking in %u ms", ag->conf->server, d);
+		log_info("link to %s closed after draining; relinking in %u ms", l->server, d);
 	}
 }
 
@@ -520,7 +525,7 @@ link_tick(struct link *l, uint64_t now)
 		next = l->next_heartbeat_ms;
 		if (l->models_gen_sent != ag->models_gen)
 			send_models(l);
-		if (l->draining && ag->ntasks == 0 && !l->closing) {
+		if (l->draining && l->ntasks == 0 && !l->closing) {
 			link_close(l, "drained");
 			return now;
 		}
@@ -530,8 +535,8 @@ link_tick(struct link *l, uint64_t now)
 		if (l->h2.goaway_received && !l->draining) {
 			/* no new Serve calls are possible: finish, then relink */
 			l->draining = 1;
-			log_info("draining the link after the server's GOAWAY (%u task%s open)",
-			    ag->ntasks, ag->ntasks == 1 ? "" : "s");
+			log_info("draining the link to %s after the server's GOAWAY (%u task%s open)",
+			    l->server, l->ntasks, l->ntasks == 1 ? "" : "s");
 		}
 		if (l->h2.ping_outstanding) {
 			if (now - l->h2.ping_sent_ms >= ping_timeout(l)) {
@@ -647,7 +652,7 @@ link_close(struct link *l, const char *why)
 {
 	if (!l->h2_up) {
 		teardown(l, 0);
-		task_abort_all(l->ag, why);
+		task_abort_link(l, why);
 		l->state = LINK_BACKOFF;
 		if (l->ag->stopping)
 			l->next_attempt_ms = UINT64_MAX;
@@ -673,7 +678,7 @@ void
 link_abort(struct link *l)
 {
 	teardown(l, 0);
-	task_abort_all(l->ag, "tokiame is stopping");
+	task_abort_link(l, "tokiame is stopping");
 	l->state = LINK_BACKOFF;
 	l->next_attempt_ms = UINT64_MAX;
 }

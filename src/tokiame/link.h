@@ -22,8 +22,10 @@
  *    for these: they follow the heartbeat interval.
  *
  * The Connect call lives as long as the link: when it ends, for whatever
- * reason, the link is torn down and every task with it (the server fails
- * them on its side at the same moment).
+ * reason, the link is torn down and every task it carried with it (the
+ * server fails them on its side at the same moment). An agent keeps one
+ * link per configured server (links.c); each has its own state, back-off
+ * and tasks, and a Drain or GOAWAY on one touches none of the others.
  */
 #ifndef TM_LINK_H
 #define TM_LINK_H
@@ -50,6 +52,7 @@ struct agent;
 
 struct link {
 	struct agent *ag;
+	const char *server;          /* "host:port", one of conf->servers */
 	enum link_state state;
 	SSL_CTX *ssl_ctx;            /* NULL for h2c */
 	char host[256];
@@ -79,6 +82,7 @@ struct link {
 	int unauthenticated;         /* the last attempt was refused for the token */
 	int ns_disabled;             /* ... because its namespace is disabled */
 
+	uint32_t ntasks;             /* tasks offered on this link, still open */
 	uint32_t reconnects;         /* times registered again after a loss */
 	uint32_t attempts;
 	int ever_registered;
@@ -87,8 +91,9 @@ struct link {
 	char node[128];
 };
 
-/* Parse the server address and set up TLS. -1 with err (a config error). */
-int link_init(struct link *l, struct agent *ag, char *err, size_t errlen);
+/* Parse the server address and set up TLS. -1 with err (a config error).
+ * server (one of conf->servers) must outlive the link. */
+int link_init(struct link *l, struct agent *ag, const char *server, char *err, size_t errlen);
 void link_free(struct link *l);
 
 /* Timers: start attempts, heartbeats, PINGs, timeouts. Returns the next

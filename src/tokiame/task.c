@@ -79,6 +79,7 @@ task_free(struct task *t)
 	stop_backend(t);
 	TAILQ_REMOVE(&ag->tasks, t, entry);
 	ag->ntasks--;
+	t->link->ntasks--;
 	h2_call_free(&t->call);
 	buf_free(&t->body);
 	curl_slist_free_all(t->req_headers);
@@ -236,7 +237,7 @@ path_ok(const char *p)
 }
 
 void
-task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
+task_offer(struct agent *ag, struct link *l, const Tokilake__V1__TaskOffer *o)
 {
 	struct task *t;
 
@@ -249,6 +250,7 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 	t = xcalloc(1, sizeof(*t));
 	t->owner.kind = OWNER_TASK;
 	t->ag = ag;
+	t->link = l;
 	t->id = o->task_id;
 	t->request_id = xstrndup(o->request_id, 128);
 	t->method = xstrndup(o->method, 32);
@@ -260,10 +262,10 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 	buf_init(&t->body, TASK_BODY_MAX);
 	buf_init(&t->rh, RH_MAX_BYTES);
 	h2_call_init(&t->call, &serve_ops, TASK_CALL_OUT_MAX);
-	if (o->body_inline && link_usable(&ag->link)) {
+	if (o->body_inline && link_usable(l)) {
 		/* opened by task_tick, with the answer or after the delay */
 		t->open_deadline_ms = t->started_ms + TASK_OPEN_DELAY_MS;
-	} else if (link_open_serve(&ag->link, &t->call) == -1) {
+	} else if (link_open_serve(l, &t->call) == -1) {
 		log_warnx("task %llu offered while the link is closing: no Serve call to answer on",
 		    (unsigned long long)o->task_id);
 		h2_call_free(&t->call);
@@ -278,6 +280,7 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 		t->serve_open = 1;
 	TAILQ_INSERT_TAIL(&ag->tasks, t, entry);
 	ag->ntasks++;
+	l->ntasks++;
 	send_accept(t);
 	if (o->body_inline) {
 		/* the whole body came with the offer: nothing follows on Serve */
@@ -302,9 +305,11 @@ task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *o)
 	    (unsigned long long)t->id, rid(t), t->method, t->path, t->model,
 	    (unsigned long long)t->body_size);
 
-	if (ag->stopping || ag->link.draining || !link_usable(&ag->link)) {
+	/* a draining link takes nothing new; the agent's other links may */
+	if (ag->stopping || l->draining || !link_usable(l)) {
 		task_fail(t, 503, "api_error", "agent_stopping",
-		    "agent %s is stopping and takes no new tasks", ag->agent_id);
+		    ag->stopping ? "agent %s is stopping and takes no new tasks" :
+		    "agent %s takes no new tasks on its link to this node (draining)", ag->agent_id);
 		return;
 	}
 	if (!task_method_ok(t->method) || !path_ok(t->path)) {
@@ -476,9 +481,9 @@ task_tick(struct agent *ag, uint64_t now)
 			/* something beyond the accept to say, or waited long enough */
 			if (now >= t->open_deadline_ms || t->head_sent || t->state != TASK_RUNNING ||
 			    t->call.out_eof) {
-				if (link_open_serve(&ag->link, &t->call) == 0)
+				if (link_open_serve(t->link, &t->call) == 0)
 					t->serve_open = 1;
-				/* else the link is going: task_abort_all follows */
+				/* else the link is going: task_abort_link follows */
 			} else if (t->open_deadline_ms < next)
 				next = t->open_deadline_ms;
 		}
@@ -569,12 +574,15 @@ task_cancel_all(struct agent *ag, const char *why)
 }
 
 void
-task_abort_all(struct agent *ag, const char *why)
+task_abort_link(struct link *l, const char *why)
 {
-	struct task *t;
+	struct task *t, *next;
 	unsigned n = 0;
 
-	while ((t = TAILQ_FIRST(&ag->tasks)) != NULL) {
+	for (t = TAILQ_FIRST(&l->ag->tasks); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (t->link != l)
+			continue;
 		if (t->state != TASK_ENDED)
 			n++;
 		task_free(t);

@@ -93,6 +93,7 @@ struct task {
 	TAILQ_ENTRY(task) entry;      /* agent->tasks */
 	TAILQ_ENTRY(task) qentry;     /* backend->queue */
 	struct agent *ag;
+	struct link *link;            /* the link that offered it: answers go there */
 	struct grpc_call call;
 	enum task_state state;
 
@@ -133,8 +134,8 @@ struct task {
 	unsigned final_status;        /* for the log line */
 };
 
-/* An offer arrived on Connect. */
-void task_offer(struct agent *ag, const Tokilake__V1__TaskOffer *offer);
+/* An offer arrived on the Connect call of link l. */
+void task_offer(struct agent *ag, struct link *l, const Tokilake__V1__TaskOffer *offer);
 /* Deadlines, resuming paused transfers, starting queued tasks. Returns
  * the next deadline. */
 uint64_t task_tick(struct agent *ag, uint64_t now);
@@ -144,8 +145,9 @@ int task_want_run(const struct agent *ag);
 void task_curl_done(struct task *t, CURLcode rc);
 /* Reset every task's call and stop its backend request (shutdown timeout). */
 void task_cancel_all(struct agent *ag, const char *why);
-/* The link is gone: drop every task without touching the session. */
-void task_abort_all(struct agent *ag, const char *why);
+/* Link l is gone: drop its tasks without touching its session (the
+ * tasks of the other links go on). */
+void task_abort_link(struct link *l, const char *why);
 
 /* Between task.c and task_http.c. */
 void task_build_request_headers(struct task *t, const Tokilake__V1__TaskOffer *o);

@@ -151,6 +151,8 @@ static const struct cfg_key backend_keys[] = {
 static const struct cfg_key top_keys[] = {
 	{ .name = "server", .type = CFG_STRING, CFG_FIELD(struct tm_config, server),
 	    .check = check_address },
+	{ .name = "servers", .type = CFG_LIST, CFG_FIELD(struct tm_config, servers),
+	    .count_off = offsetof(struct tm_config, nservers), .check = check_address },
 	{ .name = "namespace", .type = CFG_STRING, CFG_FIELD(struct tm_config, namespace),
 	    .check = check_namespace },
 	{ .name = "token", .type = CFG_STRING, .flags = CFG_SECRET,
@@ -174,6 +176,21 @@ static const struct cfg_key top_keys[] = {
 	{ 0 }
 };
 
+/* A node listed twice would get two links from one agent: a typo. */
+static int
+check_servers(struct cfg_ctx *ctx, const struct tm_config *conf)
+{
+	if (conf->nservers > TM_MAX_SERVERS)
+		return cfg_error(ctx, cfg_line(ctx->lines, "servers"), "servers",
+		    "%zu nodes listed, at most %d", conf->nservers, TM_MAX_SERVERS);
+	for (size_t i = 0; i < conf->nservers; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(conf->servers[i], conf->servers[j]) == 0)
+				return cfg_error(ctx, cfg_line(ctx->lines, "servers"), "servers",
+				    "\"%s\" is listed twice", conf->servers[i]);
+	return 0;
+}
+
 static int
 check_rules(struct cfg_ctx *ctx, const struct tm_config *conf)
 {
@@ -182,6 +199,11 @@ check_rules(struct cfg_ctx *ctx, const struct tm_config *conf)
 	if (conf->token != NULL && conf->token_file != NULL)
 		return cfg_error(ctx, cfg_line(ctx->lines, "token_file"), "token_file",
 		    "cannot be used together with token; keep one of them");
+	if (conf->server != NULL && conf->nservers > 0)
+		return cfg_error(ctx, cfg_line(ctx->lines, "servers"), "servers",
+		    "cannot be used together with server; list every node under servers");
+	if (check_servers(ctx, conf) == -1)
+		return -1;
 	if (conf->reconnect_initial_ms > conf->reconnect_max_ms) {
 		cfg_format_duration(conf->reconnect_max_ms, d, sizeof(d));
 		return cfg_error(ctx, cfg_line(ctx->lines, "reconnect.initial"),
@@ -305,7 +327,7 @@ tm_config_finish(struct tm_config *conf, char *err, size_t errlen)
 	static const struct {
 		const char *key, *why;
 	} hints[] = {
-		{ "server", "is not set (server: in the file, or -a/--addr)" },
+		{ "server", "is not set (server: or servers: in the file, or -a/--addr)" },
 		{ "namespace", "is not set (namespace: in the file, or -n/--namespace)" },
 		{ "token", "is not set (token: or token_file: in the file, --token-file, or "
 			   "the TOKIAME_TOKEN environment variable)" },
@@ -325,13 +347,33 @@ tm_config_finish(struct tm_config *conf, char *err, size_t errlen)
 	/* flags bypass the parser: check their values here */
 	if (conf->server != NULL && (why = cfg_check_address(conf->server)) != NULL)
 		return finish_error(conf, err, errlen, "server", "%s", why);
+	if (conf->server != NULL && conf->nservers == 0) {
+		/* the single-node form: a list of one (moved, so that the
+		 * effective config -tv prints is one a file may hold) */
+		conf->servers = xcalloc(1, sizeof(*conf->servers));
+		conf->servers[0] = conf->server;
+		conf->server = NULL;
+		conf->nservers = 1;
+	}
+	if (conf->nservers > TM_MAX_SERVERS)
+		return finish_error(conf, err, errlen, "servers", "%zu nodes listed, at most %d",
+		    conf->nservers, TM_MAX_SERVERS);
+	for (size_t i = 0; i < conf->nservers; i++) {
+		if ((why = cfg_check_address(conf->servers[i])) != NULL)
+			return finish_error(conf, err, errlen, "servers", "\"%s\": %s",
+			    conf->servers[i], why);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(conf->servers[i], conf->servers[j]) == 0)
+				return finish_error(conf, err, errlen, "servers",
+				    "\"%s\" is listed twice", conf->servers[i]);
+	}
 	if (conf->namespace != NULL &&
 	    !cfg_namespace_valid(conf->namespace, strlen(conf->namespace)))
 		return finish_error(conf, err, errlen, "namespace", "%s", CFG_NAMESPACE_RULE);
 	if (conf->api_addr != NULL && (why = cfg_check_address(conf->api_addr)) != NULL)
 		return finish_error(conf, err, errlen, "api_addr", "%s", why);
 
-	if (conf->server == NULL)
+	if (conf->nservers == 0)
 		missing[nmissing++] = 0;
 	if (conf->namespace == NULL)
 		missing[nmissing++] = 1;

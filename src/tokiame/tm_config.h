@@ -17,6 +17,7 @@
 
 #define TM_DEFAULT_CONFIG_PATH SYSCONFDIR "/tokiame/tokiame.yaml"
 #define TM_DEFAULT_API_ADDR "localhost:7749"
+#define TM_MAX_SERVERS 16       /* links one tokiame keeps at once */
 
 /* backends[].load_probe, in the order of the words tm_config.c accepts */
 enum tm_load_probe { TM_PROBE_AUTO, TM_PROBE_OFF, TM_PROBE_VLLM, TM_PROBE_SGLANG,
@@ -37,7 +38,12 @@ struct tm_backend {
 
 struct tm_config {
 	char *path;          /* NULL when no file was read */
-	char *server;        /* tokilake agent address "host:port" */
+	char *server;        /* tokilake agent address "host:port" (one node) */
+	/* servers: the nodes to keep a link to at once (one struct link
+	 * each). tm_config_finish() folds server into it, so a running agent
+	 * reads only this list. */
+	char **servers;
+	size_t nservers;
 	char *namespace;
 	char *token;         /* secret; NULL until resolved */
 	char *token_file;

@@ -1133,8 +1133,8 @@ test_tm_finish(void)
 	/* everything missing, no file */
 	c = tm_config_new();
 	CHECK(tm_config_finish(c, err, sizeof(err)) == -1);
-	CHECK_STR(err, "server: is not set (server: in the file, or -a/--addr); also missing: "
-		       "namespace, token, backends");
+	CHECK_STR(err, "server: is not set (server: or servers: in the file, or -a/--addr); "
+		       "also missing: namespace, token, backends");
 	tm_config_free(c);
 
 	/* with a file, each missing key at line 1 */
@@ -1152,7 +1152,8 @@ test_tm_finish(void)
 	c = TM_OK("namespace: lab\nbackends: [http://a/v1]\n");
 	if (c != NULL) {
 		CHECK(tm_config_finish(c, err, sizeof(err)) == -1);
-		CHECK_STR(err, "t.yaml:1: server: is not set (server: in the file, or -a/--addr)");
+		CHECK_STR(err, "t.yaml:1: server: is not set (server: or servers: in the file, or "
+			       "-a/--addr)");
 		tm_config_free(c);
 	}
 	c = TM_OK("server: lake:7740\nnamespace: lab\n");
@@ -1311,7 +1312,7 @@ test_keys(void)
 	    + 2 /* issue 15: http.queue_timeout, http.queue_max */);
 	count = 0;
 	tm_config_keys(count_key, &count);
-	CHECK(count == 27 + 1 /* issue 15: backends.load_probe */);
+	CHECK(count == 27 + 1 /* issue 15: backends.load_probe */ + 1 /* servers */);
 	for (size_t i = 0; i < sizeof(spot_keys) / sizeof(spot_keys[0]); i++)
 		CHECK(spot_seen[i] == 1);
 }
