@@ -25,7 +25,10 @@ static uint32_t rng_state;
  * (agent_load.h): the backend's own queue when the probe reads it; the
  * requests the backend runs beyond the agent's tasks (other clients of
  * the same backend); the tasks waiting inside tokiame beyond the model's
- * capacity; and the link's round trip.
+ * capacity; and the link's round trip. An agent linked to other nodes
+ * too (Heartbeat.links) shares its capacity with them: the tasks it
+ * reported beyond ours count as queue, so the pick leans to replicas the
+ * other nodes use less (the agent itself keeps to its capacity).
  * A remote agent's load is not known here: it competes on equal scores,
  * which leaves its order to "picked longest ago" (round robin).
  */
@@ -42,10 +45,12 @@ replica_load(const struct reg_agent *a, const char *model, size_t mlen, struct r
 	out->open = l->tasks;
 	out->capacity = l->capacity;
 	out->rtt_us = l->rtt_us;
+	if (l->links > 1 && l->in_flight > l->tasks)
+		out->waiting = l->in_flight - l->tasks;
 	if ((ml = agent_load_model(l, model, mlen)) == NULL)
 		return; /* an older agent: its tasks and capacity only */
 	if (ml->backend_known) {
-		out->waiting = ml->waiting;
+		out->waiting += ml->waiting;
 		if (ml->running > ml->in_flight)
 			out->waiting += ml->running - ml->in_flight;
 	}
