@@ -25,7 +25,9 @@ TM_HEARTBEAT=10m tm_config a "127.0.0.1:$AGENT_PORT" "$TOKEN" \
 tm_start a
 wait_until 10 listed lab:qwen3:0.6b || fail "lab:qwen3:0.6b not listed within 10 s: $(models)"
 
-tasks() { curl -s --max-time 2 "http://127.0.0.1:$(cat "$T/a.api")/status" | grep -o '"tasks":[0-9]*' | cut -d: -f2; }
+# the top-level count (each of its links has its own "tasks" too)
+tasks() { curl -s --max-time 2 "http://127.0.0.1:$(cat "$T/a.api")/status" |
+    "$PY" -c 'import json, sys; print(json.load(sys.stdin)["tasks"])' 2>/dev/null; }
 no_tasks() { [ "$(tasks)" = 0 ]; }
 # within_500ms CMD: CMD succeeds within 500 ms (polled every 20 ms)
 within_500ms() { local t0; t0=$(now_ms); while ! "$@"; do [ $(($(now_ms) - t0)) -ge 500 ] && return 1; sleep 0.02; done; }
