@@ -504,12 +504,13 @@ rtt_ack(struct link_conn *c, const uint8_t *opaque)
 	sample = t - sent;
 	if (c->agent == NULL)
 		return;
-	/* answered after a stall longer than a ping interval (the agent was
-	 * stopped, its loop hung): that is the agent's silence, which link.h
-	 * handles (unresponsive mark, ping timeout), not the link's round
-	 * trip; taken in, it would keep the pick (route.c) away from the
-	 * agent long after it answers again */
-	if (sample > (uint64_t)srv.conf->agents.ping_interval_ms * 1000)
+	/* answered after a stall longer than a ping interval, or while the
+	 * agent is marked unresponsive (it was stopped, its loop hung): that
+	 * is the agent's silence, which link.h handles (unresponsive mark,
+	 * ping timeout), not the link's round trip; taken in, it would keep
+	 * the pick (route.c) away from the agent long after it answers */
+	if (sample > (uint64_t)srv.conf->agents.ping_interval_ms * 1000 ||
+	    c->agent->unresponsive_since_ms != 0)
 		return;
 	if (c->agent->rtt_us == 0) {
 		c->agent->rtt_us = sample ? (uint32_t)sample : 1;

@@ -15,6 +15,8 @@
 #include "queue.h"
 #include "route.h"
 
+#define RTT_STEP_US 10000
+
 static uint32_t rng_state;
 
 /*
@@ -25,7 +27,7 @@ static uint32_t rng_state;
  * (agent_load.h): the backend's own queue when the probe reads it; the
  * requests the backend runs beyond the agent's tasks (other clients of
  * the same backend); the tasks waiting inside tokiame beyond the model's
- * capacity; and the link's round trip. An agent linked to other nodes
+ * capacity; and the link's round trip, in steps of 10 ms. An agent linked to other nodes
  * too (Heartbeat.links) shares its capacity with them: the tasks it
  * reported beyond ours count as queue, so the pick leans to replicas the
  * other nodes use less (the agent itself keeps to its capacity).
@@ -44,7 +46,9 @@ replica_load(const struct reg_agent *a, const char *model, size_t mlen, struct r
 		return;
 	out->open = l->tasks;
 	out->capacity = l->capacity;
-	out->rtt_us = l->rtt_us;
+	/* in steps of RTT_STEP_US: the jitter of a local network must not
+	 * decide between replicas that are otherwise equal (they take turns) */
+	out->rtt_us = l->rtt_us / RTT_STEP_US * RTT_STEP_US;
 	if (l->links > 1 && l->in_flight > l->tasks)
 		out->waiting = l->in_flight - l->tasks;
 	if ((ml = agent_load_model(l, model, mlen)) == NULL)

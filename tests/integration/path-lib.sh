@@ -15,6 +15,10 @@
 #                               default: the mock
 #   tm_start NAME               start agent NAME (log $T/tm-NAME.log); TM_PID
 #   tm_stop NAME                SIGTERM, wait, exit status must be 0
+#   path_second_replica NAME    a second mock NAME (URL in SECOND_URL) behind
+#                               a second agent "tm2" (backend NAME, model
+#                               qwen3:0.6b, concurrency 4), linked;
+#                               MOCK_URL/MOCK_PID stay the first mock's
 #   path_linked MODEL           GET /v1/models through tokilake lists MODEL
 #   path_pass [MESSAGE]         stop agents and the mock cleanly, then pass
 #   path_done BUGS [MESSAGE]    the same, but fail with BUGS if not empty
@@ -164,6 +168,20 @@ tm_stop()
 	rc=$?
 	[ "$rc" -eq 0 ] || fail "tokiame $1 exited with status $rc on SIGTERM"
 	unset "TM_PIDS[$1]"
+}
+
+# path_second_replica NAME: see the top.
+path_second_replica()
+{
+	local name=$1 url=$MOCK_URL pid=$MOCK_PID
+
+	mock_start "$name"
+	SECOND_URL=$MOCK_URL
+	MOCK_URL=$url MOCK_PID=$pid
+	tm_write tm2 "{ name: $name, url: \"$SECOND_URL/v1\", api_key: sk-backend, concurrency: 4, models: [\"qwen3:0.6b\"], discover: false }"
+	tm_start tm2
+	path_two_linked() { [ "$(grep -c 'of namespace lab linked from' "$T/tokilake.log")" -ge 2 ]; }
+	wait_until 15 path_two_linked || fail "the second replica did not link"
 }
 
 # path_linked MODEL: one bounded GET /v1/models lists MODEL.

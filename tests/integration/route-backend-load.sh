@@ -17,14 +17,9 @@ path_setup
 N=${N:-30}
 TM_CONCURRENCY=4
 path_up
-BUSY_URL=$MOCK_URL BUSY_PID=$MOCK_PID
-mock_start free
-FREE_URL=$MOCK_URL
-MOCK_URL=$BUSY_URL MOCK_PID=$BUSY_PID
-tm_write tm2 "{ name: free, url: \"$FREE_URL/v1\", api_key: sk-backend, concurrency: 4, models: [\"qwen3:0.6b\"], discover: false }"
-tm_start tm2
-two_linked() { [ "$(grep -c 'of namespace lab linked from' "$T/tokilake.log")" -ge 2 ]; }
-wait_until 15 two_linked || fail "the second replica did not link"
+BUSY_URL=$MOCK_URL
+path_second_replica free
+FREE_URL=$SECOND_URL
 
 curl -s --max-time 2 -X POST "$BUSY_URL/mock/load" -d '{"waiting":50,"running":4,"metrics":"vllm"}' \
     >/dev/null || fail "POST /mock/load to the busy mock"

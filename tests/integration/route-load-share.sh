@@ -18,14 +18,7 @@ N=${N:-200}
 MOCK_ARGS="--pause-ms 40 --chunks 10"
 TM_CONCURRENCY=4
 path_up
-SLOW_URL=$MOCK_URL SLOW_PID=$MOCK_PID
-mock_start fast
-FAST_URL=$MOCK_URL
-MOCK_URL=$SLOW_URL MOCK_PID=$SLOW_PID
-tm_write tm2 "{ name: fast, url: \"$FAST_URL/v1\", api_key: sk-backend, concurrency: 4, models: [\"qwen3:0.6b\"], discover: false }"
-tm_start tm2
-two_linked() { [ "$(grep -c 'of namespace lab linked from' "$T/tokilake.log")" -ge 2 ]; }
-wait_until 15 two_linked || fail "the second replica did not link"
+path_second_replica fast
 sleep 1 # its model list follows the link
 
 "$PY" "$HERE/route_load.py" --url "$API" --model lab:qwen3:0.6b -n "$N" -c 8 --stream \
