@@ -767,6 +767,87 @@ openai_null_member(const struct usage_scan *s, const char *p, size_t len, size_t
 	return 1;
 }
 
+/* The count a key of a usage object stands for (as on_key()), 0 if none. */
+static unsigned
+count_bit(const char *k, size_t n)
+{
+#define IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, n) == 0)
+	if (IS("prompt_tokens") || IS("input_tokens"))
+		return USAGE_HAVE_PROMPT;
+	if (IS("completion_tokens") || IS("output_tokens"))
+		return USAGE_HAVE_COMPLETION;
+	if (IS("total_tokens"))
+		return USAGE_HAVE_TOTAL;
+	return 0;
+#undef IS
+}
+
+/*
+ * The usage-only chunk as vLLM and SGLang write it: one data line that
+ * ends in ,"choices":[],"usage":{...}} with only "name":digits members
+ * in the usage object and no other "usage" before it. That "usage" is a
+ * member of the object the line closes, so the top level. Read here in
+ * one pass rather than by the whole scanner (one event of every stream
+ * that asked), with the scanner's result: 1, counted into s and to be
+ * dropped; 0, not that shape (the scanner reads it).
+ */
+static int
+usage_only_chunk(struct usage_scan *s, const char *p, size_t len)
+{
+	static const char mid[] = ",\"choices\":[],\"usage\":{";
+	size_t ml = sizeof(mid) - 1;
+	const char *end, *o, *q;
+	struct usage_counts c;
+
+	if (len < 7 + ml + 4 || memcmp(p, "data: {", 7) != 0 ||
+	    memcmp(p + len - 4, "}}\n\n", 4) != 0)
+		return 0;
+	end = p + len - 4; /* the usage object's '}' */
+	for (o = end; o > p + 7 && o[-1] != '{'; o--)
+		if (o[-1] == '}' || o[-1] == '[' || o[-1] == ']' || o[-1] == '\\' ||
+		    o[-1] == '\n' || o[-1] == '\r')
+			return 0; /* not flat, or an escape: the scanner's */
+	if ((size_t)(o - p) < 7 + ml || memcmp(o - ml, mid, ml) != 0 ||
+	    (s->framed_len != len && (memchr(p, '\n', len - 2) != NULL ||
+	    memchr(p, '\r', len) != NULL)) || has_usage(p, (size_t)(o - ml - p)))
+		return 0;
+	memset(&c, 0, sizeof(c));
+	for (q = o; q < end;) {
+		const char *k;
+		unsigned bit;
+		uint64_t v = 0;
+
+		if (*q != '"')
+			return 0;
+		for (k = ++q; q < end && *q != '"'; q++)
+			;
+		bit = count_bit(k, (size_t)(q - k));
+		if (end - q < 3 || q[1] != ':' || q[2] < '0' || q[2] > '9')
+			return 0;
+		for (q += 2; q < end && *q >= '0' && *q <= '9'; q++) {
+			uint64_t d = (uint64_t)(*q - '0');
+
+			if (v > (UINT64_MAX - d) / 10)
+				return 0;
+			v = v * 10 + d;
+		}
+		if (q < end && (*q != ',' || ++q == end))
+			return 0;
+		if (bit == USAGE_HAVE_PROMPT)
+			c.prompt = v;
+		else if (bit == USAGE_HAVE_COMPLETION)
+			c.completion = v;
+		else if (bit == USAGE_HAVE_TOTAL)
+			c.total = v;
+		c.have |= bit;
+	}
+	if (c.have != 0) {
+		s->found = c;
+		s->known = 1;
+	}
+	return 1;
+}
+
 enum uscan_action
 usage_scan_event(struct usage_scan *s, const char *p, size_t len, size_t *from, size_t *to)
 {
@@ -784,6 +865,8 @@ usage_scan_event(struct usage_scan *s, const char *p, size_t len, size_t *from, 
 	default:
 		break;
 	}
+	if (usage_only_chunk(s, p, len))
+		return UA_DROP;
 	/* read it whole, with the counts so far */
 	if (s->framed_len == len && len >= 8 && memcmp(p, "data: ", 6) == 0) {
 		/* one data line found whole (the usage chunk, mostly): its

@@ -219,6 +219,29 @@ test_sse(void)
 	    "data: {\"usage\":null}\n\n");
 	EXPECT(USCAN_SSE, 1, "data: {\"a\":1,\"usage\":nul}\n\n", 0, 0, 0, NULL);
 	EXPECT(USCAN_SSE, 1, "data: {\"a\":1,\"usage\":nulll}\n\n", 0, 0, 0, NULL);
+	/* vLLM's and SGLang's usage-only chunk (read in one pass), counted
+	 * and dropped; the same with an OpenAI details object, a blank, a
+	 * non-number, or a second "usage" goes to the whole scanner */
+	EXPECT(USCAN_SSE, 1,
+	    "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+	    "\"choices\":[],\"usage\":{\"prompt_tokens\":36,\"total_tokens\":44,"
+	    "\"completion_tokens\":8}}\n\ndata: [DONE]\n\n",
+	    1, 36, 8, "data: [DONE]\n\n");
+	EXPECT(USCAN_SSE, 1, "data: {\"a\":1,\"choices\":[],\"usage\":{\"completion_tokens\":8,"
+	    "\"total_tokens\":44}}\n\n", 1, 36, 8, "");
+	EXPECT(USCAN_SSE, 1, "data: {\"a\":1,\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
+	    "\"completion_tokens\":2,\"prompt_tokens_details\":{\"cached_tokens\":0}}}\n\n",
+	    1, 5, 2, "");
+	EXPECT(USCAN_SSE, 1, "data: {\"a\":1,\"choices\":[],\"usage\":{\"prompt_tokens\": 5,"
+	    "\"completion_tokens\":2}}\n\n", 1, 5, 2, "");
+	EXPECT(USCAN_SSE, 1, "data: {\"a\":1,\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
+	    "\"completion_tokens\":2.5}}\n\n", 0, 0, 0, "");
+	EXPECT(USCAN_SSE, 1, "data: {\"a\":1,\"choices\":[],\"usage\":{\"prompt_tokens\":99999999999999999999,"
+	    "\"completion_tokens\":2}}\n\n", 0, 0, 0, "");
+	EXPECT(USCAN_SSE, 1, "data: {\"usage\":{\"prompt_tokens\":9},\"choices\":[],"
+	    "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}\n\n", 1, 1, 1, NULL);
+	EXPECT(USCAN_SSE, 1, "data: {\"a\":\"x\\\"\",\"choices\":[],\"usage\":{\"prompt_tokens\":4,"
+	    "\"completion_tokens\":3}}\n\n", 1, 4, 3, "");
 	/* a usage chunk with choices is not the usage-only chunk */
 	EXPECT(USCAN_SSE, 1,
 	    "data: {\"choices\":[{}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n",
