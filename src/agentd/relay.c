@@ -28,7 +28,10 @@
  * that the relay keeps a copy of the REQ_START and of the body bytes
  * until the response head goes to the worker, bounded per request
  * (RETRY_BODY_MAX: a bigger body is not retried) and in all
- * (RETRY_BYTES_MAX). Body credit to the worker follows the bytes that
+ * (RETRY_BYTES_MAX), and only when the model has another local replica
+ * to retry on when the request starts (one that links later is not used
+ * for it: a copy of every request of a one-replica model would cost
+ * each of them). Body credit to the worker follows the bytes that
  * left for the current agent beyond what was credited already, so a
  * resent body is not credited twice. Once RESP_HEAD went, nothing is
  * retried: a 503/429 not retried reaches the client unchanged.
@@ -469,9 +472,14 @@ retry_keep(struct relay *r, const struct ipc_msg *msg)
 {
 	uint64_t body_len = msg->u.req_start.body_len;
 	unsigned retries = r->wc->ad->conf->agents.retries;
+	const struct reg_model *m;
 
 	if (retries == 0 || body_len > RETRY_BODY_MAX)
 		return;
+	m = registry_model(&r->wc->ad->registry, msg->u.req_start.ns.base, msg->u.req_start.ns.len,
+	    msg->u.req_start.model.base, msg->u.req_start.model.len);
+	if (m == NULL || m->nlocal < 2)
+		return; /* nowhere else to go */
 	if (retry_bytes + body_len + IPC_MAX_PAYLOAD > RETRY_BYTES_MAX)
 		return;
 	buf_init(&r->start, IPC_HEADER_SIZE + IPC_MAX_PAYLOAD);
