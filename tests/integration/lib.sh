@@ -32,6 +32,13 @@ sanitizer_check()
 	local f
 	for f in "$T"/asan.* "$T"/ubsan.*; do
 		[ -s "$f" ] || continue
+		# LeakSanitizer's tracer losing a thread of a process that a
+		# test SIGKILLed in the middle of its exit-time leak check: no
+		# finding, and the only line of such a file
+		if ! grep -Evq '^==[0-9]+==Unable to get registers from thread [0-9]+\.$|^$' "$f"; then
+			echo "--- ignored: $f (the leak check of a killed process was cut short)"
+			continue
+		fi
 		echo "--- sanitizer report $f"
 		head -n 60 "$f"
 		return 1
